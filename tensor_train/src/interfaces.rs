@@ -1,0 +1,248 @@
+//! Batched contraction of a TT with per-mode feature vectors: interfaces (MATH.md §1.3).
+//!
+//! For `N` samples with feature matrices `Phi_k` (`N x n_k`, row `i` is `phi_k(x_k^i)`), the
+//! core evaluated at a sample is `A_k(x) = sum_j phi_{k,j}(x_k) G_k[j]`, and
+//! - left interfaces: `ell_0 = 1`, `ell_k = ell_{k-1} A_k` (rows of `left[k]`, `N x r_k`);
+//! - right interfaces: `rho_d = 1`, `rho_k = A_k rho_{k+1}` (rows of `right[k]`, `N x r_k`,
+//!   storing `rho^T`);
+//! - values `v(x^i) = ell_k(x^i) rho_k(x^i)` for every `k`.
+//!
+//! One step is a GEMM `W = L_{k-1} G_k^R` (`N x n_k r_k`) followed by the row-wise contraction
+//! with `phi_k`, cost `O(N n r^2)` at GEMM rate. Samples are processed in row chunks that fit
+//! in cache, in parallel over chunks when asked ([`Par::Rayon`]); each chunk's GEMM is
+//! sequential.
+
+use crate::error::{Result, TtError};
+use crate::gauge::{left_unfolding, right_unfolding};
+use crate::linalg::{self, Par};
+use crate::tt::TensorTrain;
+use ndarray::{s, Array1, Array2, Array3, ArrayView2, ArrayViewMut2, Axis};
+use rayon::prelude::*;
+
+/// Rows per chunk: `CHUNK x n r` doubles of scratch stay in L2 for the sizes of interest.
+pub const CHUNK: usize = 512;
+
+/// Check that `features` has one `N x n_k` matrix per mode with the TT's mode sizes, and
+/// return `N`.
+pub fn check_features(tt: &TensorTrain, features: &[ArrayView2<'_, f64>]) -> Result<usize> {
+    if features.len() != tt.order() {
+        return Err(TtError::Shape(format!(
+            "{} feature matrices for a TT of order {}",
+            features.len(),
+            tt.order()
+        )));
+    }
+    let n_samples = features[0].nrows();
+    for (k, (f, n)) in features.iter().zip(tt.mode_sizes()).enumerate() {
+        if f.nrows() != n_samples {
+            return Err(TtError::Shape(format!(
+                "feature matrix {k} has {} rows, matrix 0 has {n_samples}",
+                f.nrows()
+            )));
+        }
+        if f.ncols() != n {
+            return Err(TtError::Shape(format!(
+                "feature matrix {k} has {} columns, mode size is {n}",
+                f.ncols()
+            )));
+        }
+    }
+    Ok(n_samples)
+}
+
+/// One left step for a block of rows: `out[i, b] = sum_{a,j} l[i, a] phi[i, j] G[a, j, b]`.
+/// `work` is scratch of at least `rows x (n r_k)` entries.
+pub fn left_step_into(
+    l_prev: ArrayView2<'_, f64>,
+    core: &Array3<f64>,
+    phi: ArrayView2<'_, f64>,
+    mut out: ArrayViewMut2<'_, f64>,
+    work: &mut Vec<f64>,
+) -> Result<()> {
+    let (_, n, rk) = core.dim();
+    let rows = l_prev.nrows();
+    work.resize(rows * n * rk, 0.0);
+    let mut w = ArrayViewMut2::from_shape((rows, n * rk), &mut work[..rows * n * rk]).expect("scratch sized above");
+    linalg::gemm(1.0, l_prev, right_unfolding(core), 0.0, w.view_mut(), Par::Seq)?;
+    for i in 0..rows {
+        let wrow = w.row(i);
+        let wrow = wrow.as_slice().expect("scratch rows are contiguous");
+        let prow = phi.row(i);
+        let mut orow = out.row_mut(i);
+        orow.fill(0.0);
+        let o = orow.as_slice_mut();
+        match o {
+            Some(o) => {
+                for (j, &p) in prow.iter().enumerate() {
+                    if p != 0.0 {
+                        let src = &wrow[j * rk..(j + 1) * rk];
+                        for (ob, &wb) in o.iter_mut().zip(src) {
+                            *ob += p * wb;
+                        }
+                    }
+                }
+            }
+            None => {
+                for (j, &p) in prow.iter().enumerate() {
+                    for b in 0..rk {
+                        orow[b] += p * wrow[j * rk + b];
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One right step for a block of rows: `out[i, a] = sum_{j,b} G[a, j, b] phi[i, j] r[i, b]`.
+pub fn right_step_into(
+    core: &Array3<f64>,
+    phi: ArrayView2<'_, f64>,
+    r_next: ArrayView2<'_, f64>,
+    mut out: ArrayViewMut2<'_, f64>,
+    work: &mut Vec<f64>,
+) -> Result<()> {
+    let (ra, n, _) = core.dim();
+    let rows = r_next.nrows();
+    work.resize(rows * ra * n, 0.0);
+    let mut w = ArrayViewMut2::from_shape((rows, ra * n), &mut work[..rows * ra * n]).expect("scratch sized above");
+    // W = R_{k+1} (G_k^L)^T : rows x (r_{k-1} n)
+    linalg::gemm(1.0, r_next, left_unfolding(core).t(), 0.0, w.view_mut(), Par::Seq)?;
+    for i in 0..rows {
+        let wrow = w.row(i);
+        let wrow = wrow.as_slice().expect("scratch rows are contiguous");
+        let prow = phi.row(i);
+        for a in 0..ra {
+            let src = &wrow[a * n..(a + 1) * n];
+            let mut acc = 0.0;
+            for (&p, &wv) in prow.iter().zip(src) {
+                acc += p * wv;
+            }
+            out[[i, a]] = acc;
+        }
+    }
+    Ok(())
+}
+
+/// Run `f(row_range, chunk_index)` over row chunks of `n_rows`, in parallel if asked.
+fn for_chunks<F>(n_rows: usize, par: Par, f: F) -> Result<()>
+where
+    F: Fn(std::ops::Range<usize>) -> Result<()> + Sync + Send,
+{
+    let starts: Vec<usize> = (0..n_rows).step_by(CHUNK).collect();
+    let run = |&s0: &usize| f(s0..(s0 + CHUNK).min(n_rows));
+    match par {
+        Par::Seq => starts.iter().try_for_each(run),
+        Par::Rayon(_) => starts.par_iter().try_for_each(run),
+    }
+}
+
+/// A raw pointer wrapper so disjoint row blocks of one output can be written from several
+/// threads.
+#[derive(Clone, Copy)]
+struct SharedOut {
+    ptr: *mut f64,
+    ncols: usize,
+}
+// SAFETY: only used by `for_chunks`, whose chunks are disjoint row ranges of a C-order array.
+unsafe impl Send for SharedOut {}
+unsafe impl Sync for SharedOut {}
+
+impl SharedOut {
+    fn new(a: &mut Array2<f64>) -> Self {
+        assert!(a.is_standard_layout());
+        SharedOut { ptr: a.as_mut_ptr(), ncols: a.ncols() }
+    }
+    /// SAFETY: callers must use disjoint `rows` from different threads, inside the array.
+    unsafe fn rows(&self, rows: std::ops::Range<usize>) -> ArrayViewMut2<'_, f64> {
+        let len = rows.len() * self.ncols;
+        let slice = std::slice::from_raw_parts_mut(self.ptr.add(rows.start * self.ncols), len);
+        ArrayViewMut2::from_shape((rows.len(), self.ncols), slice).expect("row block of a C-order array")
+    }
+}
+
+/// Values `v(x^i) = A_1(x_1^i) ... A_d(x_d^i)` at `N` samples, `O(N d n r^2)` at GEMM rate.
+pub fn values(tt: &TensorTrain, features: &[ArrayView2<'_, f64>], par: Par) -> Result<Array1<f64>> {
+    let n_samples = check_features(tt, features)?;
+    let mut out = Array2::zeros((n_samples, 1));
+    let shared = SharedOut::new(&mut out);
+    let cores = tt.cores();
+    let rmax = tt.max_rank();
+    for_chunks(n_samples, par, |rows| {
+        let len = rows.len();
+        let mut cur_buf = vec![1.0; len * rmax];
+        let mut next_buf = vec![0.0; len * rmax];
+        let mut work = Vec::new();
+        let mut r_prev = 1;
+        for (k, core) in cores.iter().enumerate() {
+            let rk = core.shape()[2];
+            let phi = features[k].slice(s![rows.clone(), ..]);
+            let cur = ArrayView2::from_shape((len, r_prev), &cur_buf[..len * r_prev]).expect("sized");
+            let next = ArrayViewMut2::from_shape((len, rk), &mut next_buf[..len * rk]).expect("sized");
+            left_step_into(cur, core, phi, next, &mut work)?;
+            std::mem::swap(&mut cur_buf, &mut next_buf);
+            r_prev = rk;
+        }
+        let cur = ArrayView2::from_shape((len, 1), &cur_buf[..len]).expect("sized");
+        // SAFETY: chunks are disjoint row ranges
+        let mut o = unsafe { shared.rows(rows) };
+        o.assign(&cur);
+        Ok(())
+    })?;
+    Ok(out.index_axis_move(Axis(1), 0))
+}
+
+/// All left interfaces `left[k]` (`N x r_k`, `k = 0..=d`; `left[0]` is ones, `left[d]` the
+/// values). Memory `O(N d r)`.
+pub fn left_interfaces(tt: &TensorTrain, features: &[ArrayView2<'_, f64>], par: Par) -> Result<Vec<Array2<f64>>> {
+    let n_samples = check_features(tt, features)?;
+    let ranks = tt.ranks();
+    let mut out: Vec<Array2<f64>> = ranks.iter().map(|&r| Array2::zeros((n_samples, r))).collect();
+    out[0].fill(1.0);
+    let shared: Vec<SharedOut> = out.iter_mut().map(SharedOut::new).collect();
+    let cores = tt.cores();
+    for_chunks(n_samples, par, |rows| {
+        let mut work = Vec::new();
+        for (k, core) in cores.iter().enumerate() {
+            // SAFETY: disjoint row ranges per chunk; left[k] was completed for these rows in
+            // the previous iteration of this same chunk
+            let prev = unsafe { shared[k].rows(rows.clone()) };
+            let next = unsafe { shared[k + 1].rows(rows.clone()) };
+            let phi = features[k].slice(s![rows.clone(), ..]);
+            left_step_into(prev.view(), core, phi, next, &mut work)?;
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// All right interfaces `right[k]` (`N x r_k`, row `i` is `rho_k(x^i)^T` = product of cores
+/// `k..d`; `right[d]` is ones, `right[0]` the values).
+pub fn right_interfaces(tt: &TensorTrain, features: &[ArrayView2<'_, f64>], par: Par) -> Result<Vec<Array2<f64>>> {
+    let n_samples = check_features(tt, features)?;
+    let d = tt.order();
+    let ranks = tt.ranks();
+    let mut out: Vec<Array2<f64>> = ranks.iter().map(|&r| Array2::zeros((n_samples, r))).collect();
+    out[d].fill(1.0);
+    let shared: Vec<SharedOut> = out.iter_mut().map(SharedOut::new).collect();
+    let cores = tt.cores();
+    for_chunks(n_samples, par, |rows| {
+        let mut work = Vec::new();
+        for k in (0..d).rev() {
+            // SAFETY: disjoint row ranges per chunk
+            let next = unsafe { shared[k + 1].rows(rows.clone()) };
+            let cur = unsafe { shared[k].rows(rows.clone()) };
+            let phi = features[k].slice(s![rows.clone(), ..]);
+            right_step_into(&cores[k], phi, next.view(), cur, &mut work)?;
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+impl TensorTrain {
+    /// Values at `N` samples given the per-mode feature matrices; see [`values`].
+    pub fn eval_features(&self, features: &[ArrayView2<'_, f64>], par: Par) -> Result<Array1<f64>> {
+        values(self, features, par)
+    }
+}

@@ -1,0 +1,363 @@
+//! Dense linear algebra behind one small interface, on `ndarray` types.
+//!
+//! Every factorization the TT code needs goes through this module: thin QR (with the full
+//! Householder factor for orthogonal complements), thin SVD with truncation helpers,
+//! symmetric eigendecomposition, Cholesky with an optional diagonal shift, least squares,
+//! and GEMM into a preallocated output.
+//!
+//! Backends, chosen at compile time:
+//! - default: [`faer`] (pure Rust, builds anywhere);
+//! - feature `lapack`: `ndarray-linalg` on the system OpenBLAS/LAPACK for the factorizations
+//!   (GEMM stays on faer, which is the fastest product on the measured machines).
+//!
+//! Conventions kept by both backends (see `shared/docs/LINALG.md`):
+//! - inputs are views of any layout, converted to faer without copying; outputs are owned
+//!   C-order arrays;
+//! - signs are normalized so that results do not depend on the backend: `diag(R) >= 0` in
+//!   [`qr_thin`], and every left singular vector in [`svd_thin`] has its largest-magnitude entry
+//!   positive;
+//! - zero-size inputs (a rank 0 after truncation, an empty tangent block) return correctly
+//!   shaped empty factors instead of reaching LAPACK;
+//! - the factorizations run sequentially; parallelism is applied above them, over samples or
+//!   cores, where the work is large. [`gemm`] takes its parallelism as a parameter.
+
+mod convert;
+#[cfg(not(feature = "lapack"))]
+mod faer_backend;
+#[cfg(feature = "lapack")]
+mod lapack_backend;
+
+#[cfg(not(feature = "lapack"))]
+use faer_backend as backend;
+#[cfg(feature = "lapack")]
+use lapack_backend as backend;
+
+pub use backend::Householder;
+pub use convert::{faer_mut, faer_ref};
+
+use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Axis};
+
+/// Name of the backend compiled in (`"faer"` or `"lapack"`), for logs and benchmarks.
+pub const BACKEND: &str = if cfg!(feature = "lapack") {
+    "lapack"
+} else {
+    "faer"
+};
+
+/// Errors of the dense kernels. Both backends map their failures onto these.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LinalgError {
+    /// A Cholesky factorization met a non-positive pivot: the matrix (plus shift) is not
+    /// positive definite. Increase the shift or use a pseudo-inverse solver.
+    #[error("matrix is not positive definite (non-positive pivot at index {pivot}); increase the diagonal shift or use an eigen/QR solver")]
+    NotPositiveDefinite {
+        /// Index of the failing pivot.
+        pivot: usize,
+    },
+    /// An iterative factorization (SVD, eigendecomposition) did not converge, which in practice
+    /// means the input held NaN or infinite values.
+    #[error("{op} did not converge (the input probably holds NaN or infinite values)")]
+    NoConvergence {
+        /// The operation that failed.
+        op: &'static str,
+    },
+    /// Shapes do not fit the operation.
+    #[error("shape mismatch in {op}: {detail}")]
+    Shape {
+        /// The operation that was called.
+        op: &'static str,
+        /// What did not fit.
+        detail: String,
+    },
+    /// The backend reported another failure.
+    #[error("{op} failed in the LAPACK backend: {detail}")]
+    Backend {
+        /// The operation that failed.
+        op: &'static str,
+        /// The backend's message.
+        detail: String,
+    },
+}
+
+/// Parallelism of a kernel: sequential, or on the global rayon pool with this many threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Par {
+    /// One thread. The default: small products slow down when split (LINALG.md §3).
+    #[default]
+    Seq,
+    /// Split across `n` threads of the global rayon pool (`0` means all of them).
+    Rayon(usize),
+}
+
+impl Par {
+    pub(crate) fn to_faer(self) -> faer::Par {
+        match self {
+            Par::Seq => faer::Par::Seq,
+            Par::Rayon(n) => faer::Par::rayon(n),
+        }
+    }
+}
+
+/// `C <- alpha * A B + beta * C` (GEMM) into a preallocated output of any layout.
+///
+/// `beta == 0` overwrites `C` (its old contents, NaN included, are ignored).
+pub fn gemm(
+    alpha: f64,
+    a: ArrayView2<'_, f64>,
+    b: ArrayView2<'_, f64>,
+    beta: f64,
+    mut c: ArrayViewMut2<'_, f64>,
+    par: Par,
+) -> Result<(), LinalgError> {
+    let (m, k) = a.dim();
+    let (k2, n) = b.dim();
+    if k != k2 || c.dim() != (m, n) {
+        return Err(LinalgError::Shape {
+            op: "gemm",
+            detail: format!(
+                "A is {m}x{k}, B is {k2}x{n}, C is {}x{}",
+                c.nrows(),
+                c.ncols()
+            ),
+        });
+    }
+    if m == 0 || n == 0 {
+        return Ok(());
+    }
+    if k == 0 {
+        if beta == 0.0 {
+            c.fill(0.0);
+        } else {
+            c.mapv_inplace(|x| beta * x);
+        }
+        return Ok(());
+    }
+    let accum = if beta == 0.0 {
+        faer::Accum::Replace
+    } else {
+        if beta != 1.0 {
+            c.mapv_inplace(|x| beta * x);
+        }
+        faer::Accum::Add
+    };
+    let fa = faer_ref(&a);
+    let fb = faer_ref(&b);
+    let fc = faer_mut(&mut c);
+    faer::linalg::matmul::matmul(fc, accum, fa, fb, alpha, par.to_faer());
+    Ok(())
+}
+
+/// `A B` as a new C-order array (sequential GEMM).
+pub fn matmul(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Result<Array2<f64>, LinalgError> {
+    let mut c = Array2::zeros((a.nrows(), b.ncols()));
+    gemm(1.0, a, b, 0.0, c.view_mut(), Par::Seq)?;
+    Ok(c)
+}
+
+/// `A^T A` (the Gram matrix, SYRK-shaped) as a new C-order array.
+pub fn gram(a: ArrayView2<'_, f64>, par: Par) -> Result<Array2<f64>, LinalgError> {
+    let mut c = Array2::zeros((a.ncols(), a.ncols()));
+    gemm(1.0, a.t(), a, 0.0, c.view_mut(), par)?;
+    Ok(c)
+}
+
+/// Thin QR `A = Q R` of an `m x n` matrix: `Q` is `m x k` with orthonormal columns, `R` is
+/// `k x n` upper trapezoidal, `k = min(m, n)`, and `diag(R) >= 0`.
+pub fn qr_thin(a: ArrayView2<'_, f64>) -> Result<(Array2<f64>, Array2<f64>), LinalgError> {
+    let (mut q, mut r) = backend::qr_thin(a)?;
+    for i in 0..r.nrows() {
+        if r[[i, i]] < 0.0 {
+            r.row_mut(i).mapv_inplace(|x| -x);
+            q.column_mut(i).mapv_inplace(|x| -x);
+        }
+    }
+    Ok((q, r))
+}
+
+/// A thin SVD `A = U diag(s) V^T`: `U` is `m x k`, `s` has `k = min(m, n)` non-increasing
+/// non-negative entries, `vt` is `k x n`.
+#[derive(Debug, Clone)]
+pub struct Svd {
+    /// Left singular vectors (columns), `m x k`.
+    pub u: Array2<f64>,
+    /// Singular values, non-increasing.
+    pub s: Array1<f64>,
+    /// Right singular vectors (rows), `k x n`.
+    pub vt: Array2<f64>,
+}
+
+impl Svd {
+    /// Keep the leading `k` triplets.
+    pub fn truncate(self, k: usize) -> Svd {
+        let k = k.min(self.s.len());
+        Svd {
+            u: self.u.slice(ndarray::s![.., ..k]).to_owned(),
+            s: self.s.slice(ndarray::s![..k]).to_owned(),
+            vt: self.vt.slice(ndarray::s![..k, ..]).to_owned(),
+        }
+    }
+}
+
+/// Thin SVD with the sign convention of this module (largest-magnitude entry of each left
+/// singular vector positive; the right vector flips with it).
+pub fn svd_thin(a: ArrayView2<'_, f64>) -> Result<Svd, LinalgError> {
+    let (m, n) = a.dim();
+    if m == 0 || n == 0 {
+        let k = 0;
+        return Ok(Svd {
+            u: Array2::zeros((m, k)),
+            s: Array1::zeros(k),
+            vt: Array2::zeros((k, n)),
+        });
+    }
+    let mut svd = backend::svd_thin(a)?;
+    for j in 0..svd.s.len() {
+        let col = svd.u.column(j);
+        let mut best = 0.0f64;
+        let mut sign = 1.0;
+        for &x in col.iter() {
+            if x.abs() > best {
+                best = x.abs();
+                sign = x.signum();
+            }
+        }
+        if sign < 0.0 {
+            svd.u.column_mut(j).mapv_inplace(|x| -x);
+            svd.vt.row_mut(j).mapv_inplace(|x| -x);
+        }
+    }
+    Ok(svd)
+}
+
+/// The rank kept when truncating singular values `s` (non-increasing): the smallest `k` with
+/// `sqrt(sum_{i >= k} s_i^2) <= abs_tol`, then capped at `max_rank`. At least 1 when `s` is
+/// non-empty, so a truncated tensor never loses a bond entirely.
+pub fn truncation_rank(s: &[f64], max_rank: Option<usize>, abs_tol: f64) -> usize {
+    if s.is_empty() {
+        return 0;
+    }
+    let tol2 = abs_tol.max(0.0).powi(2);
+    // tail[k] = sum_{i >= k} s_i^2, accumulated from the small end for accuracy
+    let mut k = s.len();
+    let mut tail = 0.0;
+    while k > 0 {
+        let next = tail + s[k - 1] * s[k - 1];
+        if next > tol2 {
+            break;
+        }
+        tail = next;
+        k -= 1;
+    }
+    let k = k.max(1);
+    match max_rank {
+        Some(r) => k.min(r.max(1)),
+        None => k,
+    }
+}
+
+/// Symmetric eigendecomposition `A = W diag(lambda) W^T`, eigenvalues ascending. Only the lower
+/// triangle of `A` is read.
+pub fn eigh(a: ArrayView2<'_, f64>) -> Result<(Array1<f64>, Array2<f64>), LinalgError> {
+    square("eigh", &a)?;
+    if a.nrows() == 0 {
+        return Ok((Array1::zeros(0), Array2::zeros((0, 0))));
+    }
+    backend::eigh(a)
+}
+
+/// Cholesky factor `A + shift I = L L^T` of a symmetric positive definite matrix, with solves.
+#[derive(Debug, Clone)]
+pub struct Cholesky {
+    l: Array2<f64>,
+}
+
+impl Cholesky {
+    /// Factor `A + shift I` (only the lower triangle of `A` is read).
+    pub fn new(a: ArrayView2<'_, f64>, shift: f64) -> Result<Self, LinalgError> {
+        square("cholesky", &a)?;
+        let n = a.nrows();
+        let mut m = a.to_owned();
+        if shift != 0.0 {
+            m.diag_mut().mapv_inplace(|x| x + shift);
+        }
+        if n == 0 {
+            return Ok(Cholesky { l: m });
+        }
+        let l = backend::cholesky_lower(m.view())?;
+        Ok(Cholesky { l })
+    }
+
+    /// The lower-triangular factor `L`.
+    pub fn factor(&self) -> &Array2<f64> {
+        &self.l
+    }
+
+    /// Solve `(A + shift I) X = B` in place (`B` is `n x k`).
+    pub fn solve_in_place(&self, mut b: ArrayViewMut2<'_, f64>) -> Result<(), LinalgError> {
+        if b.nrows() != self.l.nrows() {
+            return Err(LinalgError::Shape {
+                op: "cholesky solve",
+                detail: format!("factor is {0}x{0}, rhs has {1} rows", self.l.nrows(), b.nrows()),
+            });
+        }
+        if b.is_empty() {
+            return Ok(());
+        }
+        use faer::reborrow::ReborrowMut;
+        let l = faer_ref(&self.l.view());
+        let mut fb = faer_mut(&mut b);
+        faer::linalg::triangular_solve::solve_lower_triangular_in_place(
+            l,
+            fb.rb_mut(),
+            faer::Par::Seq,
+        );
+        faer::linalg::triangular_solve::solve_upper_triangular_in_place(
+            l.transpose(),
+            fb,
+            faer::Par::Seq,
+        );
+        Ok(())
+    }
+
+    /// Solve `(A + shift I) x = b` for one right-hand side.
+    pub fn solve_vec(&self, b: &Array1<f64>) -> Result<Array1<f64>, LinalgError> {
+        let mut x = b.clone().insert_axis(Axis(1));
+        self.solve_in_place(x.view_mut())?;
+        Ok(x.index_axis_move(Axis(1), 0))
+    }
+}
+
+/// Least squares `argmin_X ||A X - B||_F` for a tall `A` (`m >= n`) of full column rank, by
+/// Householder QR (the condition number of `A` enters, not its square).
+pub fn lstsq(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Result<Array2<f64>, LinalgError> {
+    let (m, n) = a.dim();
+    if b.nrows() != m {
+        return Err(LinalgError::Shape {
+            op: "lstsq",
+            detail: format!("A has {m} rows, B has {}", b.nrows()),
+        });
+    }
+    if m < n {
+        return Err(LinalgError::Shape {
+            op: "lstsq",
+            detail: format!("A is {m}x{n}: needs at least as many rows as columns"),
+        });
+    }
+    if n == 0 || b.ncols() == 0 {
+        return Ok(Array2::zeros((n, b.ncols())));
+    }
+    backend::lstsq(a, b)
+}
+
+fn square(op: &'static str, a: &ArrayView2<'_, f64>) -> Result<(), LinalgError> {
+    if a.nrows() != a.ncols() {
+        return Err(LinalgError::Shape {
+            op,
+            detail: format!("matrix is {}x{}, must be square", a.nrows(), a.ncols()),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,172 @@
+//! The sample Jacobian in tangent coordinates (MATH.md §6.1).
+//!
+//! Row `i` of `J` (`N x D`) is `E_X^T Phi(x^i)`; block `k` is
+//! `((Q_k^perp)^T (ell^U_{k-1}(x^i) (x) phi_k(x_k^i))) (x) rho^V_{k+1}(x^i)` and the last block is
+//! `ell^U_{d-1}(x^i) (x) phi_d(x_d^i)`. The matrix-free products are `J c` = values of the tangent
+//! vector `E_X c` at the samples and `J^T w` = coordinates of the sample projection.
+
+use super::projection::face_split;
+use super::{TangentSpace, TangentVector};
+use crate::error::{Result, TtError};
+use crate::interfaces::{self, left_step_into, CHUNK};
+use crate::linalg::Par;
+use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, Axis};
+use rayon::prelude::*;
+
+/// Interfaces of the base point at `N` samples: `left_u[k]` from the left-orthogonal cores
+/// (`N x r_k`, `k = 0..=d`) and `right_v[k]` from the right-orthogonal cores. Computed once
+/// per iterate and shared by the gradient, the Jacobian and `J c`.
+#[derive(Debug, Clone)]
+pub struct SampleInterfaces {
+    /// `left_u[k]`: rows `ell^U_k(x^i)`, products of `U_1..U_k`; `left_u[d]` are the values.
+    pub left_u: Vec<Array2<f64>>,
+    /// `right_v[k]`: rows `rho^V_k(x^i)^T`, products of `V_k..V_d`; `right_v[d]` is ones.
+    pub right_v: Vec<Array2<f64>>,
+}
+
+impl SampleInterfaces {
+    /// Compute both interface families, `O(N d n r^2)`.
+    pub fn new(ts: &TangentSpace, features: &[ArrayView2<'_, f64>], par: Par) -> Result<Self> {
+        let left_u = interfaces::left_interfaces(ts.point(), features, par)?;
+        let right_v = interfaces::right_interfaces(ts.point_right(), features, par)?;
+        Ok(SampleInterfaces { left_u, right_v })
+    }
+
+    /// Number of samples.
+    pub fn n_samples(&self) -> usize {
+        self.left_u[0].nrows()
+    }
+
+    /// Values of the base point at the samples.
+    pub fn values(&self) -> ArrayView1<'_, f64> {
+        self.left_u[self.left_u.len() - 1].column(0)
+    }
+
+    pub(crate) fn check(&self, ts: &TangentSpace, features: &[ArrayView2<'_, f64>]) -> Result<usize> {
+        let n = interfaces::check_features(ts.point(), features)?;
+        if self.left_u.len() != ts.order() + 1 || self.n_samples() != n {
+            return Err(TtError::Shape(format!(
+                "sample interfaces were computed for {} samples and order {}, features have {n} samples and order {}",
+                self.n_samples(),
+                self.left_u.len().saturating_sub(1),
+                ts.order()
+            )));
+        }
+        Ok(n)
+    }
+}
+
+impl TangentSpace {
+    /// The dense Jacobian `J` (`N x D`, row-major), assembled block by block over row chunks:
+    /// the face-splitting product `L (.) Phi` of a chunk, `Q_k^T` through the Householder
+    /// reflectors (blocked, GEMM rate), then the Kronecker expansion with the right interface.
+    pub fn jacobian(&self, si: &SampleInterfaces, features: &[ArrayView2<'_, f64>], par: Par) -> Result<Array2<f64>> {
+        let n_samples = si.check(self, features)?;
+        let mut j = Array2::zeros((n_samples, self.dim()));
+        let fill = |(ci, mut out): (usize, ndarray::ArrayViewMut2<'_, f64>)| -> Result<()> {
+            let r0 = ci * CHUNK;
+            let rows = r0..r0 + out.nrows();
+            self.jacobian_rows(si, features, rows, out.view_mut())
+        };
+        match par {
+            Par::Seq => j.axis_chunks_iter_mut(Axis(0), CHUNK).enumerate().try_for_each(fill)?,
+            Par::Rayon(_) => j.axis_chunks_iter_mut(Axis(0), CHUNK).into_par_iter().enumerate().try_for_each(fill)?,
+        }
+        Ok(j)
+    }
+
+    /// Rows `rows` of `J` into `out` (`rows.len() x D`).
+    pub fn jacobian_rows(
+        &self,
+        si: &SampleInterfaces,
+        features: &[ArrayView2<'_, f64>],
+        rows: std::ops::Range<usize>,
+        mut out: ndarray::ArrayViewMut2<'_, f64>,
+    ) -> Result<()> {
+        let d = self.order();
+        let offsets = self.block_offsets();
+        for k in 0..d {
+            let l = si.left_u[k].slice(s![rows.clone(), ..]);
+            let phi = features[k].slice(s![rows.clone(), ..]);
+            let a = face_split(l, phi); // rows x m
+            let mut dst = out.slice_mut(s![.., offsets[k]..offsets[k + 1]]);
+            if k + 1 == d {
+                dst.assign(&a);
+                continue;
+            }
+            let rb = self.point().cores()[k].shape()[2];
+            let m = a.ncols();
+            if m == rb {
+                continue; // empty block: full-rank left unfolding
+            }
+            let mut at = a.t().to_owned(); // m x rows (C-order copy)
+            self.householder(k).apply_qt(at.view_mut());
+            let p = at.slice(s![rb.., ..]); // (m - rb) x rows
+            let r = si.right_v[k + 1].slice(s![rows.clone(), ..]);
+            for (i, mut jrow) in dst.rows_mut().into_iter().enumerate() {
+                let jrow = jrow.as_slice_mut().expect("rows of a C-order array are contiguous");
+                let rrow = r.row(i);
+                for a_idx in 0..m - rb {
+                    let pa = p[[a_idx, i]];
+                    let seg = &mut jrow[a_idx * rb..(a_idx + 1) * rb];
+                    for (o, &rv) in seg.iter_mut().zip(rrow.iter()) {
+                        *o = pa * rv;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `J c`: the values at the samples of the tangent vector `xi`,
+    /// `sum_k ell^U_{k-1}(x) dA_k(x_k) rho^V_{k+1}(x)`, `O(N d n r^2)`, without forming `J`.
+    pub fn tangent_values(
+        &self,
+        si: &SampleInterfaces,
+        features: &[ArrayView2<'_, f64>],
+        xi: &TangentVector,
+        par: Par,
+    ) -> Result<Array1<f64>> {
+        let n_samples = si.check(self, features)?;
+        let mut out = Array1::zeros(n_samples);
+        let d = self.order();
+        let fill = |(ci, mut o): (usize, ndarray::ArrayViewMut1<'_, f64>)| -> Result<()> {
+            let r0 = ci * CHUNK;
+            let rows = r0..r0 + o.len();
+            let mut work = Vec::new();
+            for k in 0..d {
+                let rb = xi.blocks[k].shape()[2];
+                let mut t = Array2::zeros((rows.len(), rb));
+                left_step_into(
+                    si.left_u[k].slice(s![rows.clone(), ..]),
+                    &xi.blocks[k],
+                    features[k].slice(s![rows.clone(), ..]),
+                    t.view_mut(),
+                    &mut work,
+                )?;
+                let r = si.right_v[k + 1].slice(s![rows.clone(), ..]);
+                for (i, ov) in o.iter_mut().enumerate() {
+                    *ov += t.row(i).dot(&r.row(i));
+                }
+            }
+            Ok(())
+        };
+        match par {
+            Par::Seq => out.axis_chunks_iter_mut(Axis(0), CHUNK).enumerate().try_for_each(fill)?,
+            Par::Rayon(_) => out.axis_chunks_iter_mut(Axis(0), CHUNK).into_par_iter().enumerate().try_for_each(fill)?,
+        }
+        Ok(out)
+    }
+
+    /// `J c` for coordinates `c`.
+    pub fn jvp(&self, si: &SampleInterfaces, features: &[ArrayView2<'_, f64>], c: ArrayView1<'_, f64>, par: Par) -> Result<Array1<f64>> {
+        let xi = self.from_coords(c)?;
+        self.tangent_values(si, features, &xi, par)
+    }
+
+    /// `J^T w`: coordinates of the projection of `sum_i w_i Phi(x^i)`.
+    pub fn vjp(&self, si: &SampleInterfaces, features: &[ArrayView2<'_, f64>], w: ArrayView1<'_, f64>, par: Par) -> Result<Array1<f64>> {
+        let t = self.project_samples(si, features, w, par)?;
+        self.to_coords(&t)
+    }
+}
