@@ -1,0 +1,83 @@
+//! One serde-serializable configuration per optimizer, and the enum that builds any of them by
+//! name (the CLI's `--optimizer` values).
+
+use super::{als, gd, heavy_ball, nesterov, ngd, rcg, rgd, Optimizer};
+use crate::error::{Error, Result};
+
+/// Any optimizer's configuration; `build` validates it and returns the optimizer.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "method", rename_all = "kebab-case")]
+pub enum OptimizerConfig {
+    /// Alternating least squares.
+    Als(als::AlsConfig),
+    /// Riemannian gradient descent.
+    Rgd(rgd::RgdConfig),
+    /// Riemannian conjugate gradient.
+    Rcg(rcg::RcgConfig),
+    /// Plain gradient descent on the cores.
+    Gd(gd::GdConfig),
+    /// Natural gradient descent.
+    Ngd(ngd::NgdConfig),
+    /// Natural Heavy-Ball.
+    NgdHb(heavy_ball::HeavyBallConfig),
+    /// Natural Nesterov.
+    NgdNesterov(nesterov::NesterovConfig),
+}
+
+/// The names accepted by [`OptimizerConfig::from_name`], with one line each.
+pub const OPTIMIZER_NAMES: &[(&str, &str)] = &[
+    ("als", "alternating least squares sweeps (the classical baseline)"),
+    ("rgd", "Riemannian gradient descent, exact linearized step + Armijo"),
+    ("rcg", "Riemannian conjugate gradient (PR+), transport by projection"),
+    ("gd", "plain gradient descent on the cores, no geometry"),
+    ("ngd", "natural gradient descent (Riemannian Gauss-Newton), empirical metric"),
+    ("ngd-hb", "natural gradient with Heavy-Ball momentum"),
+    ("ngd-nesterov", "natural gradient with Nesterov momentum"),
+    ("ngd-pop", "natural gradient in the population metric (= RGD with Armijo)"),
+    ("ngd-hb-pop", "Heavy-Ball momentum in the population metric"),
+    ("ngd-nesterov-pop", "Nesterov momentum in the population metric"),
+];
+
+impl OptimizerConfig {
+    /// Default configuration for a method name (see [`OPTIMIZER_NAMES`]).
+    pub fn from_name(name: &str) -> Result<Self> {
+        let pop = ngd::Metric::Population;
+        Ok(match name.trim().to_ascii_lowercase().as_str() {
+            "als" => OptimizerConfig::Als(als::AlsConfig::default()),
+            "rgd" => OptimizerConfig::Rgd(rgd::RgdConfig::default()),
+            "rcg" => OptimizerConfig::Rcg(rcg::RcgConfig::default()),
+            "gd" => OptimizerConfig::Gd(gd::GdConfig::default()),
+            "ngd" => OptimizerConfig::Ngd(ngd::NgdConfig::default()),
+            "ngd-hb" | "hb" => OptimizerConfig::NgdHb(heavy_ball::HeavyBallConfig::default()),
+            "ngd-nesterov" | "nesterov" => OptimizerConfig::NgdNesterov(nesterov::NesterovConfig::default()),
+            "ngd-pop" => OptimizerConfig::Ngd(ngd::NgdConfig { metric: pop, ..Default::default() }),
+            "ngd-hb-pop" => {
+                let mut c = heavy_ball::HeavyBallConfig::default();
+                c.natural.metric = pop;
+                OptimizerConfig::NgdHb(c)
+            }
+            "ngd-nesterov-pop" => {
+                let mut c = nesterov::NesterovConfig::default();
+                c.natural.metric = pop;
+                OptimizerConfig::NgdNesterov(c)
+            }
+            other => {
+                let known: Vec<&str> = OPTIMIZER_NAMES.iter().map(|(n, _)| *n).collect();
+                return Err(Error::param("optimizer", format!("unknown optimizer '{other}'; choose one of {}", known.join(", "))));
+            }
+        })
+    }
+
+    /// Validate and build.
+    pub fn build(&self) -> Result<Box<dyn Optimizer>> {
+        Ok(match self {
+            OptimizerConfig::Als(c) => Box::new(als::Als::new(c.clone())?),
+            OptimizerConfig::Rgd(c) => Box::new(rgd::Rgd::new(c.clone())?),
+            OptimizerConfig::Rcg(c) => Box::new(rcg::Rcg::new(c.clone())?),
+            OptimizerConfig::Gd(c) => Box::new(gd::Gd::new(c.clone())?),
+            OptimizerConfig::Ngd(c) => Box::new(ngd::Ngd::new(c.clone())?),
+            OptimizerConfig::NgdHb(c) => Box::new(heavy_ball::HeavyBall::new(c.clone())?),
+            OptimizerConfig::NgdNesterov(c) => Box::new(nesterov::Nesterov::new(c.clone())?),
+        })
+    }
+}

@@ -1,0 +1,164 @@
+//! Optimizers on fixed-rank functional tensor trains.
+//!
+//! Following `argmin`'s design, an optimizer only knows one iteration ([`Optimizer::step`]); the
+//! driver in [`crate::train`] runs iterations, applies stopping rules and feeds observers.
+//! Internal memory (CG directions, momentum) lives in the optimizer and is dropped by
+//! [`Optimizer::reset`].
+//!
+//! | file | method |
+//! |---|---|
+//! | [`als`] | alternating least squares sweeps with a moving orthogonality centre |
+//! | [`rgd`] | Riemannian gradient descent, linearized exact step + Armijo |
+//! | [`rcg`] | Riemannian conjugate gradient (Fletcher–Reeves / PR+), transport by projection |
+//! | [`gd`] | plain gradient descent on the cores (no geometry) |
+//! | [`ngd`] | natural gradient descent (Riemannian Gauss–Newton in the empirical metric) |
+//! | [`heavy_ball`] | natural Heavy-Ball momentum |
+//! | [`nesterov`] | natural Nesterov momentum |
+//!
+//! Shared machinery: [`prepare`] (tangent space, interfaces, residuals at an iterate),
+//! [`linesearch`] (Armijo on the retraction), [`gram`] (Gram systems and their solvers),
+//! [`lsqr`] (matrix-free least squares).
+
+pub mod als;
+pub mod config;
+pub mod gd;
+pub mod gram;
+pub mod heavy_ball;
+pub mod linesearch;
+pub mod lsqr;
+pub mod nesterov;
+pub mod ngd;
+pub mod rcg;
+pub mod rgd;
+
+pub use config::OptimizerConfig;
+
+use crate::error::{Error, Result};
+use crate::loss::Loss;
+use crate::samples::SampleSet;
+use ndarray::{Array1, ArrayView1};
+use rand::rngs::StdRng;
+use tensor_train::interfaces;
+use tensor_train::linalg::Par;
+use tensor_train::tangent::{SampleInterfaces, TangentSpace, TangentVector};
+use tensor_train::TensorTrain;
+
+/// What one iteration did.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StepReport {
+    /// Training loss after the step on the samples the optimizer used, if it knows it for the
+    /// whole training set (mini-batch methods leave it to the driver).
+    pub loss: Option<f64>,
+    /// Step size accepted (`alpha`; 1 for ALS sweeps).
+    pub step_size: f64,
+    /// Whether momentum or a CG direction was discarded this iteration.
+    pub restarted: bool,
+    /// Loss evaluations spent in the line search.
+    pub trials: usize,
+    /// Anything worth logging (why a restart happened, a solver fallback).
+    pub note: Option<String>,
+}
+
+/// Context the driver hands to every step.
+pub struct StepContext<'a> {
+    /// The loss being minimized.
+    pub loss: &'a dyn Loss,
+    /// Parallelism of the sample kernels.
+    pub par: Par,
+    /// The seeded generator for mini-batches (same seed, same run).
+    pub rng: &'a mut StdRng,
+    /// Iteration number (0-based) of the step about to be taken.
+    pub iteration: usize,
+}
+
+/// One iteration of an optimization method.
+pub trait Optimizer: Send {
+    /// Short name used in tables and plots (`ngd-nesterov`).
+    fn name(&self) -> String;
+    /// Drop internal memory (momentum, previous direction).
+    fn reset(&mut self) {}
+    /// One iteration from `x` on `data`; returns the next iterate.
+    fn step(&mut self, x: &TensorTrain, data: &SampleSet, ctx: &mut StepContext<'_>) -> Result<(TensorTrain, StepReport)>;
+}
+
+/// Everything computed at an iterate and reused by its gradient, Gram matrix and line search
+/// (MATH.md §7.1 `prepare(X)`).
+pub struct Prepared {
+    /// Tangent space (both gauges, Householder factors).
+    pub ts: TangentSpace,
+    /// Interfaces at the samples.
+    pub si: SampleInterfaces,
+    /// Model values at the samples.
+    pub pred: Array1<f64>,
+    /// `l'_i` (residuals `e` for least squares).
+    pub d1: Array1<f64>,
+    /// `l''_i`.
+    pub d2: Array1<f64>,
+    /// Loss value.
+    pub loss: f64,
+}
+
+/// Compute [`Prepared`] at `x`, `O(N d n r^2 + d n r^3)`.
+pub fn prepare(x: &TensorTrain, data: &SampleSet, loss: &dyn Loss, par: Par) -> Result<Prepared> {
+    let ts = TangentSpace::new(x)?;
+    let feats = data.feature_views();
+    let si = SampleInterfaces::new(&ts, &feats, par)?;
+    let pred = si.values().to_owned();
+    let y = data.targets();
+    let w = data.weights();
+    let value = loss.value(pred.view(), y, w);
+    check_finite(value, "loss")?;
+    let d1 = loss.first_derivative(pred.view(), y, w);
+    let d2 = loss.second_derivative(pred.view(), y, w);
+    Ok(Prepared { ts, si, pred, d1, d2, loss: value })
+}
+
+impl Prepared {
+    /// Riemannian gradient `P_X grad L` as a tangent vector: the sample projection of
+    /// `sum_i (l'_i / N) Phi(x^i)` (coordinates `g = J^T l' / N`).
+    pub fn gradient(&self, data: &SampleSet, par: Par) -> Result<TangentVector> {
+        let n = data.len() as f64;
+        let w = &self.d1 / n;
+        Ok(self.ts.project_samples(&self.si, &data.feature_views(), w.view(), par)?)
+    }
+
+    /// Values at the samples of a tangent vector (`J c`).
+    pub fn tangent_values(&self, data: &SampleSet, xi: &TangentVector, par: Par) -> Result<Array1<f64>> {
+        Ok(self.ts.tangent_values(&self.si, &data.feature_views(), xi, par)?)
+    }
+}
+
+/// Loss and predictions of `x` on `data`.
+pub fn evaluate(x: &TensorTrain, data: &SampleSet, loss: &dyn Loss, par: Par) -> Result<(f64, Array1<f64>)> {
+    let pred = interfaces::values(x, &data.feature_views(), par)?;
+    let value = loss.value(pred.view(), data.targets(), data.weights());
+    Ok((value, pred))
+}
+
+/// Values of `x` at the samples of `data`.
+pub fn predict(x: &TensorTrain, data: &SampleSet, par: Par) -> Result<Array1<f64>> {
+    Ok(interfaces::values(x, &data.feature_views(), par)?)
+}
+
+/// The exact minimizer over `t` of the linearized loss along a tangent direction with sample
+/// values `jeta`: `t* = -<l', J eta> / <l'', (J eta)^2>` (least squares: `-<e, J eta>/||J eta||^2`).
+pub fn linearized_step(d1: ArrayView1<'_, f64>, d2: ArrayView1<'_, f64>, jeta: ArrayView1<'_, f64>) -> f64 {
+    let num: f64 = d1.iter().zip(jeta.iter()).map(|(a, b)| a * b).sum();
+    let den: f64 = d2.iter().zip(jeta.iter()).map(|(h, b)| h * b * b).sum();
+    if den > 0.0 && den.is_finite() {
+        -num / den
+    } else {
+        0.0
+    }
+}
+
+pub(crate) fn check_finite(v: f64, what: &str) -> Result<()> {
+    if v.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::Diverged {
+            iteration: 0,
+            message: format!("{what} is {v}; lower the step size or the rank, or check the data scale"),
+        })
+    }
+}

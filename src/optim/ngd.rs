@@ -1,0 +1,289 @@
+//! Natural gradient descent on the fixed-rank TT manifold (MATH.md §6, §7.1 `NGD`).
+//!
+//! At `X` with Jacobian `J` in the orthonormal tangent basis, the natural step is
+//! `c = -alpha G^{-1} g` with `g = J^T l' / N` and
+//! - `Metric::Empirical`: `G = J^T diag(l'') J / N`; for least squares with `alpha = 1` this is
+//!   the Riemannian Gauss–Newton step `c = argmin ||J c + e||`, the best fit of the data in the
+//!   affine tangent space, followed by the retraction;
+//! - `Metric::Population`: `G = I` (orthonormal features and basis), so the step is the
+//!   Riemannian gradient `-alpha g` (the projected functional gradient on the population
+//!   loss).
+//!
+//! `X_{k+1} = R_X(E_X c)` with Armijo backtracking on `alpha` (or a fixed `alpha`).
+//! Mini-batch mode draws a fresh seeded batch of `B` samples per iteration for `J`, `g` and the
+//! line search.
+
+use super::gram::{GramSolver, GramSystem};
+use super::linesearch::{armijo, Armijo};
+use super::{evaluate, prepare, Optimizer, Prepared, StepContext, StepReport};
+use crate::error::{Error, Result};
+use crate::loss::Loss;
+use crate::samples::SampleSet;
+use ndarray::{Array1, ArrayView1};
+use rand::rngs::StdRng;
+use std::borrow::Cow;
+use tensor_train::linalg::Par;
+use tensor_train::TensorTrain;
+
+/// The metric preconditioning the gradient (and projecting the momentum).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Metric {
+    /// Empirical Gram `J^T diag(l'') J / N` (Gauss–Newton).
+    #[default]
+    Empirical,
+    /// `L^2(mu)` Gram = identity in the orthonormal tangent basis (Riemannian gradient).
+    Population,
+}
+
+/// Step-size rule for `alpha`.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "rule", rename_all = "kebab-case")]
+pub enum StepRule {
+    /// Fixed `alpha` every iteration.
+    Fixed {
+        /// Step size.
+        alpha: f64,
+    },
+    /// Armijo backtracking from `alpha0`.
+    Armijo {
+        /// First trial.
+        alpha0: f64,
+        /// Backtracking parameters.
+        armijo: Armijo,
+    },
+}
+
+impl Default for StepRule {
+    fn default() -> Self {
+        StepRule::Armijo { alpha0: 1.0, armijo: Armijo::default() }
+    }
+}
+
+impl StepRule {
+    fn validate(&self) -> Result<()> {
+        match self {
+            StepRule::Fixed { alpha } | StepRule::Armijo { alpha0: alpha, .. } if !(alpha.is_finite() && *alpha > 0.0) => {
+                Err(Error::param("step size alpha", format!("must be finite and > 0, got {alpha}")))
+            }
+            StepRule::Armijo { armijo, .. } => armijo.validate(),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Configuration of natural gradient descent (shared by its momentum variants).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NgdConfig {
+    /// Metric (default empirical).
+    pub metric: Metric,
+    /// Solver of the Gram system (empirical metric only).
+    pub solver: GramSolver,
+    /// Step-size rule (default Armijo from `alpha = 1`, the full Gauss–Newton step).
+    pub step: StepRule,
+    /// Mini-batch size `B`: a fresh seeded batch per iteration; `None` = full batch.
+    pub batch_size: Option<usize>,
+}
+
+impl Default for NgdConfig {
+    fn default() -> Self {
+        NgdConfig { metric: Metric::Empirical, solver: GramSolver::default(), step: StepRule::default(), batch_size: None }
+    }
+}
+
+impl NgdConfig {
+    /// Check ranges.
+    pub fn validate(&self) -> Result<()> {
+        self.solver.validate()?;
+        self.step.validate()?;
+        if self.batch_size == Some(0) {
+            return Err(Error::param("batch size", "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    /// Short name suffix describing the metric and batching (`""`, `"-pop"`, `"-mb256"`).
+    pub fn suffix(&self) -> String {
+        let mut s = String::new();
+        if self.metric == Metric::Population {
+            s.push_str("-pop");
+        }
+        if let Some(b) = self.batch_size {
+            s.push_str(&format!("-mb{b}"));
+        }
+        s
+    }
+}
+
+/// The samples of this iteration: all of them, or a fresh seeded mini-batch.
+pub(crate) fn iteration_samples<'d>(data: &'d SampleSet, batch: Option<usize>, rng: &mut StdRng) -> Cow<'d, SampleSet> {
+    match batch {
+        Some(b) if b < data.len() => {
+            let idx = rand::seq::index::sample(rng, data.len(), b).into_vec();
+            Cow::Owned(data.subset(&idx))
+        }
+        _ => Cow::Borrowed(data),
+    }
+}
+
+/// What every member of the NGD family computes at an iterate: the prepared point, the
+/// gradient coordinates and (empirical metric) the factored Gram system of the loss.
+pub(crate) struct NaturalPoint<'p> {
+    pub p: &'p Prepared,
+    pub g: Array1<f64>,
+    pub feats: Vec<ndarray::ArrayView2<'p, f64>>,
+    pub sys: Option<GramSystem<'p>>,
+}
+
+impl<'p> NaturalPoint<'p> {
+    /// Gradient and (empirical metric) the Gram system with row weights `l''`.
+    pub fn new(p: &'p Prepared, data: &'p SampleSet, cfg: &NgdConfig, par: Par) -> Result<Self> {
+        let feats = data.feature_views();
+        let g = p.ts.to_coords(&p.gradient(data, par)?)?;
+        let sys = match cfg.metric {
+            Metric::Population => None,
+            Metric::Empirical => {
+                let unit = p.d2.iter().all(|&h| h == 1.0);
+                let h = if unit { None } else { Some(p.d2.view()) };
+                Some(GramSystem::new(&p.ts, &p.si, &feats, h, cfg.solver, par)?)
+            }
+        };
+        Ok(NaturalPoint { p, g, feats, sys })
+    }
+
+    /// Natural direction for first/second loss derivatives `d1`, `d2` at the samples (at `X`,
+    /// or at a look-ahead point for Nesterov): empirical `argmin sum h (J c + l'/l'')^2`,
+    /// population `-J^T l' / N`.
+    pub fn direction(&self, d1: ArrayView1<'_, f64>, d2: ArrayView1<'_, f64>, par: Par) -> Result<Array1<f64>> {
+        match &self.sys {
+            Some(sys) => {
+                let t = ndarray::Zip::from(&d1).and(&d2).map_collect(|&a, &h| -a / h.max(1e-12));
+                sys.solve_target(t.view())
+            }
+            None => {
+                let n = d1.len() as f64;
+                let w = d1.mapv(|v| -v / n);
+                Ok(self.p.ts.vjp(&self.p.si, &self.feats, w.view(), par)?)
+            }
+        }
+    }
+
+    /// Coordinates of the projection, in the chosen metric, of sample values `t` onto the
+    /// tangent space (empirical: `argmin ||J m - t||`); used for the momentum transport.
+    pub fn project_values(&self, t: ArrayView1<'_, f64>) -> Result<Array1<f64>> {
+        match &self.sys {
+            Some(sys) => sys.solve_target(t),
+            None => Err(Error::param("metric", "sample-value projection is only defined for the empirical metric")),
+        }
+    }
+}
+
+/// Outcome of taking `fixed + alpha d` from a prepared point under a step rule.
+pub(crate) struct Taken {
+    pub x: Option<TensorTrain>,
+    pub alpha: f64,
+    pub loss: f64,
+    pub trials: usize,
+}
+
+/// Take the step `fixed + alpha dir` (coordinates) under `rule`. Fixed steps are accepted
+/// when the loss does not rise (`x = None` otherwise, so the caller can restart).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn take_step(
+    np: &NaturalPoint<'_>,
+    fixed: Option<&Array1<f64>>,
+    dir: &Array1<f64>,
+    rule: &StepRule,
+    data: &SampleSet,
+    loss: &dyn Loss,
+    par: Par,
+) -> Result<Taken> {
+    let p = np.p;
+    match rule {
+        StepRule::Fixed { alpha } => {
+            let mut c = dir * *alpha;
+            if let Some(f) = fixed {
+                c += f;
+            }
+            let xi = p.ts.from_coords(c.view())?;
+            let y = p.ts.retract(1.0, &xi)?;
+            let (value, _) = evaluate(&y, data, loss, par)?;
+            let ok = value.is_finite() && value <= p.loss;
+            Ok(Taken { x: ok.then_some(y), alpha: *alpha, loss: value, trials: 1 })
+        }
+        StepRule::Armijo { alpha0, armijo: rule } => {
+            let dir_t = p.ts.from_coords(dir.view())?;
+            let fixed_t = match fixed {
+                Some(f) => Some(p.ts.from_coords(f.view())?),
+                None => None,
+            };
+            let slope_fixed = fixed.map(|f| np.g.dot(f)).unwrap_or(0.0);
+            let slope_dir = np.g.dot(dir);
+            let ls = armijo(p, fixed_t.as_ref(), &dir_t, *alpha0, slope_fixed, slope_dir, data, loss, par, rule)?;
+            Ok(Taken { x: ls.x, alpha: ls.alpha, loss: ls.loss, trials: ls.trials })
+        }
+    }
+}
+
+/// The Armijo rule used when a fixed step fails: the configured one, or Armijo from the fixed
+/// `alpha`.
+pub(crate) fn armijo_rule(rule: &StepRule) -> StepRule {
+    match rule {
+        StepRule::Fixed { alpha } => StepRule::Armijo { alpha0: *alpha, armijo: Armijo::default() },
+        r => *r,
+    }
+}
+
+/// Natural gradient descent (MATH.md §7.1 `NGD`).
+#[derive(Debug, Clone)]
+pub struct Ngd {
+    cfg: NgdConfig,
+}
+
+impl Ngd {
+    /// Validate and build.
+    pub fn new(cfg: NgdConfig) -> Result<Self> {
+        cfg.validate()?;
+        Ok(Ngd { cfg })
+    }
+}
+
+impl Optimizer for Ngd {
+    fn name(&self) -> String {
+        format!("ngd{}", self.cfg.suffix())
+    }
+
+    fn step(&mut self, x: &TensorTrain, data: &SampleSet, ctx: &mut StepContext<'_>) -> Result<(TensorTrain, StepReport)> {
+        let batch = iteration_samples(data, self.cfg.batch_size, ctx.rng);
+        let batch = batch.as_ref();
+        let p = prepare(x, batch, ctx.loss, ctx.par)?;
+        let np = NaturalPoint::new(&p, batch, &self.cfg, ctx.par)?;
+        let d = np.direction(p.d1.view(), p.d2.view(), ctx.par)?;
+        let mut taken = take_step(&np, None, &d, &self.cfg.step, batch, ctx.loss, ctx.par)?;
+        let mut note = None;
+        if taken.x.is_none() {
+            if let StepRule::Fixed { .. } = self.cfg.step {
+                // a fixed step that raised the loss: fall back to Armijo for this iteration
+                taken = take_step(&np, None, &d, &armijo_rule(&self.cfg.step), batch, ctx.loss, ctx.par)?;
+                note = Some("fixed step raised the loss; took an Armijo step".to_string());
+            }
+        }
+        let full = self.cfg.batch_size.is_none_or(|b| b >= data.len());
+        match taken.x {
+            Some(y) => Ok((
+                y,
+                StepReport { loss: full.then_some(taken.loss), step_size: taken.alpha, restarted: false, trials: taken.trials, note },
+            )),
+            None => Ok((
+                x.clone(),
+                StepReport {
+                    loss: full.then_some(p.loss),
+                    step_size: 0.0,
+                    restarted: false,
+                    trials: taken.trials,
+                    note: Some("line search found no decrease".into()),
+                },
+            )),
+        }
+    }
+}
