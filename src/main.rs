@@ -1,1 +1,7 @@
-fn main(){}
+//! The `ttfit` command line: `sample`, `fit`, `predict`, `compare`, `demo`.
+
+mod cli;
+
+fn main() {
+    std::process::exit(cli::run());
+}

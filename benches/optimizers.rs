@@ -1,0 +1,119 @@
+//! Cost of one iteration of the optimizers, with the GEMM rate of the same run as reference.
+//!
+//! - one ALS sweep and one RGD iteration at N = 100,000, d = 10, n = 8, r = 8;
+//! - one NGD step (Jacobian, Gram, Cholesky, retraction) at N = 20,000, d = 10, n = 8, r = 6,
+//!   and the Gram assembly alone (GFLOP/s = `2 N D^2` / time, reported as elements/s);
+//! - GEMMs: the Gram-shaped product of one chunk (`D x 512` times `512 x D`), and 512^3.
+//!
+//! Throughput is given in "elements" = floating-point operations, so criterion's
+//! `Gelem/s` reads as GFLOP/s. Run: `cargo bench --bench optimizers`.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use ndarray::{Array1, Array2};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::hint::black_box;
+use tensor_train::linalg::{self, Par};
+use tensor_train::tangent::{SampleInterfaces, TangentSpace};
+use tensor_train::{CoreDistribution, TensorTrain};
+use ttfit::loss::LeastSquares;
+use ttfit::optim::gram::{assemble_gram, GramSolver};
+use ttfit::optim::{OptimizerConfig, StepContext};
+use ttfit::samples::SampleSet;
+
+fn legendre_features(n_samples: usize, d: usize, n: usize, rng: &mut StdRng) -> Vec<Array2<f64>> {
+    (0..d)
+        .map(|_| {
+            Array2::from_shape_fn((n_samples, n), |_| 0.0).tap_fill(|f| {
+                for mut row in f.rows_mut() {
+                    let t: f64 = rng.random_range(-1.0..1.0);
+                    let (mut p0, mut p1) = (1.0, t);
+                    for j in 0..n {
+                        let pj = match j {
+                            0 => 1.0,
+                            1 => t,
+                            _ => {
+                                let p2 = ((2 * j - 1) as f64 * t * p1 - (j - 1) as f64 * p0) / j as f64;
+                                p0 = p1;
+                                p1 = p2;
+                                p2
+                            }
+                        };
+                        row[j] = (2.0 * j as f64 + 1.0).sqrt() * pj;
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
+trait TapFill {
+    fn tap_fill(self, f: impl FnOnce(&mut Self)) -> Self;
+}
+impl TapFill for Array2<f64> {
+    fn tap_fill(mut self, f: impl FnOnce(&mut Self)) -> Self {
+        f(&mut self);
+        self
+    }
+}
+
+fn problem(n_samples: usize, d: usize, n: usize, r: usize, seed: u64) -> (SampleSet, TensorTrain) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let truth = TensorTrain::random(&vec![n; d], &vec![r; d - 1], CoreDistribution::ScaledNormal, &mut rng).unwrap();
+    let feats = legendre_features(n_samples, d, n, &mut rng);
+    let views: Vec<_> = feats.iter().map(|f| f.view()).collect();
+    let y = truth.eval_features(&views, Par::Rayon(0)).unwrap();
+    let noise = Array1::from_shape_fn(n_samples, |_| 1e-3 * rng.random_range(-1.0..1.0));
+    let data = SampleSet::new(feats, y + noise, None).unwrap();
+    let x0 = TensorTrain::random(&vec![n; d], &vec![r; d - 1], CoreDistribution::ScaledNormal, &mut rng).unwrap();
+    (data, x0)
+}
+
+fn one_step(name: &str, data: &SampleSet, x0: &TensorTrain) -> TensorTrain {
+    let mut opt = OptimizerConfig::from_name(name).unwrap().build().unwrap();
+    let mut rng = StdRng::seed_from_u64(0);
+    let mut ctx = StepContext { loss: &LeastSquares, par: Par::Rayon(0), rng: &mut rng, iteration: 0 };
+    opt.step(x0, data, &mut ctx).unwrap().0
+}
+
+fn bench_iterations(c: &mut Criterion) {
+    let mut g = c.benchmark_group("iteration");
+    g.sample_size(10);
+    g.measurement_time(std::time::Duration::from_secs(20));
+    let (big, x_big) = problem(100_000, 10, 8, 8, 1);
+    // ALS local normal matrix per core: 2 N (r^2 n)^2 flops, 2 d - 1 cores per sweep (both directions)
+    let p = (8 * 8 * 8) as u64;
+    g.throughput(Throughput::Elements(2 * 100_000 * p * p * 19));
+    g.bench_function(BenchmarkId::new("als_sweep", "N100000_d10_n8_r8"), |b| b.iter(|| black_box(one_step("als", &big, &x_big))));
+    g.throughput(Throughput::Elements(2 * 100_000 * 10 * 8 * 8 * 8));
+    g.bench_function(BenchmarkId::new("rgd_iteration", "N100000_d10_n8_r8"), |b| b.iter(|| black_box(one_step("rgd", &big, &x_big))));
+    drop(big);
+    let (mid, x_mid) = problem(20_000, 10, 8, 6, 2);
+    let ts = TangentSpace::new(&x_mid).unwrap();
+    let views = mid.feature_views();
+    let si = SampleInterfaces::new(&ts, &views, Par::Rayon(0)).unwrap();
+    let dim = ts.dim() as u64;
+    g.throughput(Throughput::Elements(2 * 20_000 * dim * dim));
+    g.bench_function(BenchmarkId::new("ngd_step", "N20000_d10_n8_r6"), |b| b.iter(|| black_box(one_step("ngd", &mid, &x_mid))));
+    g.bench_function(BenchmarkId::new("gram_assembly", format!("N20000_D{dim}")), |b| {
+        b.iter(|| black_box(assemble_gram(&ts, &si, &views, None, 20_000.0, Par::Rayon(0)).unwrap()))
+    });
+    let _ = GramSolver::default();
+    // reference GEMMs on this machine, same run
+    let mut rng = StdRng::seed_from_u64(3);
+    let jc = Array2::from_shape_fn((512, dim as usize), |_| rng.random_range(-1.0..1.0));
+    let mut acc = Array2::zeros((dim as usize, dim as usize));
+    g.throughput(Throughput::Elements(2 * 512 * dim * dim));
+    g.bench_function(BenchmarkId::new("gemm_gram_chunk", format!("{dim}x512x{dim}")), |b| {
+        b.iter(|| linalg::gemm(1.0, jc.t(), jc.view(), 1.0, acc.view_mut(), Par::Seq).unwrap())
+    });
+    let a = Array2::from_shape_fn((512, 512), |_| rng.random_range(-1.0..1.0));
+    let mut c512 = Array2::zeros((512, 512));
+    g.throughput(Throughput::Elements(2 * 512 * 512 * 512));
+    g.bench_function("gemm_512_seq", |b| b.iter(|| linalg::gemm(1.0, a.view(), a.view(), 0.0, c512.view_mut(), Par::Seq).unwrap()));
+    g.bench_function("gemm_512_par", |b| b.iter(|| linalg::gemm(1.0, a.view(), a.view(), 0.0, c512.view_mut(), Par::Rayon(0)).unwrap()));
+    g.finish();
+}
+
+criterion_group!(benches, bench_iterations);
+criterion_main!(benches);

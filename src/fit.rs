@@ -1,0 +1,245 @@
+//! The high-level fit: validated hyperparameters in, a model that can predict out (the `linfa`
+//! pattern). This is what the command line and most library users call.
+//!
+//! ```no_run
+//! use ttfit::fit::{fit, FitConfig};
+//! use ttfit::functions::TestFunction;
+//! let f = TestFunction::parse("borehole")?;
+//! let train = f.sample(2000, 1)?;
+//! let test = f.sample(1000, 2)?;
+//! let cfg = FitConfig { rank: vec![4], ..FitConfig::default() };
+//! let fitted = fit(&cfg, &train, Some(&test), |_rec: &ttfit::train::IterationRecord| {})?;
+//! println!("test error {:?}", fitted.info.test_error);
+//! # Ok::<(), ttfit::Error>(())
+//! ```
+
+use crate::basis::{Basis, FeatureMap, InputMap, Measure, OutsidePolicy};
+use crate::data::split::SplitSize;
+use crate::data::{infer_domain, infer_standardization, Dataset, DEFAULT_DOMAIN_MARGIN};
+use crate::error::{Error, Result};
+use crate::init::{initial_tt, Start};
+use crate::model::{sample_set, FunctionalTT};
+use crate::model_file::TrainingInfo;
+use crate::optim::OptimizerConfig;
+use crate::train::{FitResult, IterationRecord, Observer, StoppingRules, Trainer};
+use tensor_train::linalg::Par;
+use tensor_train::TtError;
+
+/// Everything that defines a fit. Serializable, so it can come from a TOML file.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct FitConfig {
+    /// Basis for every variable (default Legendre with 8 functions).
+    pub basis: Basis,
+    /// Per-variable bases overriding `basis` (`d` entries).
+    pub bases: Option<Vec<Basis>>,
+    /// TT ranks: one value for every bond, or the `d - 1` bond ranks.
+    pub rank: Vec<usize>,
+    /// The optimizer and its settings.
+    pub optimizer: OptimizerConfig,
+    /// Stopping rules.
+    pub stopping: StoppingRules,
+    /// Start point.
+    pub start: Start,
+    /// Seed of the start, the validation split and mini-batches.
+    pub seed: u64,
+    /// Input domain `(lo, hi)` per variable for the uniform-measure bases; inferred from the
+    /// training inputs (widened by `domain_margin`) when absent.
+    pub domain: Option<Vec<(f64, f64)>>,
+    /// Relative widening of inferred domains.
+    pub domain_margin: f64,
+    /// Fraction (or count) of the training rows held out for validation / early stopping.
+    pub validation: Option<f64>,
+    /// Worker threads for the sample kernels (`None`: all cores; `Some(1)`: sequential).
+    pub threads: Option<usize>,
+}
+
+impl Default for FitConfig {
+    fn default() -> Self {
+        FitConfig {
+            basis: Basis::Legendre { n: 8 },
+            bases: None,
+            rank: vec![4],
+            optimizer: OptimizerConfig::from_name("ngd-nesterov").unwrap_or(OptimizerConfig::Ngd(Default::default())),
+            stopping: StoppingRules::default(),
+            start: Start::default(),
+            seed: 0,
+            domain: None,
+            domain_margin: DEFAULT_DOMAIN_MARGIN,
+            validation: None,
+            threads: None,
+        }
+    }
+}
+
+/// A fitted model with its training history and metadata.
+#[derive(Debug, Clone)]
+pub struct Fitted {
+    /// The model.
+    pub model: FunctionalTT,
+    /// History and stop reason.
+    pub result: FitResult,
+    /// Metadata for the model file.
+    pub info: TrainingInfo,
+}
+
+impl FitConfig {
+    /// Parallelism implied by `threads`.
+    pub fn par(&self) -> Par {
+        match self.threads {
+            Some(1) => Par::Seq,
+            Some(n) => Par::Rayon(n),
+            None => Par::Rayon(0),
+        }
+    }
+
+    /// Check the configuration against a data set with `d` inputs; returns the bases.
+    pub fn check(&self, d: usize) -> Result<Vec<Basis>> {
+        if d == 0 {
+            return Err(Error::data("data", "no input columns"));
+        }
+        let bases = match &self.bases {
+            Some(b) if b.len() != d => {
+                return Err(Error::param("bases", format!("{} bases given for {d} input variables", b.len())))
+            }
+            Some(b) => b.clone(),
+            None => vec![self.basis.clone(); d],
+        };
+        for b in &bases {
+            b.validate()?;
+        }
+        if self.rank.is_empty() || self.rank.contains(&0) {
+            return Err(Error::param("rank", "ranks must be at least 1 (e.g. --rank 4)"));
+        }
+        if self.rank.len() != 1 && self.rank.len() + 1 != d {
+            return Err(Error::param(
+                "rank",
+                format!("give one rank or d - 1 = {} bond ranks, got {}", d.saturating_sub(1), self.rank.len()),
+            ));
+        }
+        if let Some(dom) = &self.domain {
+            if dom.len() != d {
+                return Err(Error::param("domain", format!("{} intervals for {d} input variables", dom.len())));
+            }
+            for (k, &(lo, hi)) in dom.iter().enumerate() {
+                if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+                    return Err(Error::param("domain", format!("interval {} is [{lo}, {hi}]; need finite lo < hi", k + 1)));
+                }
+            }
+        }
+        if !(self.domain_margin.is_finite() && self.domain_margin >= 0.0) {
+            return Err(Error::param("domain margin", "must be finite and >= 0"));
+        }
+        if let Some(v) = self.validation {
+            if !(v > 0.0 && v < 1.0) {
+                return Err(Error::param("validation", format!("fraction must lie in (0, 1), got {v}")));
+            }
+        }
+        if self.threads == Some(0) {
+            return Err(Error::param("threads", "must be at least 1"));
+        }
+        self.stopping.validate()?;
+        self.optimizer.build()?;
+        Ok(bases)
+    }
+
+    /// Internal ranks `r_1..r_{d-1}` for `d` variables with `n_k` features, checked for
+    /// admissibility with an actionable message.
+    pub fn ranks(&self, mode_sizes: &[usize]) -> Result<Vec<usize>> {
+        let d = mode_sizes.len();
+        let ranks = if self.rank.len() == 1 { vec![self.rank[0]; d.saturating_sub(1)] } else { self.rank.clone() };
+        tensor_train::check_ranks(mode_sizes, &ranks).map_err(|e| match e {
+            TtError::Rank { bond, rank, max } => {
+                let largest = tensor_train::clamp_ranks(mode_sizes, &ranks);
+                Error::param(
+                    "rank",
+                    format!(
+                        "rank {rank} between variables {bond} and {} is larger than possible (at most {max} with these numbers of features); the largest admissible ranks not above yours are {largest:?}",
+                        bond + 1
+                    ),
+                )
+            }
+            other => other.into(),
+        })?;
+        Ok(ranks)
+    }
+
+    /// The feature map for training inputs: given or inferred domains (uniform measures),
+    /// standardization (Gaussian measure).
+    pub fn feature_map(&self, bases: Vec<Basis>, train: &Dataset) -> Result<FeatureMap> {
+        let inferred = infer_domain(train.x.view(), self.domain_margin)?;
+        let (standard, _) = infer_standardization(train.x.view())?;
+        let maps: Vec<InputMap> = bases
+            .iter()
+            .enumerate()
+            .map(|(k, b)| match b.measure() {
+                Measure::Gaussian => standard[k],
+                _ => match &self.domain {
+                    Some(dom) => InputMap::Interval { lo: dom[k].0, hi: dom[k].1 },
+                    None => InputMap::Interval { lo: inferred.bounds[k].0, hi: inferred.bounds[k].1 },
+                },
+            })
+            .collect();
+        FeatureMap::from_parts(bases, maps, train.input_names.clone())
+    }
+}
+
+/// Fit a functional TT to `data` (a validation part is held out when configured) and report
+/// errors on `test` along the way. `observer` receives every iteration record.
+pub fn fit(cfg: &FitConfig, data: &Dataset, test: Option<&Dataset>, observer: impl Observer) -> Result<Fitted> {
+    let bases = cfg.check(data.n_inputs())?;
+    let (train, valid) = match cfg.validation {
+        Some(f) => {
+            let (t, v) = data.split(SplitSize::Fraction(f), cfg.seed)?;
+            (t, Some(v))
+        }
+        None => (data.clone(), None),
+    };
+    if let Some(t) = test {
+        if t.input_names != train.input_names {
+            return Err(Error::data(
+                "test data",
+                format!("input columns {:?} differ from the training columns {:?}", t.input_names, train.input_names),
+            ));
+        }
+    }
+    let features = cfg.feature_map(bases, &train)?;
+    let ranks = cfg.ranks(&features.mode_sizes())?;
+    let policy = OutsidePolicy::Extrapolate;
+    let train_ss = sample_set(&features, &train, policy)?;
+    let valid_ss = valid.as_ref().map(|v| sample_set(&features, v, policy)).transpose()?;
+    let test_ss = test.map(|t| sample_set(&features, t, policy)).transpose()?;
+    let x0 = initial_tt(&train_ss, &ranks, &cfg.start, cfg.seed)?;
+    let mut opt = cfg.optimizer.build()?;
+    let result = Trainer::new(cfg.stopping.clone())
+        .par(cfg.par())
+        .seed(cfg.seed)
+        .observe(observer)
+        .run(opt.as_mut(), x0, &train_ss, valid_ss.as_ref(), test_ss.as_ref())?;
+    let last: &IterationRecord = result.history.last().ok_or_else(|| Error::param("fit", "empty history"))?;
+    let info = TrainingInfo {
+        ttfit_version: env!("CARGO_PKG_VERSION").into(),
+        optimizer: opt.name(),
+        optimizer_config: serde_json::to_value(&cfg.optimizer).ok(),
+        iterations: last.iteration,
+        seconds: last.seconds,
+        stop_reason: result.stop.to_string(),
+        n_train: train.n_samples(),
+        train_error: last.train_error,
+        validation_error: match cfg.stopping.validation_patience {
+            Some(_) => result.history.iter().filter_map(|h| h.validation_error).reduce(f64::min),
+            None => last.validation_error,
+        },
+        test_error: last.test_error,
+        seed: cfg.seed,
+        target: data.target_name.clone(),
+        data_source: None,
+    };
+    let model = FunctionalTT::new(features, result.tt.clone())?;
+    // with early stopping the returned TT is the best one: report its own test error
+    let info = match (test, cfg.stopping.validation_patience) {
+        (Some(t), Some(_)) => TrainingInfo { test_error: Some(model.relative_error(t, policy)?), ..info },
+        _ => info,
+    };
+    Ok(Fitted { model, result, info })
+}
