@@ -14,7 +14,10 @@ pub(super) fn qr_thin(a: ArrayView2<'_, f64>) -> Result<(Array2<f64>, Array2<f64
         return Ok((Array2::zeros((m, 0)), Array2::zeros((0, n))));
     }
     let qr = faer_ref(&a).qr();
-    Ok((to_ndarray(qr.compute_thin_Q().as_ref()), to_ndarray(qr.thin_R())))
+    Ok((
+        to_ndarray(qr.compute_thin_Q().as_ref()),
+        to_ndarray(qr.thin_R()),
+    ))
 }
 
 pub(super) fn svd_thin(a: ArrayView2<'_, f64>) -> Result<Svd, LinalgError> {
@@ -36,11 +39,15 @@ pub(super) fn svd_thin(a: ArrayView2<'_, f64>) -> Result<Svd, LinalgError> {
 pub(super) fn eigh(a: ArrayView2<'_, f64>) -> Result<(Array1<f64>, Array2<f64>), LinalgError> {
     let evd = faer_ref(&a)
         .self_adjoint_eigen(faer::Side::Lower)
-        .map_err(|_| LinalgError::NoConvergence { op: "eigendecomposition" })?;
+        .map_err(|_| LinalgError::NoConvergence {
+            op: "eigendecomposition",
+        })?;
     let sv = evd.S().column_vector();
     let lam = Array1::from_shape_fn(a.nrows(), |i| sv[i]);
     if lam.iter().any(|x| !x.is_finite()) {
-        return Err(LinalgError::NoConvergence { op: "eigendecomposition" });
+        return Err(LinalgError::NoConvergence {
+            op: "eigendecomposition",
+        });
     }
     Ok((lam, to_ndarray(evd.U())))
 }
@@ -57,7 +64,10 @@ pub(super) fn cholesky_lower(a: ArrayView2<'_, f64>) -> Result<Array2<f64>, Lina
     Ok(to_ndarray(llt.L()))
 }
 
-pub(super) fn lstsq(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Result<Array2<f64>, LinalgError> {
+pub(super) fn lstsq(
+    a: ArrayView2<'_, f64>,
+    b: ArrayView2<'_, f64>,
+) -> Result<Array2<f64>, LinalgError> {
     let qr = faer_ref(&a).qr();
     let mut x: Array2<f64> = b.to_owned();
     {
@@ -67,7 +77,9 @@ pub(super) fn lstsq(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Result<Ar
     let n = a.ncols();
     let out = x.slice(s![..n, ..]).to_owned();
     if out.iter().any(|v| !v.is_finite()) {
-        return Err(LinalgError::NoConvergence { op: "least squares (rank-deficient or non-finite input)" });
+        return Err(LinalgError::NoConvergence {
+            op: "least squares (rank-deficient or non-finite input)",
+        });
     }
     Ok(out)
 }
@@ -95,10 +107,17 @@ impl Householder {
             });
         }
         if a.iter().any(|x| !x.is_finite()) {
-            return Err(LinalgError::NoConvergence { op: "Householder QR" });
+            return Err(LinalgError::NoConvergence {
+                op: "Householder QR",
+            });
         }
         if n == 0 {
-            return Ok(Householder { basis: faer::Mat::zeros(m, 0), coeff: faer::Mat::zeros(1, 0), m, n });
+            return Ok(Householder {
+                basis: faer::Mat::zeros(m, 0),
+                coeff: faer::Mat::zeros(1, 0),
+                m,
+                n,
+            });
         }
         let qr = faer_ref(&a).qr();
         Ok(Householder {
@@ -120,8 +139,18 @@ impl Householder {
     }
 
     /// `B <- Q^T B` for `B` with `m` rows.
+    ///
+    /// # Panics
+    /// If `B` does not have `m` rows.
     pub fn apply_qt(&self, mut b: ArrayViewMut2<'_, f64>) {
-        debug_assert_eq!(b.nrows(), self.m);
+        assert_eq!(
+            b.nrows(),
+            self.m,
+            "Householder: B has {} rows, Q is {}x{}",
+            b.nrows(),
+            self.m,
+            self.m
+        );
         if self.n == 0 || b.ncols() == 0 {
             return;
         }
@@ -142,8 +171,18 @@ impl Householder {
     }
 
     /// `B <- Q B` for `B` with `m` rows.
+    ///
+    /// # Panics
+    /// If `B` does not have `m` rows.
     pub fn apply_q(&self, mut b: ArrayViewMut2<'_, f64>) {
-        debug_assert_eq!(b.nrows(), self.m);
+        assert_eq!(
+            b.nrows(),
+            self.m,
+            "Householder: B has {} rows, Q is {}x{}",
+            b.nrows(),
+            self.m,
+            self.m
+        );
         if self.n == 0 || b.ncols() == 0 {
             return;
         }

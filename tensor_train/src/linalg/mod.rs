@@ -21,6 +21,8 @@
 //! - the factorizations run sequentially; parallelism is applied above them, over samples or
 //!   cores, where the work is large. [`gemm`] takes its parallelism as a parameter.
 
+// `to_ndarray` is only used by the faer backend.
+#[cfg_attr(feature = "lapack", allow(dead_code))]
 mod convert;
 #[cfg(not(feature = "lapack"))]
 mod faer_backend;
@@ -163,7 +165,13 @@ pub fn gram(a: ArrayView2<'_, f64>, par: Par) -> Result<Array2<f64>, LinalgError
 
 /// Thin QR `A = Q R` of an `m x n` matrix: `Q` is `m x k` with orthonormal columns, `R` is
 /// `k x n` upper trapezoidal, `k = min(m, n)`, and `diag(R) >= 0`.
+///
+/// NaN or infinite entries give [`LinalgError::NoConvergence`] (neither backend detects them
+/// on its own: they would propagate silently into `Q` and `R`).
 pub fn qr_thin(a: ArrayView2<'_, f64>) -> Result<(Array2<f64>, Array2<f64>), LinalgError> {
+    if a.iter().any(|x| !x.is_finite()) {
+        return Err(LinalgError::NoConvergence { op: "QR" });
+    }
     let (mut q, mut r) = backend::qr_thin(a)?;
     for i in 0..r.nrows() {
         if r[[i, i]] < 0.0 {
@@ -297,7 +305,11 @@ impl Cholesky {
         if b.nrows() != self.l.nrows() {
             return Err(LinalgError::Shape {
                 op: "cholesky solve",
-                detail: format!("factor is {0}x{0}, rhs has {1} rows", self.l.nrows(), b.nrows()),
+                detail: format!(
+                    "factor is {0}x{0}, rhs has {1} rows",
+                    self.l.nrows(),
+                    b.nrows()
+                ),
             });
         }
         if b.is_empty() {
@@ -328,7 +340,9 @@ impl Cholesky {
 }
 
 /// Least squares `argmin_X ||A X - B||_F` for a tall `A` (`m >= n`) of full column rank, by
-/// Householder QR (the condition number of `A` enters, not its square).
+/// Householder QR with faer, or by LAPACK's SVD-based gelsd with feature `lapack` (either way
+/// the condition number of `A` enters, not its square). For a rank-deficient `A` the result
+/// depends on the backend: faer may return an error, gelsd the minimum-norm solution.
 pub fn lstsq(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Result<Array2<f64>, LinalgError> {
     let (m, n) = a.dim();
     if b.nrows() != m {
