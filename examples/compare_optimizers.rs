@@ -122,11 +122,11 @@ fn main() -> ttfit::Result<()> {
         let mut records = Vec::new();
         for run in &runs {
             match &run.result {
-                Ok(r) => records.push(report::RunRecord::from_fit(&run.name, r)),
+                Ok(r) => records.push(report::RunRecord::new(run.name.as_str(), r)),
                 Err(e) => println!("{}: failed: {e}", run.name),
             }
         }
-        println!("{}", report::summary_text(&records));
+        println!("{}", report::summary_text(&records, &report::DEFAULT_THRESHOLDS));
         let dir = std::path::Path::new("target/compare_optimizers").join(&p.name);
         report::write_report(&records, &dir, &p.name)?;
     }

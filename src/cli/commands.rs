@@ -31,7 +31,9 @@ fn sample(a: SampleArgs) -> Result<()> {
     if a.n == 0 {
         return Err(Error::param("--n", "need at least one sample"));
     }
-    let data = f.sample(a.n, a.seed)?;
+    let mut data = f.sample(a.n, a.seed)?;
+    // the target column is always `y`, so `ttfit fit --target y` works for every function
+    data.target_name = "y".into();
     data.to_csv(&a.out)?;
     eprintln!("wrote {} samples of {} ({} inputs) to {}", a.n, f.name(), f.dim(), a.out.display());
     Ok(())
@@ -41,7 +43,7 @@ fn sample(a: SampleArgs) -> Result<()> {
 fn read_data(m: &ModelArgs) -> Result<(Dataset, Option<Dataset>)> {
     let inputs = m.inputs.as_deref();
     let train = match &m.weights {
-        Some(w) => Dataset::from_csv_weighted(&m.data, &m.target, inputs, w)?,
+        Some(w) => Dataset::from_csv_weighted(&m.data, &m.target, inputs, Some(w.as_str()))?,
         None => Dataset::from_csv(&m.data, &m.target, inputs)?,
     };
     let test = match &m.test {
@@ -280,7 +282,7 @@ fn run_comparison(
     let mut records = Vec::new();
     for run in &runs {
         match &run.result {
-            Ok(r) => records.push(report::RunRecord::from_fit(&run.name, r)),
+            Ok(r) => records.push(report::RunRecord::new(run.name.as_str(), r)),
             Err(e) => eprintln!("warning: {} failed: {e}", run.name),
         }
     }
@@ -288,8 +290,8 @@ fn run_comparison(
         return Err(Error::Diverged { iteration: 0, message: "every optimizer failed".into() });
     }
     let files = report::write_report(&records, out, title)?;
-    println!("{}", report::summary_text(&records));
-    println!("wrote {}", files.describe());
+    println!("{}", report::summary_text(&records, &report::DEFAULT_THRESHOLDS));
+    println!("wrote {} files to {}", files.all().len(), files.dir.display());
     Ok(())
 }
 
