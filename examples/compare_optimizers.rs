@@ -37,7 +37,7 @@ fn builtin(spec: &str, n: usize, basis: Basis, rank: usize) -> ttfit::Result<Pro
         basis,
         rank,
         domain: f.domain(),
-        batch: n / 4,
+        batch: n / 2,
     })
 }
 
@@ -73,7 +73,7 @@ fn random_tt_problem(d: usize, n: usize, r: usize, n_train: usize) -> ttfit::Res
     };
     let train = draw(n_train)?;
     let test = draw(2000)?;
-    Ok(Problem { name: format!("random-tt-{d}d"), train, test, basis: Basis::Legendre { n }, rank: r, domain, batch: n_train / 4 })
+    Ok(Problem { name: format!("random-tt-{d}d"), train, test, basis: Basis::Legendre { n }, rank: r, domain, batch: n_train / 2 })
 }
 
 fn main() -> ttfit::Result<()> {

@@ -252,7 +252,8 @@ impl<'o> Trainer<'o> {
             if report.restarted {
                 restarts += 1;
             }
-            let moved = report.step_size != 0.0 || report.loss.is_some_and(|l| l < prev_loss);
+            // mini-batch steps (no full-data loss reported) may fail on one batch and succeed on the next
+            let moved = report.step_size != 0.0 || report.loss.is_none_or(|l| l < prev_loss);
             x = next;
             let (v, t) = errors(&x)?;
             let rec = IterationRecord {

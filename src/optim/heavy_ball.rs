@@ -143,7 +143,7 @@ impl Optimizer for HeavyBall {
         let batch = iteration_samples(data, self.cfg.natural.batch_size, ctx.rng);
         let batch = batch.as_ref();
         let p = prepare(x, batch, ctx.loss, ctx.par)?;
-        let np = NaturalPoint::new(&p, batch, &self.cfg.natural, ctx.par)?;
+        let np = NaturalPoint::new(&p, batch, &self.cfg.natural, full, ctx.par)?;
         let d = np.direction(p.d1.view(), p.d2.view(), ctx.par)?;
         let m = match &self.prev {
             None => None,

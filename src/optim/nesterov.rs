@@ -73,7 +73,7 @@ impl Optimizer for Nesterov {
         let p = prepare(x, batch, ctx.loss, ctx.par)?;
         let feats = batch.feature_views();
         // momentum m = coords of P_{T_k}(X_k - X_{k-1})
-        let mut np = NaturalPoint::new(&p, batch, &self.cfg.natural, ctx.par)?;
+        let mut np = NaturalPoint::new(&p, batch, &self.cfg.natural, full, ctx.par)?;
         let m = match &self.prev {
             None => None,
             Some((x0, pred0)) => Some(match self.cfg.natural.metric {
@@ -101,7 +101,7 @@ impl Optimizer for Nesterov {
                 let d2 = ctx.loss.second_derivative(pred_y.view(), batch.targets(), batch.weights());
                 if self.cfg.natural.metric == Metric::Empirical && d2 != p.d2 {
                     // loss weights at y_k: refactor the Gram matrix with them
-                    let sys = GramSystem::new(&p.ts, &p.si, &feats, Some(d2.view()), self.cfg.natural.solver, ctx.par)?;
+                    let sys = GramSystem::new(&p.ts, &p.si, &feats, Some(d2.view()), self.cfg.natural.solver_for(full), ctx.par)?;
                     np.sys = Some(sys);
                 }
                 np.direction(d1.view(), d2.view(), ctx.par)?

@@ -83,11 +83,26 @@ pub struct NgdConfig {
     pub step: StepRule,
     /// Mini-batch size `B`: a fresh seeded batch per iteration; `None` = full batch.
     pub batch_size: Option<usize>,
+    /// Least regularization of the Gram solve in mini-batch mode, relative to the mean
+    /// eigenvalue (`E[G] = I`): a batch Gram is a noisy estimate, singular when `B < D`, and
+    /// an unregularized Gauss–Newton step fits the batch, not the function (default 1e-2).
+    #[serde(default = "default_minibatch_shift")]
+    pub minibatch_shift: f64,
+}
+
+fn default_minibatch_shift() -> f64 {
+    1e-2
 }
 
 impl Default for NgdConfig {
     fn default() -> Self {
-        NgdConfig { metric: Metric::Empirical, solver: GramSolver::default(), step: StepRule::default(), batch_size: None }
+        NgdConfig {
+            metric: Metric::Empirical,
+            solver: GramSolver::default(),
+            step: StepRule::default(),
+            batch_size: None,
+            minibatch_shift: default_minibatch_shift(),
+        }
     }
 }
 
@@ -99,7 +114,26 @@ impl NgdConfig {
         if self.batch_size == Some(0) {
             return Err(Error::param("batch size", "must be at least 1"));
         }
+        if !(self.minibatch_shift.is_finite() && self.minibatch_shift >= 0.0) {
+            return Err(Error::param("minibatch shift", format!("must be finite and >= 0, got {}", self.minibatch_shift)));
+        }
         Ok(())
+    }
+
+    /// The Gram solver of an iteration: as configured on the full data; on a mini-batch with
+    /// at least `minibatch_shift` of Tikhonov regularization (QR becomes a shifted Cholesky).
+    pub fn solver_for(&self, full_batch: bool) -> GramSolver {
+        if full_batch {
+            return self.solver;
+        }
+        let mb = self.minibatch_shift;
+        match self.solver {
+            GramSolver::Cholesky { rel_shift } => GramSolver::Cholesky { rel_shift: rel_shift.max(mb) },
+            GramSolver::BlockDiagonal { rel_shift } => GramSolver::BlockDiagonal { rel_shift: rel_shift.max(mb) },
+            GramSolver::Eigen { rel_cutoff } => GramSolver::Eigen { rel_cutoff: rel_cutoff.max(mb) },
+            GramSolver::Lsqr { damp, max_iter, tol } => GramSolver::Lsqr { damp: damp.max(mb.sqrt()), max_iter, tol },
+            GramSolver::Qr => GramSolver::Cholesky { rel_shift: mb },
+        }
     }
 
     /// Short name suffix describing the metric and batching (`""`, `"-pop"`, `"-mb256"`).
@@ -137,7 +171,7 @@ pub(crate) struct NaturalPoint<'p> {
 
 impl<'p> NaturalPoint<'p> {
     /// Gradient and (empirical metric) the Gram system with row weights `l''`.
-    pub fn new(p: &'p Prepared, data: &'p SampleSet, cfg: &NgdConfig, par: Par) -> Result<Self> {
+    pub fn new(p: &'p Prepared, data: &'p SampleSet, cfg: &NgdConfig, full_batch: bool, par: Par) -> Result<Self> {
         let feats = data.feature_views();
         let g = p.ts.to_coords(&p.gradient(data, par)?)?;
         let sys = match cfg.metric {
@@ -145,7 +179,7 @@ impl<'p> NaturalPoint<'p> {
             Metric::Empirical => {
                 let unit = p.d2.iter().all(|&h| h == 1.0);
                 let h = if unit { None } else { Some(p.d2.view()) };
-                Some(GramSystem::new(&p.ts, &p.si, &feats, h, cfg.solver, par)?)
+                Some(GramSystem::new(&p.ts, &p.si, &feats, h, cfg.solver_for(full_batch), par)?)
             }
         };
         Ok(NaturalPoint { p, g, feats, sys })
@@ -254,10 +288,11 @@ impl Optimizer for Ngd {
     }
 
     fn step(&mut self, x: &TensorTrain, data: &SampleSet, ctx: &mut StepContext<'_>) -> Result<(TensorTrain, StepReport)> {
+        let full = self.cfg.batch_size.is_none_or(|b| b >= data.len());
         let batch = iteration_samples(data, self.cfg.batch_size, ctx.rng);
         let batch = batch.as_ref();
         let p = prepare(x, batch, ctx.loss, ctx.par)?;
-        let np = NaturalPoint::new(&p, batch, &self.cfg, ctx.par)?;
+        let np = NaturalPoint::new(&p, batch, &self.cfg, full, ctx.par)?;
         let d = np.direction(p.d1.view(), p.d2.view(), ctx.par)?;
         let mut taken = take_step(&np, None, &d, &self.cfg.step, batch, ctx.loss, ctx.par)?;
         let mut note = None;
@@ -268,7 +303,6 @@ impl Optimizer for Ngd {
                 note = Some("fixed step raised the loss; took an Armijo step".to_string());
             }
         }
-        let full = self.cfg.batch_size.is_none_or(|b| b >= data.len());
         match taken.x {
             Some(y) => Ok((
                 y,
