@@ -4,7 +4,20 @@
 
 #![warn(missing_docs)]
 
+pub mod basis;
+pub mod data;
 pub mod error;
+pub mod functions;
 
 pub use error::{Error, Result};
 pub use tensor_train;
+pub mod compare;
+pub mod fit;
+pub mod model;
+pub mod init;
+pub mod model_file;
+pub mod loss;
+pub mod optim;
+pub mod report;
+pub mod samples;
+pub mod train;
