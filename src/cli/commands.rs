@@ -255,6 +255,7 @@ fn optimizer_list(names: &[String], m: &ModelArgs) -> Result<Vec<OptimizerConfig
         .collect()
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_comparison(
     cfg: &FitConfig,
     opts: &[OptimizerConfig],
