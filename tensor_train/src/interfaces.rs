@@ -50,77 +50,116 @@ pub fn check_features(tt: &TensorTrain, features: &[ArrayView2<'_, f64>]) -> Res
     Ok(n_samples)
 }
 
-/// One left step for a block of rows: `out[i, b] = sum_{a,j} l[i, a] phi[i, j] G[a, j, b]`.
-/// `work` is scratch of at least `rows x (n r_k)` entries.
+/// Row-wise Kronecker product into a C-order scratch slice: row `i` of the `rows x (p q)`
+/// result is `a[i, :] (x) b[i, :]`.
+pub fn face_split_into(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, out: &mut [f64]) {
+    let (rows, p) = a.dim();
+    let q = b.ncols();
+    assert_eq!(b.nrows(), rows, "face split: row counts differ");
+    assert_eq!(out.len(), rows * p * q, "face split: output has the wrong length");
+    if rows == 0 || p * q == 0 {
+        return;
+    }
+    match (a.as_slice(), b.as_slice()) {
+        (Some(as_), Some(bs)) => face_split_slices(as_, bs, p, q, out),
+        _ => {
+            let a = a.as_standard_layout();
+            let b = b.as_standard_layout();
+            face_split_slices(a.as_slice().expect("C-order"), b.as_slice().expect("C-order"), p, q, out)
+        }
+    }
+}
+
+#[inline(always)]
+fn face_split_kernel(a: &[f64], b: &[f64], p: usize, q: usize, out: &mut [f64]) {
+    for ((orow, arow), brow) in out.chunks_exact_mut(p * q).zip(a.chunks_exact(p)).zip(b.chunks_exact(q)) {
+        for (seg, &x) in orow.chunks_exact_mut(q).zip(arow) {
+            for (o, &y) in seg.iter_mut().zip(brow) {
+                *o = x * y;
+            }
+        }
+    }
+}
+
+/// The face split on C-order slices, compiled for AVX2 when the CPU has it (the crate is
+/// built for baseline x86-64, whose 2-wide SSE2 code makes this loop as slow as the GEMM that
+/// follows it).
+fn face_split_slices(a: &[f64], b: &[f64], p: usize, q: usize, out: &mut [f64]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            #[target_feature(enable = "avx2")]
+            fn avx2(a: &[f64], b: &[f64], p: usize, q: usize, out: &mut [f64]) {
+                face_split_kernel(a, b, p, q, out)
+            }
+            // SAFETY: the CPU supports AVX2 (checked above)
+            return unsafe { avx2(a, b, p, q, out) };
+        }
+    }
+    face_split_kernel(a, b, p, q, out)
+}
+
+/// One left step for a block of rows: `out[i, b] = sum_{a,j} l[i, a] phi[i, j] G[a, j, b]`,
+/// computed as `(L (.) Phi) G^L`: the face-splitting product (`rows x r_{k-1} n_k`, in `work`)
+/// times the left unfolding, one GEMM with inner dimension `r_{k-1} n_k`. `work` is scratch,
+/// grown to `rows x (r_{k-1} n_k)` entries.
 pub fn left_step_into(
     l_prev: ArrayView2<'_, f64>,
     core: &Array3<f64>,
     phi: ArrayView2<'_, f64>,
-    mut out: ArrayViewMut2<'_, f64>,
+    out: ArrayViewMut2<'_, f64>,
     work: &mut Vec<f64>,
 ) -> Result<()> {
-    let (_, n, rk) = core.dim();
+    let (ra, n, rk) = core.dim();
     let rows = l_prev.nrows();
-    work.resize(rows * n * rk, 0.0);
-    let mut w = ArrayViewMut2::from_shape((rows, n * rk), &mut work[..rows * n * rk]).expect("scratch sized above");
-    linalg::gemm(1.0, l_prev, right_unfolding(core), 0.0, w.view_mut(), Par::Seq)?;
-    for i in 0..rows {
-        let wrow = w.row(i);
-        let wrow = wrow.as_slice().expect("scratch rows are contiguous");
-        let prow = phi.row(i);
-        let mut orow = out.row_mut(i);
-        orow.fill(0.0);
-        let o = orow.as_slice_mut();
-        match o {
-            Some(o) => {
-                for (j, &p) in prow.iter().enumerate() {
-                    if p != 0.0 {
-                        let src = &wrow[j * rk..(j + 1) * rk];
-                        for (ob, &wb) in o.iter_mut().zip(src) {
-                            *ob += p * wb;
-                        }
-                    }
-                }
-            }
-            None => {
-                for (j, &p) in prow.iter().enumerate() {
-                    for b in 0..rk {
-                        orow[b] += p * wrow[j * rk + b];
-                    }
-                }
-            }
-        }
+    if l_prev.ncols() != ra || phi.dim() != (rows, n) || out.dim() != (rows, rk) {
+        return Err(TtError::Shape(format!(
+            "left step: interfaces {:?}, core {:?}, features {:?}, output {:?}",
+            l_prev.dim(),
+            core.dim(),
+            phi.dim(),
+            out.dim()
+        )));
     }
+    let len = rows * ra * n;
+    if work.len() < len {
+        work.resize(len, 0.0);
+    }
+    let w = &mut work[..len];
+    face_split_into(l_prev, phi, w);
+    let wv = ArrayView2::from_shape((rows, ra * n), &*w).expect("scratch sized above");
+    linalg::gemm(1.0, wv, left_unfolding(core), 0.0, out, Par::Seq)?;
     Ok(())
 }
 
-/// One right step for a block of rows: `out[i, a] = sum_{j,b} G[a, j, b] phi[i, j] r[i, b]`.
+/// One right step for a block of rows: `out[i, a] = sum_{j,b} G[a, j, b] phi[i, j] r[i, b]`,
+/// computed as `(Phi (.) R) (G^R)^T` (one GEMM with inner dimension `n_k r_k`).
 pub fn right_step_into(
     core: &Array3<f64>,
     phi: ArrayView2<'_, f64>,
     r_next: ArrayView2<'_, f64>,
-    mut out: ArrayViewMut2<'_, f64>,
+    out: ArrayViewMut2<'_, f64>,
     work: &mut Vec<f64>,
 ) -> Result<()> {
-    let (ra, n, _) = core.dim();
+    let (ra, n, rb) = core.dim();
     let rows = r_next.nrows();
-    work.resize(rows * ra * n, 0.0);
-    let mut w = ArrayViewMut2::from_shape((rows, ra * n), &mut work[..rows * ra * n]).expect("scratch sized above");
-    // W = R_{k+1} (G_k^L)^T : rows x (r_{k-1} n)
-    linalg::gemm(1.0, r_next, left_unfolding(core).t(), 0.0, w.view_mut(), Par::Seq)?;
-    for i in 0..rows {
-        let wrow = w.row(i);
-        let wrow = wrow.as_slice().expect("scratch rows are contiguous");
-        let prow = phi.row(i);
-        for a in 0..ra {
-            let src = &wrow[a * n..(a + 1) * n];
-            let mut acc = 0.0;
-            for (&p, &wv) in prow.iter().zip(src) {
-                acc += p * wv;
-            }
-            out[[i, a]] = acc;
-        }
+    if r_next.ncols() != rb || phi.dim() != (rows, n) || out.dim() != (rows, ra) {
+        return Err(TtError::Shape(format!(
+            "right step: interfaces {:?}, core {:?}, features {:?}, output {:?}",
+            r_next.dim(),
+            core.dim(),
+            phi.dim(),
+            out.dim()
+        )));
     }
+    let len = rows * n * rb;
+    if work.len() < len {
+        work.resize(len, 0.0);
+    }
+    let w = &mut work[..len];
+    face_split_into(phi, r_next, w);
+    let wv = ArrayView2::from_shape((rows, n * rb), &*w).expect("scratch sized above");
+    linalg::gemm(1.0, wv, right_unfolding(core).t(), 0.0, out, Par::Seq)?;
     Ok(())
 }
 

@@ -98,8 +98,11 @@ fn full_ranks(internal: &[usize]) -> Vec<usize> {
 
 impl TensorTrain {
     /// Build from cores, validating shapes, boundary ranks and finiteness.
+    /// Cores in any memory layout are accepted; they are stored in row-major (C) order, which
+    /// the unfoldings rely on.
     pub fn from_cores(cores: Vec<Array3<f64>>) -> Result<Self> {
         validate_cores(&cores)?;
+        let cores = cores.into_iter().map(standard_layout).collect();
         Ok(TensorTrain { cores, gauge: Gauge::None })
     }
 
@@ -134,6 +137,10 @@ impl TensorTrain {
             let shape = (full[k], mode_sizes[k], full[k + 1]);
             let core = match dist {
                 CoreDistribution::Normal { std } => {
+                    // rand_distr accepts a negative standard deviation; we do not
+                    if !(std.is_finite() && std >= 0.0) {
+                        return Err(TtError::Parameter(format!("normal std must be finite and >= 0, got {std}")));
+                    }
                     let nd = Normal::new(0.0, std).map_err(|e| TtError::Parameter(format!("normal std {std}: {e}")))?;
                     Array3::from_shape_simple_fn(shape, || nd.sample(rng))
                 }
@@ -230,7 +237,7 @@ impl TensorTrain {
         if core.iter().any(|x| !x.is_finite()) {
             return Err(TtError::NonFinite { what: format!("core {k}") });
         }
-        self.cores[k] = core;
+        self.cores[k] = standard_layout(core);
         self.gauge = Gauge::None;
         Ok(())
     }
@@ -250,6 +257,15 @@ impl TensorTrain {
         let mut t = self.clone();
         t.scale(alpha);
         t
+    }
+}
+
+/// The same core in row-major (C) order: the unfoldings are free reshapes only then.
+pub(crate) fn standard_layout(core: Array3<f64>) -> Array3<f64> {
+    if core.is_standard_layout() {
+        core
+    } else {
+        core.as_standard_layout().into_owned()
     }
 }
 

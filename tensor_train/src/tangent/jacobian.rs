@@ -63,16 +63,36 @@ impl TangentSpace {
     pub fn jacobian(&self, si: &SampleInterfaces, features: &[ArrayView2<'_, f64>], par: Par) -> Result<Array2<f64>> {
         let n_samples = si.check(self, features)?;
         let mut j = Array2::zeros((n_samples, self.dim()));
-        let fill = |(ci, mut out): (usize, ndarray::ArrayViewMut2<'_, f64>)| -> Result<()> {
+        self.jacobian_into(si, features, j.view_mut(), par)?;
+        Ok(j)
+    }
+
+    /// [`TangentSpace::jacobian`] into a preallocated `N x D` output (e.g. reused across
+    /// iterations: first-touching a fresh `N x D` allocation can cost as much as assembling it).
+    pub fn jacobian_into(
+        &self,
+        si: &SampleInterfaces,
+        features: &[ArrayView2<'_, f64>],
+        mut out: ndarray::ArrayViewMut2<'_, f64>,
+        par: Par,
+    ) -> Result<()> {
+        let n_samples = si.check(self, features)?;
+        if out.dim() != (n_samples, self.dim()) {
+            return Err(TtError::Shape(format!(
+                "Jacobian output is {:?}, expected ({n_samples}, {})",
+                out.dim(),
+                self.dim()
+            )));
+        }
+        let fill = |(ci, mut o): (usize, ndarray::ArrayViewMut2<'_, f64>)| -> Result<()> {
             let r0 = ci * CHUNK;
-            let rows = r0..r0 + out.nrows();
-            self.jacobian_rows(si, features, rows, out.view_mut())
+            let rows = r0..r0 + o.nrows();
+            self.jacobian_rows(si, features, rows, o.view_mut())
         };
         match par {
-            Par::Seq => j.axis_chunks_iter_mut(Axis(0), CHUNK).enumerate().try_for_each(fill)?,
-            Par::Rayon(_) => j.axis_chunks_iter_mut(Axis(0), CHUNK).into_par_iter().enumerate().try_for_each(fill)?,
+            Par::Seq => out.axis_chunks_iter_mut(Axis(0), CHUNK).enumerate().try_for_each(fill),
+            Par::Rayon(_) => out.axis_chunks_iter_mut(Axis(0), CHUNK).into_par_iter().enumerate().try_for_each(fill),
         }
-        Ok(j)
     }
 
     /// Rows `rows` of `J` into `out` (`rows.len() x D`).
@@ -83,34 +103,62 @@ impl TangentSpace {
         rows: std::ops::Range<usize>,
         mut out: ndarray::ArrayViewMut2<'_, f64>,
     ) -> Result<()> {
+        let n_samples = si.check(self, features)?;
+        if rows.end > n_samples || out.dim() != (rows.len(), self.dim()) {
+            return Err(TtError::Shape(format!(
+                "Jacobian rows {rows:?} of {n_samples} into an output of shape {:?} (expected ({}, {}))",
+                out.dim(),
+                rows.len(),
+                self.dim()
+            )));
+        }
         let d = self.order();
         let offsets = self.block_offsets();
         for k in 0..d {
+            let rb = self.point().cores()[k].shape()[2];
             let l = si.left_u[k].slice(s![rows.clone(), ..]);
             let phi = features[k].slice(s![rows.clone(), ..]);
-            let a = face_split(l, phi); // rows x m
+            let m = l.ncols() * phi.ncols();
+            if k + 1 < d && m == rb {
+                continue; // empty block: full-rank left unfolding
+            }
+            let mut a = face_split(l, phi); // rows x m, C-order
             let mut dst = out.slice_mut(s![.., offsets[k]..offsets[k + 1]]);
             if k + 1 == d {
                 dst.assign(&a);
                 continue;
             }
-            let rb = self.point().cores()[k].shape()[2];
-            let m = a.ncols();
-            if m == rb {
-                continue; // empty block: full-rank left unfolding
-            }
-            let mut at = a.t().to_owned(); // m x rows (C-order copy)
-            self.householder(k).apply_qt(at.view_mut());
-            let p = at.slice(s![rb.., ..]); // (m - rb) x rows
+            // Q_k^T on the columns of a^T (m x rows, unit row stride: faer's native layout, no
+            // copy); afterwards a[i, rb..] = (Q_k^perp)^T (ell (x) phi)(x^i)
+            self.householder(k).apply_qt(a.view_mut().reversed_axes());
             let r = si.right_v[k + 1].slice(s![rows.clone(), ..]);
-            for (i, mut jrow) in dst.rows_mut().into_iter().enumerate() {
-                let jrow = jrow.as_slice_mut().expect("rows of a C-order array are contiguous");
-                let rrow = r.row(i);
-                for a_idx in 0..m - rb {
-                    let pa = p[[a_idx, i]];
-                    let seg = &mut jrow[a_idx * rb..(a_idx + 1) * rb];
-                    for (o, &rv) in seg.iter_mut().zip(rrow.iter()) {
-                        *o = pa * rv;
+            let a_s = a.as_slice().expect("face_split returns a C-order array");
+            let mut rbuf = vec![0.0; rb];
+            for (i, (arow, mut jrow)) in a_s.chunks_exact(m).zip(dst.rows_mut()).enumerate() {
+                let p = &arow[rb..];
+                let rrow = match r.row(i).to_slice() {
+                    Some(x) => x,
+                    None => {
+                        for (o, &v) in rbuf.iter_mut().zip(r.row(i)) {
+                            *o = v;
+                        }
+                        &rbuf[..]
+                    }
+                };
+                match jrow.as_slice_mut() {
+                    Some(js) => {
+                        for (seg, &pa) in js.chunks_exact_mut(rb).zip(p) {
+                            for (o, &rv) in seg.iter_mut().zip(rrow) {
+                                *o = pa * rv;
+                            }
+                        }
+                    }
+                    None => {
+                        for (a_idx, &pa) in p.iter().enumerate() {
+                            for (b, &rv) in rrow.iter().enumerate() {
+                                jrow[a_idx * rb + b] = pa * rv;
+                            }
+                        }
                     }
                 }
             }
@@ -128,19 +176,28 @@ impl TangentSpace {
         par: Par,
     ) -> Result<Array1<f64>> {
         let n_samples = si.check(self, features)?;
+        self.check_vector(xi)?;
+        let owned;
+        let xi = if xi.blocks.iter().all(|b| b.is_standard_layout()) {
+            xi
+        } else {
+            let mut c = xi.clone();
+            c.make_standard_layout();
+            owned = c;
+            &owned
+        };
         let mut out = Array1::zeros(n_samples);
-        let d = self.order();
         let fill = |(ci, mut o): (usize, ndarray::ArrayViewMut1<'_, f64>)| -> Result<()> {
             let r0 = ci * CHUNK;
             let rows = r0..r0 + o.len();
             let mut work = Vec::new();
-            for k in 0..d {
-                let rb = xi.blocks[k].shape()[2];
+            for (k, (block, phi)) in xi.blocks.iter().zip(features).enumerate() {
+                let rb = block.shape()[2];
                 let mut t = Array2::zeros((rows.len(), rb));
                 left_step_into(
                     si.left_u[k].slice(s![rows.clone(), ..]),
-                    &xi.blocks[k],
-                    features[k].slice(s![rows.clone(), ..]),
+                    block,
+                    phi.slice(s![rows.clone(), ..]),
                     t.view_mut(),
                     &mut work,
                 )?;

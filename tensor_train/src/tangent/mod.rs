@@ -57,6 +57,15 @@ impl TangentVector {
     pub fn scaled(&self, alpha: f64) -> TangentVector {
         TangentVector { blocks: self.blocks.iter().map(|b| b * alpha).collect() }
     }
+
+    /// Store every block in row-major (C) order (the kernels reshape blocks to unfoldings).
+    pub(crate) fn make_standard_layout(&mut self) {
+        for b in self.blocks.iter_mut() {
+            if !b.is_standard_layout() {
+                *b = b.as_standard_layout().into_owned();
+            }
+        }
+    }
 }
 
 /// The tangent space `T_X M_r` with its explicit orthonormal basis (see the module docs).
@@ -79,6 +88,9 @@ impl TangentSpace {
     /// recorded gauge does not already provide) and the Householder QRs of `U_k^L`,
     /// `O(d n r^3)`.
     pub fn new(x: &TensorTrain) -> Result<Self> {
+        // Inadmissible ranks (e.g. of a sum) cannot be orthogonalized: the QR sweeps would pad
+        // the cores with zero rows/columns and E_X would not be an isometry.
+        crate::tt::check_ranks(&x.mode_sizes(), &x.internal_ranks())?;
         let left = x.to_left_orthogonal()?;
         let right = left.to_right_orthogonal()?;
         let d = left.order();
@@ -156,6 +168,8 @@ impl TangentSpace {
     /// Apply the gauge projector `Pi_k = I - U_k^L (U_k^L)^T` to the left unfolding of every
     /// block `k < d` (the last block is free).
     pub fn enforce_gauge(&self, t: &mut TangentVector) -> Result<()> {
+        self.check_vector(t)?;
+        t.make_standard_layout();
         let d = self.order();
         for k in 0..d.saturating_sub(1) {
             let u = left_unfolding(&self.left.cores()[k]);
@@ -173,7 +187,9 @@ impl TangentSpace {
         let mut err = 0.0f64;
         for k in 0..d.saturating_sub(1) {
             let u = left_unfolding(&self.left.cores()[k]);
-            let g = u.t().dot(&left_unfolding(&t.blocks[k]));
+            let blk = t.blocks[k].as_standard_layout();
+            let (a, n, b) = blk.dim();
+            let g = u.t().dot(&blk.view().into_shape_with_order((a * n, b)).expect("C-order"));
             err = g.iter().fold(err, |m, x| m.max(x.abs()));
         }
         err
@@ -187,7 +203,7 @@ impl TangentSpace {
         let mut c = Array1::zeros(self.dim());
         for k in 0..d {
             let (a, n, b) = t.blocks[k].dim();
-            let mut blk = t.blocks[k].clone().into_shape_with_order((a * n, b)).expect("C-order");
+            let mut blk = t.blocks[k].as_standard_layout().into_owned().into_shape_with_order((a * n, b)).expect("C-order");
             let dst = &mut c.as_slice_mut().expect("owned")[self.offsets[k]..self.offsets[k + 1]];
             if k + 1 < d {
                 self.householder[k].apply_qt(blk.view_mut());

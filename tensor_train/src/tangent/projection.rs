@@ -4,6 +4,7 @@ use super::{SampleInterfaces, TangentSpace, TangentVector};
 use crate::algebra::environment_step;
 use crate::error::{Result, TtError};
 use crate::gauge::{left_unfolding, right_unfolding};
+use crate::interfaces::face_split_into;
 use crate::linalg::{self, Par};
 use crate::tt::TensorTrain;
 use ndarray::{s, Array2, ArrayView1, ArrayView2};
@@ -86,11 +87,10 @@ impl TangentSpace {
         }
         let d = self.order();
         let mut blocks = Vec::with_capacity(d);
-        for k in 0..d {
+        for (k, &phi) in features.iter().enumerate() {
             let (ra, n, rb) = self.point().cores()[k].dim();
             let lk = si.left_u[k].view();
             let rk = si.right_v[k + 1].view();
-            let phi = features[k];
             let acc = weighted_face_split_gram(lk, phi, rk, w, par)?;
             blocks.push(acc.into_shape_with_order((ra, n, rb)).expect("C-order"));
         }
@@ -100,8 +100,9 @@ impl TangentSpace {
     }
 }
 
-/// `(L (.) Phi)^T diag(w) R` (`(r_a n) x r_b`) over row chunks, summed over chunks; the
-/// face-splitting product `L (.) Phi` is formed one chunk at a time.
+/// `(L (.) Phi)^T diag(w) R` (`(r_a n) x r_b`) over row chunks; the face-splitting product
+/// `L (.) Phi` is formed one chunk at a time. The per-chunk products are summed in chunk order,
+/// so the result does not depend on `par` or on the thread schedule.
 pub(crate) fn weighted_face_split_gram(
     l: ArrayView2<'_, f64>,
     phi: ArrayView2<'_, f64>,
@@ -111,41 +112,46 @@ pub(crate) fn weighted_face_split_gram(
 ) -> Result<Array2<f64>> {
     let n_samples = l.nrows();
     let (ra, n, rb) = (l.ncols(), phi.ncols(), r.ncols());
+    let m = ra * n;
     let chunk = crate::interfaces::CHUNK;
     let starts: Vec<usize> = (0..n_samples).step_by(chunk).collect();
-    let one = |&s0: &usize| -> Result<Array2<f64>> {
+    // scratch: the face split of a chunk and the weighted right interfaces
+    let one = |scratch: &mut (Vec<f64>, Vec<f64>), &s0: &usize| -> Result<Array2<f64>> {
         let rows = s0..(s0 + chunk).min(n_samples);
-        let a = face_split(l.slice(s![rows.clone(), ..]), phi.slice(s![rows.clone(), ..]));
-        let mut b = r.slice(s![rows.clone(), ..]).to_owned();
-        for (mut row, &wi) in b.rows_mut().into_iter().zip(w.slice(s![rows]).iter()) {
-            row.mapv_inplace(|x| x * wi);
+        let len = rows.len();
+        let (fs, wr) = scratch;
+        fs.resize(len * m, 0.0);
+        wr.resize(len * rb, 0.0);
+        face_split_into(l.slice(s![rows.clone(), ..]), phi.slice(s![rows.clone(), ..]), &mut fs[..len * m]);
+        for ((dst, rrow), &wi) in wr.chunks_exact_mut(rb).zip(r.slice(s![rows.clone(), ..]).rows()).zip(w.slice(s![rows]).iter()) {
+            for (o, &x) in dst.iter_mut().zip(rrow.iter()) {
+                *o = wi * x;
+            }
         }
-        let mut acc = Array2::zeros((ra * n, rb));
-        linalg::gemm(1.0, a.t(), b.view(), 0.0, acc.view_mut(), Par::Seq)?;
+        let a = ArrayView2::from_shape((len, m), &fs[..len * m]).expect("scratch sized above");
+        let b = ArrayView2::from_shape((len, rb), &wr[..len * rb]).expect("scratch sized above");
+        let mut acc = Array2::zeros((m, rb));
+        linalg::gemm(1.0, a.t(), b, 0.0, acc.view_mut(), Par::Seq)?;
         Ok(acc)
     };
-    let zero = || Ok(Array2::zeros((ra * n, rb)));
-    let add = |x: Result<Array2<f64>>, y: Result<Array2<f64>>| -> Result<Array2<f64>> { Ok(x? + y?) };
-    match par {
-        Par::Seq => starts.iter().map(one).fold(zero(), add),
-        Par::Rayon(_) => starts.par_iter().map(one).reduce(zero, add),
+    let partial: Vec<Array2<f64>> = match par {
+        Par::Seq => {
+            let mut scratch = (Vec::new(), Vec::new());
+            starts.iter().map(|s0| one(&mut scratch, s0)).collect::<Result<_>>()?
+        }
+        Par::Rayon(_) => starts.par_iter().map_init(|| (Vec::new(), Vec::new()), one).collect::<Result<_>>()?,
+    };
+    let mut acc = Array2::zeros((m, rb));
+    for p in &partial {
+        acc += p;
     }
+    Ok(acc)
 }
 
 /// Row-wise Kronecker ("face-splitting") product: row `i` is `L[i, :] (x) Phi[i, :]`.
 pub fn face_split(l: ArrayView2<'_, f64>, phi: ArrayView2<'_, f64>) -> Array2<f64> {
     let (rows, ra) = l.dim();
-    let n = phi.ncols();
-    let mut out = Array2::zeros((rows, ra * n));
-    for i in 0..rows {
-        let mut o = out.row_mut(i);
-        let o = o.as_slice_mut().expect("C-order");
-        let pr = phi.row(i);
-        for (a, &la) in l.row(i).iter().enumerate() {
-            for (j, &p) in pr.iter().enumerate() {
-                o[a * n + j] = la * p;
-            }
-        }
-    }
+    let mut out = Array2::zeros((rows, ra * phi.ncols()));
+    face_split_into(l, phi, out.as_slice_mut().expect("new arrays are C-order"));
     out
 }
