@@ -33,7 +33,8 @@ fn legendre_features(n_samples: usize, d: usize, n: usize, rng: &mut StdRng) -> 
                             0 => 1.0,
                             1 => t,
                             _ => {
-                                let p2 = ((2 * j - 1) as f64 * t * p1 - (j - 1) as f64 * p0) / j as f64;
+                                let p2 =
+                                    ((2 * j - 1) as f64 * t * p1 - (j - 1) as f64 * p0) / j as f64;
                                 p0 = p1;
                                 p1 = p2;
                                 p2
@@ -59,20 +60,37 @@ impl TapFill for Array2<f64> {
 
 fn problem(n_samples: usize, d: usize, n: usize, r: usize, seed: u64) -> (SampleSet, TensorTrain) {
     let mut rng = StdRng::seed_from_u64(seed);
-    let truth = TensorTrain::random(&vec![n; d], &vec![r; d - 1], CoreDistribution::ScaledNormal, &mut rng).unwrap();
+    let truth = TensorTrain::random(
+        &vec![n; d],
+        &vec![r; d - 1],
+        CoreDistribution::ScaledNormal,
+        &mut rng,
+    )
+    .unwrap();
     let feats = legendre_features(n_samples, d, n, &mut rng);
     let views: Vec<_> = feats.iter().map(|f| f.view()).collect();
     let y = truth.eval_features(&views, Par::Rayon(0)).unwrap();
     let noise = Array1::from_shape_fn(n_samples, |_| 1e-3 * rng.random_range(-1.0..1.0));
     let data = SampleSet::new(feats, y + noise, None).unwrap();
-    let x0 = TensorTrain::random(&vec![n; d], &vec![r; d - 1], CoreDistribution::ScaledNormal, &mut rng).unwrap();
+    let x0 = TensorTrain::random(
+        &vec![n; d],
+        &vec![r; d - 1],
+        CoreDistribution::ScaledNormal,
+        &mut rng,
+    )
+    .unwrap();
     (data, x0)
 }
 
 fn one_step(name: &str, data: &SampleSet, x0: &TensorTrain) -> TensorTrain {
     let mut opt = OptimizerConfig::from_name(name).unwrap().build().unwrap();
     let mut rng = StdRng::seed_from_u64(0);
-    let mut ctx = StepContext { loss: &LeastSquares, par: Par::Rayon(0), rng: &mut rng, iteration: 0 };
+    let mut ctx = StepContext {
+        loss: &LeastSquares,
+        par: Par::Rayon(0),
+        rng: &mut rng,
+        iteration: 0,
+    };
     opt.step(x0, data, &mut ctx).unwrap().0
 }
 
@@ -84,9 +102,14 @@ fn bench_iterations(c: &mut Criterion) {
     // ALS local normal matrix per core: 2 N (r^2 n)^2 flops, 2 d - 1 cores per sweep (both directions)
     let p = (8 * 8 * 8) as u64;
     g.throughput(Throughput::Elements(2 * 100_000 * p * p * 19));
-    g.bench_function(BenchmarkId::new("als_sweep", "N100000_d10_n8_r8"), |b| b.iter(|| black_box(one_step("als", &big, &x_big))));
+    g.bench_function(BenchmarkId::new("als_sweep", "N100000_d10_n8_r8"), |b| {
+        b.iter(|| black_box(one_step("als", &big, &x_big)))
+    });
     g.throughput(Throughput::Elements(2 * 100_000 * 10 * 8 * 8 * 8));
-    g.bench_function(BenchmarkId::new("rgd_iteration", "N100000_d10_n8_r8"), |b| b.iter(|| black_box(one_step("rgd", &big, &x_big))));
+    g.bench_function(
+        BenchmarkId::new("rgd_iteration", "N100000_d10_n8_r8"),
+        |b| b.iter(|| black_box(one_step("rgd", &big, &x_big))),
+    );
     drop(big);
     let (mid, x_mid) = problem(20_000, 10, 8, 6, 2);
     let ts = TangentSpace::new(&x_mid).unwrap();
@@ -94,24 +117,38 @@ fn bench_iterations(c: &mut Criterion) {
     let si = SampleInterfaces::new(&ts, &views, Par::Rayon(0)).unwrap();
     let dim = ts.dim() as u64;
     g.throughput(Throughput::Elements(2 * 20_000 * dim * dim));
-    g.bench_function(BenchmarkId::new("ngd_step", "N20000_d10_n8_r6"), |b| b.iter(|| black_box(one_step("ngd", &mid, &x_mid))));
-    g.bench_function(BenchmarkId::new("gram_assembly", format!("N20000_D{dim}")), |b| {
-        b.iter(|| black_box(assemble_gram(&ts, &si, &views, None, 20_000.0, Par::Rayon(0)).unwrap()))
+    g.bench_function(BenchmarkId::new("ngd_step", "N20000_d10_n8_r6"), |b| {
+        b.iter(|| black_box(one_step("ngd", &mid, &x_mid)))
     });
+    g.bench_function(
+        BenchmarkId::new("gram_assembly", format!("N20000_D{dim}")),
+        |b| {
+            b.iter(|| {
+                black_box(assemble_gram(&ts, &si, &views, None, 20_000.0, Par::Rayon(0)).unwrap())
+            })
+        },
+    );
     let _ = GramSolver::default();
     // reference GEMMs on this machine, same run
     let mut rng = StdRng::seed_from_u64(3);
     let jc = Array2::from_shape_fn((512, dim as usize), |_| rng.random_range(-1.0..1.0));
     let mut acc = Array2::zeros((dim as usize, dim as usize));
     g.throughput(Throughput::Elements(2 * 512 * dim * dim));
-    g.bench_function(BenchmarkId::new("gemm_gram_chunk", format!("{dim}x512x{dim}")), |b| {
-        b.iter(|| linalg::gemm(1.0, jc.t(), jc.view(), 1.0, acc.view_mut(), Par::Seq).unwrap())
-    });
+    g.bench_function(
+        BenchmarkId::new("gemm_gram_chunk", format!("{dim}x512x{dim}")),
+        |b| b.iter(|| linalg::gemm(1.0, jc.t(), jc.view(), 1.0, acc.view_mut(), Par::Seq).unwrap()),
+    );
     let a = Array2::from_shape_fn((512, 512), |_| rng.random_range(-1.0..1.0));
     let mut c512 = Array2::zeros((512, 512));
     g.throughput(Throughput::Elements(2 * 512 * 512 * 512));
-    g.bench_function("gemm_512_seq", |b| b.iter(|| linalg::gemm(1.0, a.view(), a.view(), 0.0, c512.view_mut(), Par::Seq).unwrap()));
-    g.bench_function("gemm_512_par", |b| b.iter(|| linalg::gemm(1.0, a.view(), a.view(), 0.0, c512.view_mut(), Par::Rayon(0)).unwrap()));
+    g.bench_function("gemm_512_seq", |b| {
+        b.iter(|| linalg::gemm(1.0, a.view(), a.view(), 0.0, c512.view_mut(), Par::Seq).unwrap())
+    });
+    g.bench_function("gemm_512_par", |b| {
+        b.iter(|| {
+            linalg::gemm(1.0, a.view(), a.view(), 0.0, c512.view_mut(), Par::Rayon(0)).unwrap()
+        })
+    });
     g.finish();
 }
 

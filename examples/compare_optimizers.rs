@@ -31,7 +31,12 @@ struct Problem {
 fn builtin(spec: &str, n: usize, basis: Basis, rank: usize) -> ttfit::Result<Problem> {
     let f = TestFunction::parse(spec)?;
     Ok(Problem {
-        name: f.name().to_string() + &if f.dim() > 8 { format!("-{}d", f.dim()) } else { String::new() },
+        name: f.name().to_string()
+            + &if f.dim() > 8 {
+                format!("-{}d", f.dim())
+            } else {
+                String::new()
+            },
         train: f.sample(n, 1)?,
         test: f.sample(2000, 2)?,
         basis,
@@ -62,18 +67,31 @@ fn random_tt_problem(d: usize, n: usize, r: usize, n_train: usize) -> ttfit::Res
     let domain = vec![(-1.0, 1.0); d];
     let fm = ttfit::basis::FeatureMap::from_parts(
         vec![Basis::Legendre { n }; d],
-        domain.iter().map(|&(lo, hi)| ttfit::basis::InputMap::Interval { lo, hi }).collect(),
+        domain
+            .iter()
+            .map(|&(lo, hi)| ttfit::basis::InputMap::Interval { lo, hi })
+            .collect(),
         names.clone(),
     )?;
     let model = ttfit::model::FunctionalTT::new(fm, tt)?;
     let mut draw = |m: usize| -> ttfit::Result<Dataset> {
         let x = Array2::from_shape_fn((m, d), |_| rng.random_range(-1.0..1.0));
-        let y: Array1<f64> = model.predict(x.view(), ttfit::basis::OutsidePolicy::Error)?.values;
+        let y: Array1<f64> = model
+            .predict(x.view(), ttfit::basis::OutsidePolicy::Error)?
+            .values;
         Dataset::new(x, y, None, names.clone(), "y")
     };
     let train = draw(n_train)?;
     let test = draw(2000)?;
-    Ok(Problem { name: format!("random-tt-{d}d"), train, test, basis: Basis::Legendre { n }, rank: r, domain, batch: n_train / 2 })
+    Ok(Problem {
+        name: format!("random-tt-{d}d"),
+        train,
+        test,
+        basis: Basis::Legendre { n },
+        rank: r,
+        domain,
+        batch: n_train / 2,
+    })
 }
 
 fn main() -> ttfit::Result<()> {
@@ -94,11 +112,20 @@ fn main() -> ttfit::Result<()> {
     let full = ["als", "rgd", "rcg", "gd", "ngd", "ngd-hb", "ngd-nesterov"];
     let minibatch = ["ngd", "ngd-hb", "ngd-nesterov"];
     for p in &problems {
-        let mut cfg = FitConfig { basis: p.basis.clone(), rank: vec![p.rank], seed: 1, domain: Some(p.domain.clone()), ..FitConfig::default() };
+        let mut cfg = FitConfig {
+            basis: p.basis.clone(),
+            rank: vec![p.rank],
+            seed: 1,
+            domain: Some(p.domain.clone()),
+            ..FitConfig::default()
+        };
         cfg.stopping.max_iter = if quick { 60 } else { 300 };
         cfg.stopping.time_limit = Some(Duration::from_secs_f64(time_limit));
         cfg.stopping.rel_tol = 1e-13;
-        let mut opts: Vec<OptimizerConfig> = full.iter().map(|n| OptimizerConfig::from_name(n)).collect::<ttfit::Result<_>>()?;
+        let mut opts: Vec<OptimizerConfig> = full
+            .iter()
+            .map(|n| OptimizerConfig::from_name(n))
+            .collect::<ttfit::Result<_>>()?;
         for n in minibatch {
             let mut oc = OptimizerConfig::from_name(n)?;
             match &mut oc {
@@ -126,7 +153,10 @@ fn main() -> ttfit::Result<()> {
                 Err(e) => println!("{}: failed: {e}", run.name),
             }
         }
-        println!("{}", report::summary_text(&records, &report::DEFAULT_THRESHOLDS));
+        println!(
+            "{}",
+            report::summary_text(&records, &report::DEFAULT_THRESHOLDS)
+        );
         let dir = std::path::Path::new("target/compare_optimizers").join(&p.name);
         report::write_report(&records, &dir, &p.name)?;
     }

@@ -43,7 +43,10 @@ pub fn compare(
     let ranks = cfg.ranks(&features.mode_sizes())?;
     let policy = OutsidePolicy::Extrapolate;
     let train_ss = sample_set(&features, &train, policy)?;
-    let valid_ss = valid.as_ref().map(|v| sample_set(&features, v, policy)).transpose()?;
+    let valid_ss = valid
+        .as_ref()
+        .map(|v| sample_set(&features, v, policy))
+        .transpose()?;
     let test_ss = test.map(|t| sample_set(&features, t, policy)).transpose()?;
     let x0 = initial_tt(&train_ss, &ranks, &cfg.start, cfg.seed)?;
     let mut runs = Vec::with_capacity(optimizers.len());
@@ -54,7 +57,13 @@ pub fn compare(
             .par(cfg.par())
             .seed(cfg.seed)
             .observe(|rec: &IterationRecord| on_record(&name, rec))
-            .run(opt.as_mut(), x0.clone(), &train_ss, valid_ss.as_ref(), test_ss.as_ref())
+            .run(
+                opt.as_mut(),
+                x0.clone(),
+                &train_ss,
+                valid_ss.as_ref(),
+                test_ss.as_ref(),
+            )
             .map_err(|e| e.to_string());
         runs.push(NamedRun { name, result });
     }

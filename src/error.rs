@@ -77,11 +77,17 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// Shorthand for [`Error::InvalidParameter`].
     pub fn param(name: impl Into<String>, message: impl Into<String>) -> Self {
-        Error::InvalidParameter { name: name.into(), message: message.into() }
+        Error::InvalidParameter {
+            name: name.into(),
+            message: message.into(),
+        }
     }
 
     /// Shorthand for [`Error::Data`].
     pub fn data(location: impl Into<String>, message: impl Into<String>) -> Self {
-        Error::Data { location: location.into(), message: message.into() }
+        Error::Data {
+            location: location.into(),
+            message: message.into(),
+        }
     }
 }

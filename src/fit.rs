@@ -60,7 +60,8 @@ impl Default for FitConfig {
             basis: Basis::Legendre { n: 8 },
             bases: None,
             rank: vec![4],
-            optimizer: OptimizerConfig::from_name("ngd-nesterov").unwrap_or(OptimizerConfig::Ngd(Default::default())),
+            optimizer: OptimizerConfig::from_name("ngd-nesterov")
+                .unwrap_or(OptimizerConfig::Ngd(Default::default())),
             stopping: StoppingRules::default(),
             start: Start::default(),
             seed: 0,
@@ -100,7 +101,10 @@ impl FitConfig {
         }
         let bases = match &self.bases {
             Some(b) if b.len() != d => {
-                return Err(Error::param("bases", format!("{} bases given for {d} input variables", b.len())))
+                return Err(Error::param(
+                    "bases",
+                    format!("{} bases given for {d} input variables", b.len()),
+                ))
             }
             Some(b) => b.clone(),
             None => vec![self.basis.clone(); d],
@@ -109,21 +113,34 @@ impl FitConfig {
             b.validate()?;
         }
         if self.rank.is_empty() || self.rank.contains(&0) {
-            return Err(Error::param("rank", "ranks must be at least 1 (e.g. --rank 4)"));
+            return Err(Error::param(
+                "rank",
+                "ranks must be at least 1 (e.g. --rank 4)",
+            ));
         }
         if self.rank.len() != 1 && self.rank.len() + 1 != d {
             return Err(Error::param(
                 "rank",
-                format!("give one rank or d - 1 = {} bond ranks, got {}", d.saturating_sub(1), self.rank.len()),
+                format!(
+                    "give one rank or d - 1 = {} bond ranks, got {}",
+                    d.saturating_sub(1),
+                    self.rank.len()
+                ),
             ));
         }
         if let Some(dom) = &self.domain {
             if dom.len() != d {
-                return Err(Error::param("domain", format!("{} intervals for {d} input variables", dom.len())));
+                return Err(Error::param(
+                    "domain",
+                    format!("{} intervals for {d} input variables", dom.len()),
+                ));
             }
             for (k, &(lo, hi)) in dom.iter().enumerate() {
                 if !(lo.is_finite() && hi.is_finite() && lo < hi) {
-                    return Err(Error::param("domain", format!("interval {} is [{lo}, {hi}]; need finite lo < hi", k + 1)));
+                    return Err(Error::param(
+                        "domain",
+                        format!("interval {} is [{lo}, {hi}]; need finite lo < hi", k + 1),
+                    ));
                 }
             }
         }
@@ -132,7 +149,10 @@ impl FitConfig {
         }
         if let Some(v) = self.validation {
             if !(v > 0.0 && v < 1.0) {
-                return Err(Error::param("validation", format!("fraction must lie in (0, 1), got {v}")));
+                return Err(Error::param(
+                    "validation",
+                    format!("fraction must lie in (0, 1), got {v}"),
+                ));
             }
         }
         if self.threads == Some(0) {
@@ -147,7 +167,11 @@ impl FitConfig {
     /// admissibility with an actionable message.
     pub fn ranks(&self, mode_sizes: &[usize]) -> Result<Vec<usize>> {
         let d = mode_sizes.len();
-        let ranks = if self.rank.len() == 1 { vec![self.rank[0]; d.saturating_sub(1)] } else { self.rank.clone() };
+        let ranks = if self.rank.len() == 1 {
+            vec![self.rank[0]; d.saturating_sub(1)]
+        } else {
+            self.rank.clone()
+        };
         tensor_train::check_ranks(mode_sizes, &ranks).map_err(|e| match e {
             TtError::Rank { bond, rank, max } => {
                 let largest = tensor_train::clamp_ranks(mode_sizes, &ranks);
@@ -175,8 +199,14 @@ impl FitConfig {
             .map(|(k, b)| match b.measure() {
                 Measure::Gaussian => standard[k],
                 _ => match &self.domain {
-                    Some(dom) => InputMap::Interval { lo: dom[k].0, hi: dom[k].1 },
-                    None => InputMap::Interval { lo: inferred.bounds[k].0, hi: inferred.bounds[k].1 },
+                    Some(dom) => InputMap::Interval {
+                        lo: dom[k].0,
+                        hi: dom[k].1,
+                    },
+                    None => InputMap::Interval {
+                        lo: inferred.bounds[k].0,
+                        hi: inferred.bounds[k].1,
+                    },
                 },
             })
             .collect();
@@ -186,7 +216,12 @@ impl FitConfig {
 
 /// Fit a functional TT to `data` (a validation part is held out when configured) and report
 /// errors on `test` along the way. `observer` receives every iteration record.
-pub fn fit(cfg: &FitConfig, data: &Dataset, test: Option<&Dataset>, observer: impl Observer) -> Result<Fitted> {
+pub fn fit(
+    cfg: &FitConfig,
+    data: &Dataset,
+    test: Option<&Dataset>,
+    observer: impl Observer,
+) -> Result<Fitted> {
     let bases = cfg.check(data.n_inputs())?;
     let (train, valid) = match cfg.validation {
         Some(f) => {
@@ -199,7 +234,10 @@ pub fn fit(cfg: &FitConfig, data: &Dataset, test: Option<&Dataset>, observer: im
         if t.input_names != train.input_names {
             return Err(Error::data(
                 "test data",
-                format!("input columns {:?} differ from the training columns {:?}", t.input_names, train.input_names),
+                format!(
+                    "input columns {:?} differ from the training columns {:?}",
+                    t.input_names, train.input_names
+                ),
             ));
         }
     }
@@ -207,7 +245,10 @@ pub fn fit(cfg: &FitConfig, data: &Dataset, test: Option<&Dataset>, observer: im
     let ranks = cfg.ranks(&features.mode_sizes())?;
     let policy = OutsidePolicy::Extrapolate;
     let train_ss = sample_set(&features, &train, policy)?;
-    let valid_ss = valid.as_ref().map(|v| sample_set(&features, v, policy)).transpose()?;
+    let valid_ss = valid
+        .as_ref()
+        .map(|v| sample_set(&features, v, policy))
+        .transpose()?;
     let test_ss = test.map(|t| sample_set(&features, t, policy)).transpose()?;
     let x0 = initial_tt(&train_ss, &ranks, &cfg.start, cfg.seed)?;
     let mut opt = cfg.optimizer.build()?;
@@ -215,8 +256,17 @@ pub fn fit(cfg: &FitConfig, data: &Dataset, test: Option<&Dataset>, observer: im
         .par(cfg.par())
         .seed(cfg.seed)
         .observe(observer)
-        .run(opt.as_mut(), x0, &train_ss, valid_ss.as_ref(), test_ss.as_ref())?;
-    let last: &IterationRecord = result.history.last().ok_or_else(|| Error::param("fit", "empty history"))?;
+        .run(
+            opt.as_mut(),
+            x0,
+            &train_ss,
+            valid_ss.as_ref(),
+            test_ss.as_ref(),
+        )?;
+    let last: &IterationRecord = result
+        .history
+        .last()
+        .ok_or_else(|| Error::param("fit", "empty history"))?;
     let info = TrainingInfo {
         ttfit_version: env!("CARGO_PKG_VERSION").into(),
         optimizer: opt.name(),
@@ -227,7 +277,11 @@ pub fn fit(cfg: &FitConfig, data: &Dataset, test: Option<&Dataset>, observer: im
         n_train: train.n_samples(),
         train_error: last.train_error,
         validation_error: match cfg.stopping.validation_patience {
-            Some(_) => result.history.iter().filter_map(|h| h.validation_error).reduce(f64::min),
+            Some(_) => result
+                .history
+                .iter()
+                .filter_map(|h| h.validation_error)
+                .reduce(f64::min),
             None => last.validation_error,
         },
         test_error: last.test_error,
@@ -238,8 +292,15 @@ pub fn fit(cfg: &FitConfig, data: &Dataset, test: Option<&Dataset>, observer: im
     let model = FunctionalTT::new(features, result.tt.clone())?;
     // with early stopping the returned TT is the best one: report its own test error
     let info = match (test, cfg.stopping.validation_patience) {
-        (Some(t), Some(_)) => TrainingInfo { test_error: Some(model.relative_error(t, policy)?), ..info },
+        (Some(t), Some(_)) => TrainingInfo {
+            test_error: Some(model.relative_error(t, policy)?),
+            ..info
+        },
         _ => info,
     };
-    Ok(Fitted { model, result, info })
+    Ok(Fitted {
+        model,
+        result,
+        info,
+    })
 }

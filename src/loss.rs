@@ -7,11 +7,26 @@ use ndarray::{Array1, ArrayView1, Zip};
 /// A pointwise loss of the model outputs at the samples.
 pub trait Loss: Send + Sync + std::fmt::Debug {
     /// `L = (1/N) sum_i w_i l(v_i, y_i)`.
-    fn value(&self, pred: ArrayView1<'_, f64>, y: ArrayView1<'_, f64>, w: Option<ArrayView1<'_, f64>>) -> f64;
+    fn value(
+        &self,
+        pred: ArrayView1<'_, f64>,
+        y: ArrayView1<'_, f64>,
+        w: Option<ArrayView1<'_, f64>>,
+    ) -> f64;
     /// `w_i dl/dv (v_i, y_i)`: `g = J^T l' / N` is the Riemannian gradient in tangent coordinates.
-    fn first_derivative(&self, pred: ArrayView1<'_, f64>, y: ArrayView1<'_, f64>, w: Option<ArrayView1<'_, f64>>) -> Array1<f64>;
+    fn first_derivative(
+        &self,
+        pred: ArrayView1<'_, f64>,
+        y: ArrayView1<'_, f64>,
+        w: Option<ArrayView1<'_, f64>>,
+    ) -> Array1<f64>;
     /// `w_i d^2l/dv^2 (v_i, y_i)` (non-negative): `G = J^T diag(l'') J / N`.
-    fn second_derivative(&self, pred: ArrayView1<'_, f64>, y: ArrayView1<'_, f64>, w: Option<ArrayView1<'_, f64>>) -> Array1<f64>;
+    fn second_derivative(
+        &self,
+        pred: ArrayView1<'_, f64>,
+        y: ArrayView1<'_, f64>,
+        w: Option<ArrayView1<'_, f64>>,
+    ) -> Array1<f64>;
 }
 
 /// Least squares `l(v, y) = (v - y)^2 / 2`: `l' = v - y` (the residual `e`), `l'' = 1`.
@@ -19,16 +34,31 @@ pub trait Loss: Send + Sync + std::fmt::Debug {
 pub struct LeastSquares;
 
 impl Loss for LeastSquares {
-    fn value(&self, pred: ArrayView1<'_, f64>, y: ArrayView1<'_, f64>, w: Option<ArrayView1<'_, f64>>) -> f64 {
+    fn value(
+        &self,
+        pred: ArrayView1<'_, f64>,
+        y: ArrayView1<'_, f64>,
+        w: Option<ArrayView1<'_, f64>>,
+    ) -> f64 {
         let n = pred.len().max(1) as f64;
         let s = match w {
-            None => Zip::from(&pred).and(&y).fold(0.0, |acc, &p, &t| acc + (p - t) * (p - t)),
-            Some(w) => Zip::from(&pred).and(&y).and(&w).fold(0.0, |acc, &p, &t, &wi| acc + wi * (p - t) * (p - t)),
+            None => Zip::from(&pred)
+                .and(&y)
+                .fold(0.0, |acc, &p, &t| acc + (p - t) * (p - t)),
+            Some(w) => Zip::from(&pred)
+                .and(&y)
+                .and(&w)
+                .fold(0.0, |acc, &p, &t, &wi| acc + wi * (p - t) * (p - t)),
         };
         0.5 * s / n
     }
 
-    fn first_derivative(&self, pred: ArrayView1<'_, f64>, y: ArrayView1<'_, f64>, w: Option<ArrayView1<'_, f64>>) -> Array1<f64> {
+    fn first_derivative(
+        &self,
+        pred: ArrayView1<'_, f64>,
+        y: ArrayView1<'_, f64>,
+        w: Option<ArrayView1<'_, f64>>,
+    ) -> Array1<f64> {
         let mut e = &pred - &y;
         if let Some(w) = w {
             e *= &w;
@@ -36,7 +66,12 @@ impl Loss for LeastSquares {
         e
     }
 
-    fn second_derivative(&self, pred: ArrayView1<'_, f64>, _y: ArrayView1<'_, f64>, w: Option<ArrayView1<'_, f64>>) -> Array1<f64> {
+    fn second_derivative(
+        &self,
+        pred: ArrayView1<'_, f64>,
+        _y: ArrayView1<'_, f64>,
+        w: Option<ArrayView1<'_, f64>>,
+    ) -> Array1<f64> {
         match w {
             None => Array1::ones(pred.len()),
             Some(w) => w.to_owned(),
@@ -47,12 +82,18 @@ impl Loss for LeastSquares {
 /// Root-mean-square error `sqrt(mean (v_i - y_i)^2)`.
 pub fn rmse(pred: ArrayView1<'_, f64>, y: ArrayView1<'_, f64>) -> f64 {
     let n = pred.len().max(1) as f64;
-    (Zip::from(&pred).and(&y).fold(0.0, |a, &p, &t| a + (p - t) * (p - t)) / n).sqrt()
+    (Zip::from(&pred)
+        .and(&y)
+        .fold(0.0, |a, &p, &t| a + (p - t) * (p - t))
+        / n)
+        .sqrt()
 }
 
 /// Relative L2 error `||v - y|| / ||y||` (the empirical estimate of `||v - u||_{L^2} / ||u||`).
 pub fn relative_error(pred: ArrayView1<'_, f64>, y: ArrayView1<'_, f64>) -> f64 {
-    let num = Zip::from(&pred).and(&y).fold(0.0, |a, &p, &t| a + (p - t) * (p - t));
+    let num = Zip::from(&pred)
+        .and(&y)
+        .fold(0.0, |a, &p, &t| a + (p - t) * (p - t));
     let den = y.iter().map(|t| t * t).sum::<f64>();
     if den > 0.0 {
         (num / den).sqrt()

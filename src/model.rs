@@ -81,11 +81,19 @@ impl FunctionalTT {
 
 /// The feature matrices, targets and weights of a data set under a feature map: what the
 /// optimizers consume.
-pub fn sample_set(features: &FeatureMap, data: &Dataset, policy: OutsidePolicy) -> Result<SampleSet> {
+pub fn sample_set(
+    features: &FeatureMap,
+    data: &Dataset,
+    policy: OutsidePolicy,
+) -> Result<SampleSet> {
     if data.input_names.len() != features.n_variables() {
         return Err(Error::data(
             "data",
-            format!("{} input columns, the model has {} variables", data.input_names.len(), features.n_variables()),
+            format!(
+                "{} input columns, the model has {} variables",
+                data.input_names.len(),
+                features.n_variables()
+            ),
         ));
     }
     let feats = features.features(data.x.view(), policy)?;

@@ -66,7 +66,11 @@ struct FileV1 {
 
 /// Write `model` (and optional metadata) to `path` atomically: a temporary file in the same
 /// directory is renamed over `path` only once completely written.
-pub fn save(model: &FunctionalTT, training: Option<&TrainingInfo>, path: impl AsRef<Path>) -> Result<()> {
+pub fn save(
+    model: &FunctionalTT,
+    training: Option<&TrainingInfo>,
+    path: impl AsRef<Path>,
+) -> Result<()> {
     let path = path.as_ref();
     let tt = model.tt();
     let file = FileV1 {
@@ -74,26 +78,44 @@ pub fn save(model: &FunctionalTT, training: Option<&TrainingInfo>, path: impl As
         version: VERSION,
         features: model.features().variables().to_vec(),
         ranks: tt.ranks(),
-        cores: tt.cores().iter().map(|c| c.iter().cloned().collect()).collect(),
+        cores: tt
+            .cores()
+            .iter()
+            .map(|c| c.iter().cloned().collect())
+            .collect(),
         training: training.cloned(),
     };
     crate::data::csv::write_atomic(path, |w| {
-        serde_json::to_writer_pretty(&mut *w, &file)
-            .map_err(|e| Error::ModelFile { path: path.to_path_buf(), message: format!("cannot serialize: {e}") })?;
+        serde_json::to_writer_pretty(&mut *w, &file).map_err(|e| Error::ModelFile {
+            path: path.to_path_buf(),
+            message: format!("cannot serialize: {e}"),
+        })?;
         use std::io::Write;
-        w.write_all(b"\n").map_err(|e| Error::Io { path: path.to_path_buf(), source: e })
+        w.write_all(b"\n").map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })
     })
 }
 
 /// Read and validate a model file.
 pub fn load(path: impl AsRef<Path>) -> Result<(FunctionalTT, Option<TrainingInfo>)> {
     let path = path.as_ref();
-    let bad = |message: String| Error::ModelFile { path: path.to_path_buf(), message };
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?;
+    let bad = |message: String| Error::ModelFile {
+        path: path.to_path_buf(),
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
     // check the header first so a wrong version gets its own message
     let head: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
         if e.is_eof() {
-            bad(format!("the file ends early at line {} (truncated?); write it again with `ttfit fit`", e.line()))
+            bad(format!(
+                "the file ends early at line {} (truncated?); write it again with `ttfit fit`",
+                e.line()
+            ))
         } else {
             bad(format!("not valid JSON ({e})"))
         }
@@ -101,22 +123,39 @@ pub fn load(path: impl AsRef<Path>) -> Result<(FunctionalTT, Option<TrainingInfo
     match head.get("format").and_then(|v| v.as_str()) {
         Some(FORMAT) => {}
         Some(other) => return Err(bad(format!("format is \"{other}\", expected \"{FORMAT}\""))),
-        None => return Err(bad(format!("no \"format\": \"{FORMAT}\" field; this is not a ttfit model file"))),
+        None => {
+            return Err(bad(format!(
+                "no \"format\": \"{FORMAT}\" field; this is not a ttfit model file"
+            )))
+        }
     }
-    let version = head.get("version").and_then(|v| v.as_u64()).ok_or_else(|| bad("no \"version\" field".into()))?;
+    let version = head
+        .get("version")
+        .and_then(|v| v.as_u64())
+        .ok_or_else(|| bad("no \"version\" field".into()))?;
     if version as u32 != VERSION || version > u32::MAX as u64 {
         return Err(bad(format!(
             "format version {version} is not supported: this ttfit ({}) reads version {VERSION}{}",
             env!("CARGO_PKG_VERSION"),
-            if version > VERSION as u64 { "; upgrade ttfit" } else { "" }
+            if version > VERSION as u64 {
+                "; upgrade ttfit"
+            } else {
+                ""
+            }
         )));
     }
-    let file: FileV1 = serde_json::from_value(head).map_err(|e| bad(format!("invalid content: {e}")))?;
-    let features = FeatureMap::new(file.features).map_err(|e| bad(format!("invalid features: {e}")))?;
+    let file: FileV1 =
+        serde_json::from_value(head).map_err(|e| bad(format!("invalid content: {e}")))?;
+    let features =
+        FeatureMap::new(file.features).map_err(|e| bad(format!("invalid features: {e}")))?;
     let sizes = features.mode_sizes();
     let d = sizes.len();
     if file.ranks.len() != d + 1 {
-        return Err(bad(format!("{} ranks for {d} variables; expected d + 1 = {}", file.ranks.len(), d + 1)));
+        return Err(bad(format!(
+            "{} ranks for {d} variables; expected d + 1 = {}",
+            file.ranks.len(),
+            d + 1
+        )));
     }
     if file.cores.len() != d {
         return Err(bad(format!("{} cores for {d} variables", file.cores.len())));

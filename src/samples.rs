@@ -18,10 +18,17 @@ pub struct SampleSet {
 
 impl SampleSet {
     /// Validate and build.
-    pub fn new(features: Vec<Array2<f64>>, y: Array1<f64>, weights: Option<Array1<f64>>) -> Result<Self> {
+    pub fn new(
+        features: Vec<Array2<f64>>,
+        y: Array1<f64>,
+        weights: Option<Array1<f64>>,
+    ) -> Result<Self> {
         let n = y.len();
         if n == 0 {
-            return Err(Error::data("samples", "no samples: at least one (x, y) pair is needed"));
+            return Err(Error::data(
+                "samples",
+                "no samples: at least one (x, y) pair is needed",
+            ));
         }
         if features.is_empty() {
             return Err(Error::data("samples", "no input variables"));
@@ -34,21 +41,37 @@ impl SampleSet {
                 ));
             }
             if let Some(((i, j), _)) = f.indexed_iter().find(|(_, v)| !v.is_finite()) {
-                return Err(Error::data(format!("sample {i}, variable {k}, feature {j}"), "non-finite feature value"));
+                return Err(Error::data(
+                    format!("sample {i}, variable {k}, feature {j}"),
+                    "non-finite feature value",
+                ));
             }
         }
         if let Some(i) = y.iter().position(|v| !v.is_finite()) {
-            return Err(Error::data(format!("sample {i}"), "non-finite target value"));
+            return Err(Error::data(
+                format!("sample {i}"),
+                "non-finite target value",
+            ));
         }
         if let Some(w) = &weights {
             if w.len() != n {
-                return Err(Error::data("weights", format!("{} weights for {n} samples", w.len())));
+                return Err(Error::data(
+                    "weights",
+                    format!("{} weights for {n} samples", w.len()),
+                ));
             }
             if let Some(i) = w.iter().position(|v| !(v.is_finite() && *v >= 0.0)) {
-                return Err(Error::data(format!("sample {i}"), "weights must be finite and non-negative"));
+                return Err(Error::data(
+                    format!("sample {i}"),
+                    "weights must be finite and non-negative",
+                ));
             }
         }
-        Ok(SampleSet { features, y, weights })
+        Ok(SampleSet {
+            features,
+            y,
+            weights,
+        })
     }
 
     /// Number of samples `N`.
@@ -89,7 +112,11 @@ impl SampleSet {
     /// The samples at `indices` (a mini-batch), in that order.
     pub fn subset(&self, indices: &[usize]) -> SampleSet {
         SampleSet {
-            features: self.features.iter().map(|f| f.select(Axis(0), indices)).collect(),
+            features: self
+                .features
+                .iter()
+                .map(|f| f.select(Axis(0), indices))
+                .collect(),
             y: self.y.select(Axis(0), indices),
             weights: self.weights.as_ref().map(|w| w.select(Axis(0), indices)),
         }

@@ -50,7 +50,10 @@ impl StoppingRules {
             return Err(Error::param("max-iter", "must be at least 1"));
         }
         if !(self.rel_tol.is_finite() && self.rel_tol >= 0.0) {
-            return Err(Error::param("rel-tol", format!("must be finite and >= 0, got {}", self.rel_tol)));
+            return Err(Error::param(
+                "rel-tol",
+                format!("must be finite and >= 0, got {}", self.rel_tol),
+            ));
         }
         if self.validation_patience == Some(0) {
             return Err(Error::param("patience", "must be at least 1"));
@@ -146,7 +149,13 @@ pub struct Trainer<'o> {
 impl<'o> Trainer<'o> {
     /// A trainer with least-squares loss, all cores of the rayon pool, seed 0.
     pub fn new(rules: StoppingRules) -> Self {
-        Trainer { rules, loss: Box::new(LeastSquares), par: Par::Rayon(0), seed: 0, observers: Vec::new() }
+        Trainer {
+            rules,
+            loss: Box::new(LeastSquares),
+            par: Par::Rayon(0),
+            seed: 0,
+            observers: Vec::new(),
+        }
     }
 
     /// Seed of the generator handed to the optimizer (mini-batches).
@@ -184,12 +193,19 @@ impl<'o> Trainer<'o> {
     ) -> Result<FitResult> {
         self.rules.validate()?;
         if valid.is_none() && self.rules.validation_patience.is_some() {
-            return Err(Error::param("patience", "early stopping needs a validation set"));
+            return Err(Error::param(
+                "patience",
+                "early stopping needs a validation set",
+            ));
         }
         if x0.mode_sizes() != train.mode_sizes() {
             return Err(Error::param(
                 "start point",
-                format!("mode sizes {:?} do not match the features {:?}", x0.mode_sizes(), train.mode_sizes()),
+                format!(
+                    "mode sizes {:?} do not match the features {:?}",
+                    x0.mode_sizes(),
+                    train.mode_sizes()
+                ),
             ));
         }
         opt.reset();
@@ -208,7 +224,10 @@ impl<'o> Trainer<'o> {
         };
         let (loss0, pred0) = evaluate(&x0, train, self.loss.as_ref(), par)?;
         if !loss0.is_finite() {
-            return Err(Error::Diverged { iteration: 0, message: "the start point has a non-finite loss".into() });
+            return Err(Error::Diverged {
+                iteration: 0,
+                message: "the start point has a non-finite loss".into(),
+            });
         }
         let (v0, t0) = errors(&x0)?;
         let mut history = vec![IterationRecord {
@@ -218,7 +237,10 @@ impl<'o> Trainer<'o> {
             train_error: relative_error(pred0.view(), train.targets()),
             validation_error: v0,
             test_error: t0,
-            step: StepReport { loss: Some(loss0), ..Default::default() },
+            step: StepReport {
+                loss: Some(loss0),
+                ..Default::default()
+            },
         }];
         self.notify(&history[0]);
         let mut x = x0;
@@ -230,15 +252,25 @@ impl<'o> Trainer<'o> {
         let mut stop = StopReason::MaxIter;
         for it in 1..=self.rules.max_iter {
             let t_start = Instant::now();
-            let mut ctx = StepContext { loss: self.loss.as_ref(), par, rng: &mut rng, iteration: it - 1 };
+            let mut ctx = StepContext {
+                loss: self.loss.as_ref(),
+                par,
+                rng: &mut rng,
+                iteration: it - 1,
+            };
             let (next, report) = opt.step(&x, train, &mut ctx).map_err(|e| match e {
-                Error::Diverged { message, .. } => Error::Diverged { iteration: it, message },
+                Error::Diverged { message, .. } => Error::Diverged {
+                    iteration: it,
+                    message,
+                },
                 other => other,
             })?;
             seconds += t_start.elapsed().as_secs_f64();
             let (train_loss, train_error) = {
                 let pred = predict(&next, train, par)?;
-                let l = self.loss.value(pred.view(), train.targets(), train.weights());
+                let l = self
+                    .loss
+                    .value(pred.view(), train.targets(), train.weights());
                 (l, relative_error(pred.view(), train.targets()))
             };
             if !train_loss.is_finite() || train_loss > 1e8 * loss0.max(f64::MIN_POSITIVE) {
@@ -298,13 +330,26 @@ impl<'o> Trainer<'o> {
                 stalled = 0;
             }
             prev_loss = train_loss;
-            if self.rules.time_limit.is_some_and(|tl| seconds >= tl.as_secs_f64()) {
+            if self
+                .rules
+                .time_limit
+                .is_some_and(|tl| seconds >= tl.as_secs_f64())
+            {
                 stop = StopReason::TimeLimit;
                 break;
             }
         }
-        let tt = if self.rules.validation_patience.is_some() { best.1 } else { x };
-        Ok(FitResult { tt, history, stop, restarts })
+        let tt = if self.rules.validation_patience.is_some() {
+            best.1
+        } else {
+            x
+        };
+        Ok(FitResult {
+            tt,
+            history,
+            stop,
+            restarts,
+        })
     }
 
     fn notify(&mut self, rec: &IterationRecord) {

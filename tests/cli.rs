@@ -4,7 +4,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn ttfit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ttfit")).args(args).output().expect("the ttfit binary runs")
+    Command::new(env!("CARGO_BIN_EXE_ttfit"))
+        .args(args)
+        .output()
+        .expect("the ttfit binary runs")
 }
 
 fn stderr(o: &Output) -> String {
@@ -25,7 +28,17 @@ fn p(path: &Path) -> &str {
 
 fn sample(dir: &Path, name: &str, function: &str, n: usize, seed: u64) -> PathBuf {
     let out = dir.join(name);
-    let o = ttfit(&["sample", "--function", function, "--n", &n.to_string(), "--seed", &seed.to_string(), "--out", p(&out)]);
+    let o = ttfit(&[
+        "sample",
+        "--function",
+        function,
+        "--n",
+        &n.to_string(),
+        "--seed",
+        &seed.to_string(),
+        "--out",
+        p(&out),
+    ]);
     assert!(o.status.success(), "sample failed: {}", stderr(&o));
     out
 }
@@ -37,14 +50,43 @@ fn sample_fit_predict_round_trip_reproduces_library_predictions() {
     let test = sample(&dir, "test.csv", "otl", 200, 2);
     let model = dir.join("model.json");
     let o = ttfit(&[
-        "fit", "--data", p(&train), "--target", "y", "--basis", "legendre:5", "--rank", "3", "--optimizer", "ngd",
-        "--max-iter", "15", "--test", p(&test), "--seed", "3", "--quiet", "--out", p(&model),
+        "fit",
+        "--data",
+        p(&train),
+        "--target",
+        "y",
+        "--basis",
+        "legendre:5",
+        "--rank",
+        "3",
+        "--optimizer",
+        "ngd",
+        "--max-iter",
+        "15",
+        "--test",
+        p(&test),
+        "--seed",
+        "3",
+        "--quiet",
+        "--out",
+        p(&model),
     ]);
     assert!(o.status.success(), "fit failed: {}", stderr(&o));
     let summary = String::from_utf8_lossy(&o.stdout);
-    assert!(summary.contains("test"), "summary names the test error: {summary}");
+    assert!(
+        summary.contains("test"),
+        "summary names the test error: {summary}"
+    );
     let pred = dir.join("pred.csv");
-    let o = ttfit(&["predict", "--model", p(&model), "--data", p(&test), "--out", p(&pred)]);
+    let o = ttfit(&[
+        "predict",
+        "--model",
+        p(&model),
+        "--data",
+        p(&test),
+        "--out",
+        p(&pred),
+    ]);
     assert!(o.status.success(), "predict failed: {}", stderr(&o));
 
     // the output keeps the input columns and adds the prediction
@@ -54,11 +96,20 @@ fn sample_fit_predict_round_trip_reproduces_library_predictions() {
     for name in &input.input_names {
         assert!(header.contains(name));
     }
-    let col = header.iter().position(|h| h == "y_pred").expect("prediction column y_pred");
-    let cli: Vec<f64> = rdr.records().map(|r| r.unwrap()[col].parse::<f64>().unwrap()).collect();
+    let col = header
+        .iter()
+        .position(|h| h == "y_pred")
+        .expect("prediction column y_pred");
+    let cli: Vec<f64> = rdr
+        .records()
+        .map(|r| r.unwrap()[col].parse::<f64>().unwrap())
+        .collect();
     let (m, info) = ttfit::model_file::load(&model).unwrap();
     assert_eq!(info.unwrap().target, "y");
-    let lib = m.predict(input.x.view(), ttfit::basis::OutsidePolicy::Extrapolate).unwrap().values;
+    let lib = m
+        .predict(input.x.view(), ttfit::basis::OutsidePolicy::Extrapolate)
+        .unwrap()
+        .values;
     assert_eq!(cli.len(), lib.len());
     for (a, b) in cli.iter().zip(lib.iter()) {
         assert_eq!(a, b, "CSV predictions read back exactly");
@@ -73,25 +124,57 @@ fn compare_writes_the_files_it_promises() {
     let test = sample(&dir, "test.csv", "ishigami", 200, 2);
     let out = dir.join("report");
     let o = ttfit(&[
-        "compare", "--data", p(&train), "--test", p(&test), "--rank", "3", "--basis", "legendre:6", "--max-iter", "5",
-        "--optimizers", "als,rgd,ngd,ngd-nesterov", "--out", p(&out),
+        "compare",
+        "--data",
+        p(&train),
+        "--test",
+        p(&test),
+        "--rank",
+        "3",
+        "--basis",
+        "legendre:6",
+        "--max-iter",
+        "5",
+        "--optimizers",
+        "als,rgd,ngd,ngd-nesterov",
+        "--out",
+        p(&out),
     ]);
     assert!(o.status.success(), "compare failed: {}", stderr(&o));
-    for f in ["history.csv", "summary.md", "error_vs_iteration.png", "error_vs_iteration.svg", "error_vs_seconds.png", "error_vs_seconds.svg"] {
+    for f in [
+        "history.csv",
+        "summary.md",
+        "error_vs_iteration.png",
+        "error_vs_iteration.svg",
+        "error_vs_seconds.png",
+        "error_vs_seconds.svg",
+    ] {
         let path = out.join(f);
-        assert!(path.is_file() && std::fs::metadata(&path).unwrap().len() > 100, "{f} missing or empty");
+        assert!(
+            path.is_file() && std::fs::metadata(&path).unwrap().len() > 100,
+            "{f} missing or empty"
+        );
     }
     let hist = std::fs::read_to_string(out.join("history.csv")).unwrap();
     for name in ["als", "rgd", "ngd", "ngd-nesterov"] {
-        assert!(hist.lines().any(|l| l.starts_with(&format!("{name},"))), "history has rows of {name}");
+        assert!(
+            hist.lines().any(|l| l.starts_with(&format!("{name},"))),
+            "history has rows of {name}"
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn assert_fails(o: &Output, needle: &str) {
-    assert!(!o.status.success(), "expected a failure mentioning '{needle}'");
+    assert!(
+        !o.status.success(),
+        "expected a failure mentioning '{needle}'"
+    );
     let e = stderr(o);
-    assert!(e.to_lowercase().contains(&needle.to_lowercase()), "message '{e}' does not mention '{needle}'");
+    assert!(
+        e.to_lowercase().contains(&needle.to_lowercase()),
+        "message '{e}' does not mention '{needle}'"
+    );
     assert!(!e.contains("panicked"), "a panic instead of an error: {e}");
 }
 
@@ -101,12 +184,30 @@ fn bad_inputs_give_clear_errors_and_no_model_file() {
     let train = sample(&dir, "train.csv", "friedman", 300, 1);
     let model = dir.join("model.json");
     let fit = |extra: &[&str]| {
-        let mut args = vec!["fit", "--data", p(&train), "--quiet", "--max-iter", "3", "--out", p(&model)];
+        let mut args = vec![
+            "fit",
+            "--data",
+            p(&train),
+            "--quiet",
+            "--max-iter",
+            "3",
+            "--out",
+            p(&model),
+        ];
         args.extend_from_slice(extra);
         ttfit(&args)
     };
     // missing file
-    assert_fails(&ttfit(&["fit", "--data", p(&dir.join("nope.csv")), "--out", p(&model)]), "nope.csv");
+    assert_fails(
+        &ttfit(&[
+            "fit",
+            "--data",
+            p(&dir.join("nope.csv")),
+            "--out",
+            p(&model),
+        ]),
+        "nope.csv",
+    );
     // wrong target column
     assert_fails(&fit(&["--target", "z"]), "z");
     // rank 0 and an impossible rank
@@ -118,24 +219,86 @@ fn bad_inputs_give_clear_errors_and_no_model_file() {
     let nan = dir.join("nan.csv");
     let mut text = std::fs::read_to_string(&train).unwrap();
     let first_data_line = text.lines().nth(1).unwrap().to_string();
-    let broken = first_data_line.split(',').enumerate().map(|(i, f)| if i == 0 { "NaN".to_string() } else { f.to_string() }).collect::<Vec<_>>().join(",");
+    let broken = first_data_line
+        .split(',')
+        .enumerate()
+        .map(|(i, f)| {
+            if i == 0 {
+                "NaN".to_string()
+            } else {
+                f.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",");
     text = text.replacen(&first_data_line, &broken, 1);
     std::fs::write(&nan, text).unwrap();
-    assert_fails(&ttfit(&["fit", "--data", p(&nan), "--out", p(&model)]), "row 1");
+    assert_fails(
+        &ttfit(&["fit", "--data", p(&nan), "--out", p(&model)]),
+        "row 1",
+    );
     // a fit that fails after training has started (QR needs N >= D) leaves no model file
-    assert_fails(&fit(&["--optimizer", "ngd", "--solver", "qr", "--rank", "3", "--basis", "legendre:12"]), "QR");
+    assert_fails(
+        &fit(&[
+            "--optimizer",
+            "ngd",
+            "--solver",
+            "qr",
+            "--rank",
+            "3",
+            "--basis",
+            "legendre:12",
+        ]),
+        "QR",
+    );
     assert!(!model.exists(), "no model file after failed fits");
     // corrupt and wrong-version model files
     let corrupt = dir.join("corrupt.json");
-    std::fs::write(&corrupt, "{\"format\": \"ttfit-model\", \"version\": 1, \"features\": [").unwrap();
+    std::fs::write(
+        &corrupt,
+        "{\"format\": \"ttfit-model\", \"version\": 1, \"features\": [",
+    )
+    .unwrap();
     let pred = dir.join("pred.csv");
-    assert_fails(&ttfit(&["predict", "--model", p(&corrupt), "--data", p(&train), "--out", p(&pred)]), "truncated");
+    assert_fails(
+        &ttfit(&[
+            "predict",
+            "--model",
+            p(&corrupt),
+            "--data",
+            p(&train),
+            "--out",
+            p(&pred),
+        ]),
+        "truncated",
+    );
     let newer = dir.join("newer.json");
     std::fs::write(&newer, "{\"format\": \"ttfit-model\", \"version\": 99}").unwrap();
-    assert_fails(&ttfit(&["predict", "--model", p(&newer), "--data", p(&train), "--out", p(&pred)]), "version 99");
-    assert!(!pred.exists(), "no prediction file after failed predictions");
-    let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains(".tmp")).collect();
-    assert!(leftovers.is_empty(), "temporary files left behind: {leftovers:?}");
+    assert_fails(
+        &ttfit(&[
+            "predict",
+            "--model",
+            p(&newer),
+            "--data",
+            p(&train),
+            "--out",
+            p(&pred),
+        ]),
+        "version 99",
+    );
+    assert!(
+        !pred.exists(),
+        "no prediction file after failed predictions"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "temporary files left behind: {leftovers:?}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -145,14 +308,35 @@ fn an_interrupted_fit_leaves_no_partial_model_file() {
     let train = sample(&dir, "train.csv", "borehole", 3000, 1);
     let model = dir.join("model.json");
     let mut child = Command::new(env!("CARGO_BIN_EXE_ttfit"))
-        .args(["fit", "--data", p(&train), "--quiet", "--optimizer", "gd", "--max-iter", "100000", "--time-limit", "60", "--out", p(&model)])
+        .args([
+            "fit",
+            "--data",
+            p(&train),
+            "--quiet",
+            "--optimizer",
+            "gd",
+            "--max-iter",
+            "100000",
+            "--time-limit",
+            "60",
+            "--out",
+            p(&model),
+        ])
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1500));
     child.kill().unwrap();
     let _ = child.wait();
     assert!(!model.exists());
-    let entries: Vec<_> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
-    assert_eq!(entries.len(), 1, "only the training file remains: {entries:?}");
+    let entries: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(
+        entries.len(),
+        1,
+        "only the training file remains: {entries:?}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

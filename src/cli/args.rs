@@ -166,7 +166,11 @@ pub struct CompareArgs {
     #[command(flatten)]
     pub model: ModelArgs,
     /// Optimizers to compare, comma separated.
-    #[arg(long, value_delimiter = ',', default_value = "als,rgd,rcg,ngd,ngd-hb,ngd-nesterov")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "als,rgd,rcg,ngd,ngd-hb,ngd-nesterov"
+    )]
     pub optimizers: Vec<String>,
     /// Output directory for history.csv, summary.md and the plots.
     #[arg(long)]

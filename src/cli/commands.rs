@@ -1,6 +1,6 @@
 //! The commands.
 
-use super::args::{CompareArgs, Command, DemoArgs, FitArgs, ModelArgs, PredictArgs, SampleArgs};
+use super::args::{Command, CompareArgs, DemoArgs, FitArgs, ModelArgs, PredictArgs, SampleArgs};
 use super::progress::Progress;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -35,7 +35,13 @@ fn sample(a: SampleArgs) -> Result<()> {
     // the target column is always `y`, so `ttfit fit --target y` works for every function
     data.target_name = "y".into();
     data.to_csv(&a.out)?;
-    eprintln!("wrote {} samples of {} ({} inputs) to {}", a.n, f.name(), f.dim(), a.out.display());
+    eprintln!(
+        "wrote {} samples of {} ({} inputs) to {}",
+        a.n,
+        f.name(),
+        f.dim(),
+        a.out.display()
+    );
     Ok(())
 }
 
@@ -57,8 +63,12 @@ fn read_data(m: &ModelArgs) -> Result<(Dataset, Option<Dataset>)> {
 fn config(m: &ModelArgs, optimizer: Option<&str>, train: &Dataset) -> Result<FitConfig> {
     let mut cfg = match &m.config {
         Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| Error::Io { path: p.clone(), source: e })?;
-            toml::from_str::<FitConfig>(&text).map_err(|e| Error::param(format!("--config {}", p.display()), e.to_string()))?
+            let text = std::fs::read_to_string(p).map_err(|e| Error::Io {
+                path: p.clone(),
+                source: e,
+            })?;
+            toml::from_str::<FitConfig>(&text)
+                .map_err(|e| Error::param(format!("--config {}", p.display()), e.to_string()))?
         }
         None => FitConfig::default(),
     };
@@ -83,7 +93,10 @@ fn config(m: &ModelArgs, optimizer: Option<&str>, train: &Dataset) -> Result<Fit
     }
     if let Some(t) = m.time_limit {
         if !(t.is_finite() && t > 0.0) {
-            return Err(Error::param("--time-limit", format!("must be a positive number of seconds, got {t}")));
+            return Err(Error::param(
+                "--time-limit",
+                format!("must be a positive number of seconds, got {t}"),
+            ));
         }
         cfg.stopping.time_limit = Some(Duration::from_secs_f64(t));
     }
@@ -100,7 +113,12 @@ fn config(m: &ModelArgs, optimizer: Option<&str>, train: &Dataset) -> Result<Fit
         cfg.start = match s.as_str() {
             "additive" => Start::default(),
             "random" => Start::Random { scale: 1.0 },
-            other => return Err(Error::param("--start", format!("'{other}' is not a start; use additive or random"))),
+            other => {
+                return Err(Error::param(
+                    "--start",
+                    format!("'{other}' is not a start; use additive or random"),
+                ))
+            }
         };
     }
     if let Some(d) = &m.domain {
@@ -110,7 +128,10 @@ fn config(m: &ModelArgs, optimizer: Option<&str>, train: &Dataset) -> Result<Fit
         cfg.domain = Some(read_domain(p, &train.input_names)?);
     }
     if cfg.stopping.validation_patience.is_some() && cfg.validation.is_none() {
-        return Err(Error::param("--patience", "early stopping needs a validation split: add --validation 0.2"));
+        return Err(Error::param(
+            "--patience",
+            "early stopping needs a validation split: add --validation 0.2",
+        ));
     }
     Ok(cfg)
 }
@@ -133,7 +154,10 @@ fn apply_optimizer_options(oc: &mut OptimizerConfig, m: &ModelArgs) -> Result<()
         }
         None => {
             if m.batch.is_some() || m.solver.is_some() {
-                return Err(Error::param("--batch/--solver", "only apply to the natural-gradient optimizers (ngd, ngd-hb, ngd-nesterov)"));
+                return Err(Error::param(
+                    "--batch/--solver",
+                    "only apply to the natural-gradient optimizers (ngd, ngd-hb, ngd-nesterov)",
+                ));
             }
         }
     }
@@ -141,7 +165,12 @@ fn apply_optimizer_options(oc: &mut OptimizerConfig, m: &ModelArgs) -> Result<()
         match oc {
             OptimizerConfig::NgdHb(c) => c.momentum.beta = beta,
             OptimizerConfig::NgdNesterov(c) => c.momentum.beta = beta,
-            _ => return Err(Error::param("--beta", "only applies to ngd-hb and ngd-nesterov")),
+            _ => {
+                return Err(Error::param(
+                    "--beta",
+                    "only applies to ngd-hb and ngd-nesterov",
+                ))
+            }
         }
     }
     Ok(())
@@ -151,17 +180,36 @@ fn apply_optimizer_options(oc: &mut OptimizerConfig, m: &ModelArgs) -> Result<()
 fn parse_domain(s: &str, d: usize) -> Result<Vec<(f64, f64)>> {
     let parts: Vec<&str> = s.split(',').collect();
     if parts.len() != d {
-        return Err(Error::param("--domain", format!("{} intervals for {d} input columns; write lo:hi for each, comma separated", parts.len())));
+        return Err(Error::param(
+            "--domain",
+            format!(
+                "{} intervals for {d} input columns; write lo:hi for each, comma separated",
+                parts.len()
+            ),
+        ));
     }
     parts
         .iter()
         .enumerate()
         .map(|(k, p)| {
-            let (lo, hi) = p
-                .split_once(':')
-                .ok_or_else(|| Error::param("--domain", format!("interval {} is '{p}'; write lo:hi", k + 1)))?;
-            let lo: f64 = lo.trim().parse().map_err(|_| Error::param("--domain", format!("'{lo}' in interval {} is not a number", k + 1)))?;
-            let hi: f64 = hi.trim().parse().map_err(|_| Error::param("--domain", format!("'{hi}' in interval {} is not a number", k + 1)))?;
+            let (lo, hi) = p.split_once(':').ok_or_else(|| {
+                Error::param(
+                    "--domain",
+                    format!("interval {} is '{p}'; write lo:hi", k + 1),
+                )
+            })?;
+            let lo: f64 = lo.trim().parse().map_err(|_| {
+                Error::param(
+                    "--domain",
+                    format!("'{lo}' in interval {} is not a number", k + 1),
+                )
+            })?;
+            let hi: f64 = hi.trim().parse().map_err(|_| {
+                Error::param(
+                    "--domain",
+                    format!("'{hi}' in interval {} is not a number", k + 1),
+                )
+            })?;
             Ok((lo, hi))
         })
         .collect()
@@ -174,7 +222,12 @@ fn read_domain(path: &Path, names: &[String]) -> Result<Vec<(f64, f64)>> {
         .header
         .iter()
         .position(|h| h == "variable")
-        .ok_or_else(|| Error::data(path.display().to_string(), "needs a column 'variable' with the input names"))?;
+        .ok_or_else(|| {
+            Error::data(
+                path.display().to_string(),
+                "needs a column 'variable' with the input names",
+            )
+        })?;
     names
         .iter()
         .map(|n| {
@@ -182,7 +235,12 @@ fn read_domain(path: &Path, names: &[String]) -> Result<Vec<(f64, f64)>> {
                 .rows
                 .iter()
                 .position(|r| r.get(vcol).is_some_and(|v| v == n))
-                .ok_or_else(|| Error::data(path.display().to_string(), format!("no row for input '{n}'")))?;
+                .ok_or_else(|| {
+                    Error::data(
+                        path.display().to_string(),
+                        format!("no row for input '{n}'"),
+                    )
+                })?;
             Ok((table.x[[i, 0]], table.x[[i, 1]]))
         })
         .collect()
@@ -192,13 +250,20 @@ fn fit_cmd(a: FitArgs) -> Result<()> {
     let (train, test) = read_data(&a.model)?;
     let cfg = config(&a.model, Some(&a.optimizer), &train)?;
     let progress = Progress::new(cfg.stopping.max_iter, &a.optimizer, a.quiet);
-    let fitted = fit(&cfg, &train, test.as_ref(), |rec: &IterationRecord| progress.update(rec))?;
+    let fitted = fit(&cfg, &train, test.as_ref(), |rec: &IterationRecord| {
+        progress.update(rec)
+    })?;
     progress.finish();
     let mut info = fitted.info.clone();
     info.data_source = Some(a.model.data.display().to_string());
     model_file::save(&fitted.model, Some(&info), &a.out)?;
     let ranks = fitted.model.tt().ranks();
-    println!("fitted {} inputs, ranks {:?}, {} parameters", train.n_inputs(), ranks, fitted.model.tt().num_params());
+    println!(
+        "fitted {} inputs, ranks {:?}, {} parameters",
+        train.n_inputs(),
+        ranks,
+        fitted.model.tt().num_params()
+    );
     println!(
         "{}: {} iterations in {:.2} s ({}); relative error train {:.3e}{}{}",
         info.optimizer,
@@ -206,8 +271,12 @@ fn fit_cmd(a: FitArgs) -> Result<()> {
         info.seconds,
         info.stop_reason,
         info.train_error,
-        info.validation_error.map(|v| format!(", validation {v:.3e}")).unwrap_or_default(),
-        info.test_error.map(|v| format!(", test {v:.3e}")).unwrap_or_default()
+        info.validation_error
+            .map(|v| format!(", validation {v:.3e}"))
+            .unwrap_or_default(),
+        info.test_error
+            .map(|v| format!(", test {v:.3e}"))
+            .unwrap_or_default()
     );
     println!("model written to {}", a.out.display());
     Ok(())
@@ -223,12 +292,27 @@ fn predict(a: PredictArgs) -> Result<()> {
             "warning: {} of {} rows lie outside the model's domain ({}); see --outside",
             pred.outside,
             table.x.nrows(),
-            if policy == OutsidePolicy::Clamp { "clamped" } else { "extrapolated" }
+            if policy == OutsidePolicy::Clamp {
+                "clamped"
+            } else {
+                "extrapolated"
+            }
         );
     }
-    let column = a.column.unwrap_or_else(|| format!("{}_pred", info.map(|i| i.target).filter(|t| !t.is_empty()).unwrap_or_else(|| "y".into())));
+    let column = a.column.unwrap_or_else(|| {
+        format!(
+            "{}_pred",
+            info.map(|i| i.target)
+                .filter(|t| !t.is_empty())
+                .unwrap_or_else(|| "y".into())
+        )
+    });
     table.write_with_columns(&a.out, &[(column.as_str(), pred.values.view())])?;
-    eprintln!("wrote {} predictions to {}", table.x.nrows(), a.out.display());
+    eprintln!(
+        "wrote {} predictions to {}",
+        table.x.nrows(),
+        a.out.display()
+    );
     Ok(())
 }
 
@@ -237,7 +321,16 @@ fn compare_cmd(a: CompareArgs) -> Result<()> {
     let cfg = config(&a.model, None, &train)?;
     let opts = optimizer_list(&a.optimizers, &a.model)?;
     let title = format!("{} ({} samples)", a.model.data.display(), train.n_samples());
-    run_comparison(&cfg, &opts, &train, test.as_ref(), &a.out, &title, &report::DEFAULT_THRESHOLDS, false)
+    run_comparison(
+        &cfg,
+        &opts,
+        &train,
+        test.as_ref(),
+        &a.out,
+        &title,
+        &report::DEFAULT_THRESHOLDS,
+        false,
+    )
 }
 
 fn optimizer_list(names: &[String], m: &ModelArgs) -> Result<Vec<OptimizerConfig>> {
@@ -272,7 +365,10 @@ fn run_comparison(
             if let Some((_, p)) = current.take() {
                 p.finish();
             }
-            current = Some((name.to_string(), Progress::new(cfg.stopping.max_iter, name, quiet)));
+            current = Some((
+                name.to_string(),
+                Progress::new(cfg.stopping.max_iter, name, quiet),
+            ));
         }
         if let Some((_, p)) = &current {
             p.update(rec);
@@ -289,11 +385,18 @@ fn run_comparison(
         }
     }
     if records.is_empty() {
-        return Err(Error::Diverged { iteration: 0, message: "every optimizer failed".into() });
+        return Err(Error::Diverged {
+            iteration: 0,
+            message: "every optimizer failed".into(),
+        });
     }
     let files = report::write_report_with_thresholds(&records, out, title, thresholds)?;
     println!("{}", report::summary_text(&records, thresholds));
-    println!("wrote {} files to {}", files.all().len(), files.dir.display());
+    println!(
+        "wrote {} files to {}",
+        files.all().len(),
+        files.dir.display()
+    );
     Ok(())
 }
 
@@ -305,13 +408,21 @@ fn demo(a: DemoArgs) -> Result<()> {
     }
     let train = f.sample(a.n, a.seed)?;
     let test = f.sample(a.n, a.seed.wrapping_add(1))?;
-    let mut cfg = FitConfig { rank: vec![a.rank], seed: a.seed, basis: Basis::Legendre { n: 6 }, ..FitConfig::default() };
+    let mut cfg = FitConfig {
+        rank: vec![a.rank],
+        seed: a.seed,
+        basis: Basis::Legendre { n: 6 },
+        ..FitConfig::default()
+    };
     cfg.domain = Some(f.domain());
     cfg.stopping.max_iter = 200;
     cfg.stopping.time_limit = Some(Duration::from_secs_f64(a.time_limit));
     cfg.stopping.rel_tol = 1e-12;
     let names = ["als", "rgd", "rcg", "gd", "ngd", "ngd-hb", "ngd-nesterov"];
-    let opts = names.iter().map(|n| OptimizerConfig::from_name(n)).collect::<Result<Vec<_>>>()?;
+    let opts = names
+        .iter()
+        .map(|n| OptimizerConfig::from_name(n))
+        .collect::<Result<Vec<_>>>()?;
     println!(
         "ttfit demo: learning the {} function ({} inputs) from {} samples; Legendre basis with 6 functions per input, rank {}; test error on {} fresh samples",
         f.name(),
@@ -322,7 +433,16 @@ fn demo(a: DemoArgs) -> Result<()> {
     );
     let title = format!("{}: {} samples, rank {}", f.name(), a.n, a.rank);
     // the borehole surrogate of this size ends near 1e-4 (model error): finer thresholds
-    run_comparison(&cfg, &opts, &train, Some(&test), &a.out, &title, &[1e-2, 1e-3, 1e-4], false)?;
+    run_comparison(
+        &cfg,
+        &opts,
+        &train,
+        Some(&test),
+        &a.out,
+        &title,
+        &[1e-2, 1e-3, 1e-4],
+        false,
+    )?;
     println!("demo finished in {:.1} s", t0.elapsed().as_secs_f64());
     Ok(())
 }

@@ -24,7 +24,10 @@ pub fn run() -> i32 {
 fn exit_code(e: &Error) -> i32 {
     match e {
         Error::Io { .. } => 3,
-        Error::Data { .. } | Error::InvalidParameter { .. } | Error::OutsideDomain { .. } | Error::ModelFile { .. } => 2,
+        Error::Data { .. }
+        | Error::InvalidParameter { .. }
+        | Error::OutsideDomain { .. }
+        | Error::ModelFile { .. } => 2,
         Error::Diverged { .. } | Error::Tt(_) | Error::Linalg(_) => 1,
     }
 }

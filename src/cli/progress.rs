@@ -11,10 +11,19 @@ pub struct Progress {
 
 impl Progress {
     pub fn new(max_iter: usize, prefix: &str, quiet: bool) -> Self {
-        let bar = ProgressBar::with_draw_target(Some(max_iter as u64), if quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() });
-        let style = ProgressStyle::with_template("{prefix:>14} [{bar:30}] {pos}/{len} {elapsed_precise} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> ");
+        let bar = ProgressBar::with_draw_target(
+            Some(max_iter as u64),
+            if quiet {
+                ProgressDrawTarget::hidden()
+            } else {
+                ProgressDrawTarget::stderr()
+            },
+        );
+        let style = ProgressStyle::with_template(
+            "{prefix:>14} [{bar:30}] {pos}/{len} {elapsed_precise} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
         bar.set_style(style);
         bar.set_prefix(prefix.to_string());
         Progress { bar }

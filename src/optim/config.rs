@@ -26,16 +26,34 @@ pub enum OptimizerConfig {
 
 /// The names accepted by [`OptimizerConfig::from_name`], with one line each.
 pub const OPTIMIZER_NAMES: &[(&str, &str)] = &[
-    ("als", "alternating least squares sweeps (the classical baseline)"),
-    ("rgd", "Riemannian gradient descent, exact linearized step + Armijo"),
-    ("rcg", "Riemannian conjugate gradient (PR+), transport by projection"),
+    (
+        "als",
+        "alternating least squares sweeps (the classical baseline)",
+    ),
+    (
+        "rgd",
+        "Riemannian gradient descent, exact linearized step + Armijo",
+    ),
+    (
+        "rcg",
+        "Riemannian conjugate gradient (PR+), transport by projection",
+    ),
     ("gd", "plain gradient descent on the cores, no geometry"),
-    ("ngd", "natural gradient descent (Riemannian Gauss-Newton), empirical metric"),
+    (
+        "ngd",
+        "natural gradient descent (Riemannian Gauss-Newton), empirical metric",
+    ),
     ("ngd-hb", "natural gradient with Heavy-Ball momentum"),
     ("ngd-nesterov", "natural gradient with Nesterov momentum"),
-    ("ngd-pop", "natural gradient in the population metric (= RGD with Armijo)"),
+    (
+        "ngd-pop",
+        "natural gradient in the population metric (= RGD with Armijo)",
+    ),
     ("ngd-hb-pop", "Heavy-Ball momentum in the population metric"),
-    ("ngd-nesterov-pop", "Nesterov momentum in the population metric"),
+    (
+        "ngd-nesterov-pop",
+        "Nesterov momentum in the population metric",
+    ),
 ];
 
 impl OptimizerConfig {
@@ -49,8 +67,13 @@ impl OptimizerConfig {
             "gd" => OptimizerConfig::Gd(gd::GdConfig::default()),
             "ngd" => OptimizerConfig::Ngd(ngd::NgdConfig::default()),
             "ngd-hb" | "hb" => OptimizerConfig::NgdHb(heavy_ball::HeavyBallConfig::default()),
-            "ngd-nesterov" | "nesterov" => OptimizerConfig::NgdNesterov(nesterov::NesterovConfig::default()),
-            "ngd-pop" => OptimizerConfig::Ngd(ngd::NgdConfig { metric: pop, ..Default::default() }),
+            "ngd-nesterov" | "nesterov" => {
+                OptimizerConfig::NgdNesterov(nesterov::NesterovConfig::default())
+            }
+            "ngd-pop" => OptimizerConfig::Ngd(ngd::NgdConfig {
+                metric: pop,
+                ..Default::default()
+            }),
             "ngd-hb-pop" => {
                 let mut c = heavy_ball::HeavyBallConfig::default();
                 c.natural.metric = pop;
@@ -63,7 +86,13 @@ impl OptimizerConfig {
             }
             other => {
                 let known: Vec<&str> = OPTIMIZER_NAMES.iter().map(|(n, _)| *n).collect();
-                return Err(Error::param("optimizer", format!("unknown optimizer '{other}'; choose one of {}", known.join(", "))));
+                return Err(Error::param(
+                    "optimizer",
+                    format!(
+                        "unknown optimizer '{other}'; choose one of {}",
+                        known.join(", ")
+                    ),
+                ));
             }
         })
     }

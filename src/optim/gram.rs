@@ -69,7 +69,8 @@ impl Default for GramSolver {
 impl GramSolver {
     /// Check ranges.
     pub fn validate(&self) -> Result<()> {
-        let bad = |name: &str, v: f64| Error::param(name, format!("must be finite and >= 0, got {v}"));
+        let bad =
+            |name: &str, v: f64| Error::param(name, format!("must be finite and >= 0, got {v}"));
         match *self {
             GramSolver::Cholesky { rel_shift } | GramSolver::BlockDiagonal { rel_shift } => {
                 if !(rel_shift.is_finite() && rel_shift >= 0.0) {
@@ -78,10 +79,17 @@ impl GramSolver {
             }
             GramSolver::Eigen { rel_cutoff } => {
                 if !(rel_cutoff.is_finite() && (0.0..1.0).contains(&rel_cutoff)) {
-                    return Err(Error::param("gram solver rel_cutoff", format!("must lie in [0, 1), got {rel_cutoff}")));
+                    return Err(Error::param(
+                        "gram solver rel_cutoff",
+                        format!("must lie in [0, 1), got {rel_cutoff}"),
+                    ));
                 }
             }
-            GramSolver::Lsqr { damp, max_iter, tol } => {
+            GramSolver::Lsqr {
+                damp,
+                max_iter,
+                tol,
+            } => {
                 if !(damp.is_finite() && damp >= 0.0) {
                     return Err(bad("lsqr damp", damp));
                 }
@@ -89,7 +97,10 @@ impl GramSolver {
                     return Err(Error::param("lsqr max_iter", "must be at least 1"));
                 }
                 if !(tol.is_finite() && tol > 0.0) {
-                    return Err(Error::param("lsqr tol", format!("must be finite and > 0, got {tol}")));
+                    return Err(Error::param(
+                        "lsqr tol",
+                        format!("must be finite and > 0, got {tol}"),
+                    ));
                 }
             }
             GramSolver::Qr => {}
@@ -112,15 +123,27 @@ impl GramSolver {
             }
         };
         let solver = match name {
-            "cholesky" => GramSolver::Cholesky { rel_shift: num(1e-12)? },
-            "eigen" => GramSolver::Eigen { rel_cutoff: num(1e-10)? },
+            "cholesky" => GramSolver::Cholesky {
+                rel_shift: num(1e-12)?,
+            },
+            "eigen" => GramSolver::Eigen {
+                rel_cutoff: num(1e-10)?,
+            },
             "qr" => GramSolver::Qr,
-            "lsqr" => GramSolver::Lsqr { damp: num(0.0)?, max_iter: 200, tol: 1e-10 },
-            "block" | "block-diagonal" => GramSolver::BlockDiagonal { rel_shift: num(1e-12)? },
+            "lsqr" => GramSolver::Lsqr {
+                damp: num(0.0)?,
+                max_iter: 200,
+                tol: 1e-10,
+            },
+            "block" | "block-diagonal" => GramSolver::BlockDiagonal {
+                rel_shift: num(1e-12)?,
+            },
             other => {
                 return Err(Error::param(
                     "solver",
-                    format!("unknown Gram solver '{other}'; choose cholesky, eigen, qr, lsqr or block"),
+                    format!(
+                        "unknown Gram solver '{other}'; choose cholesky, eigen, qr, lsqr or block"
+                    ),
                 ))
             }
         };
@@ -179,7 +202,13 @@ impl<'a> GramSystem<'a> {
                 let g = assemble_gram(ts, si, feats, row_weights.as_ref(), n, par)?;
                 let (lam, w) = linalg::eigh(g.view())?;
                 let lmax = lam.iter().cloned().fold(0.0f64, f64::max);
-                let inv = lam.mapv(|l| if l > rel_cutoff * lmax && l > 0.0 { 1.0 / l } else { 0.0 });
+                let inv = lam.mapv(|l| {
+                    if l > rel_cutoff * lmax && l > 0.0 {
+                        1.0 / l
+                    } else {
+                        0.0
+                    }
+                });
                 Factor::Eigen { w, inv }
             }
             GramSolver::Qr => {
@@ -194,24 +223,48 @@ impl<'a> GramSystem<'a> {
                 let (q, r) = linalg::qr_thin(j.view())?;
                 Factor::Qr { q, r }
             }
-            GramSolver::Lsqr { damp, max_iter, tol } => Factor::Lsqr(LsqrParams { damp, max_iter, tol }),
+            GramSolver::Lsqr {
+                damp,
+                max_iter,
+                tol,
+            } => Factor::Lsqr(LsqrParams {
+                damp,
+                max_iter,
+                tol,
+            }),
             GramSolver::BlockDiagonal { rel_shift } => {
                 let blocks = assemble_blocks(ts, si, feats, row_weights.as_ref(), n, par)?;
                 let facs = blocks
                     .iter()
                     .map(|b| Cholesky::new(b.view(), shift_of(b, rel_shift)))
                     .collect::<std::result::Result<Vec<_>, _>>()
-                    .map_err(|e| Error::param("gram solver", format!("{e} in a diagonal block; raise rel_shift")))?;
+                    .map_err(|e| {
+                        Error::param(
+                            "gram solver",
+                            format!("{e} in a diagonal block; raise rel_shift"),
+                        )
+                    })?;
                 Factor::Blocks(facs)
             }
         };
-        Ok(GramSystem { ts, si, feats: feats.to_vec(), row_weights, n, factor, par })
+        Ok(GramSystem {
+            ts,
+            si,
+            feats: feats.to_vec(),
+            row_weights,
+            n,
+            factor,
+            par,
+        })
     }
 
     /// `c = argmin sum_i h_i (J_i c - t_i)^2` (with the solver's regularization).
     pub fn solve_target(&self, t: ArrayView1<'_, f64>) -> Result<Array1<f64>> {
         if t.len() != self.si.n_samples() {
-            return Err(Error::param("gram target", format!("{} values for {} samples", t.len(), self.si.n_samples())));
+            return Err(Error::param(
+                "gram target",
+                format!("{} values for {} samples", t.len(), self.si.n_samples()),
+            ));
         }
         // weighted target H t / N
         let wt = match &self.row_weights {
@@ -257,7 +310,8 @@ impl<'a> GramSystem<'a> {
                     if seg.is_empty() {
                         continue;
                     }
-                    c.slice_mut(s![off[k]..off[k + 1]]).assign(&f.solve_vec(&seg)?);
+                    c.slice_mut(s![off[k]..off[k + 1]])
+                        .assign(&f.solve_vec(&seg)?);
                 }
                 c
             }
@@ -306,7 +360,13 @@ fn n_groups(n_chunks: usize, dim: usize) -> usize {
 
 /// Run `f(chunk rows, weighted rows, group accumulator)` over sample chunks split into
 /// groups, and sum the group accumulators in order.
-fn accumulate<F>(n_samples: usize, dim_acc: usize, n_acc: usize, par: Par, f: F) -> Result<Vec<Array2<f64>>>
+fn accumulate<F>(
+    n_samples: usize,
+    dim_acc: usize,
+    n_acc: usize,
+    par: Par,
+    f: F,
+) -> Result<Vec<Array2<f64>>>
 where
     F: Fn(std::ops::Range<usize>, &mut [Array2<f64>]) -> Result<()> + Sync + Send,
 {
@@ -325,7 +385,10 @@ where
     };
     let parts: Vec<Vec<Array2<f64>>> = match par {
         Par::Seq => (0..groups).map(run).collect::<Result<_>>()?,
-        Par::Rayon(_) => (0..groups).into_par_iter().map(run).collect::<Result<_>>()?,
+        Par::Rayon(_) => (0..groups)
+            .into_par_iter()
+            .map(run)
+            .collect::<Result<_>>()?,
     };
     let mut total: Vec<Array2<f64>> = vec![Array2::zeros((0, 0)); n_acc];
     for part in parts {
@@ -364,7 +427,11 @@ pub fn assemble_gram(
         linalg::gemm(1.0, jc.t(), wj.view(), 1.0, acc[0].view_mut(), Par::Seq)?;
         Ok(())
     })?;
-    Ok(total.into_iter().next().filter(|g| !g.is_empty()).unwrap_or_else(|| Array2::zeros((dim, dim))))
+    Ok(total
+        .into_iter()
+        .next()
+        .filter(|g| !g.is_empty())
+        .unwrap_or_else(|| Array2::zeros((dim, dim))))
 }
 
 /// Diagonal blocks `G_kk = J^(k)T diag(w) J^(k)`.
@@ -398,11 +465,22 @@ pub fn assemble_blocks(
     Ok(total
         .into_iter()
         .enumerate()
-        .map(|(k, b)| if b.is_empty() { Array2::zeros((off[k + 1] - off[k], off[k + 1] - off[k])) } else { b })
+        .map(|(k, b)| {
+            if b.is_empty() {
+                Array2::zeros((off[k + 1] - off[k], off[k + 1] - off[k]))
+            } else {
+                b
+            }
+        })
         .collect())
 }
 
-fn weighted(jc: &Array2<f64>, w: Option<&Array1<f64>>, rows: std::ops::Range<usize>, n: f64) -> Array2<f64> {
+fn weighted(
+    jc: &Array2<f64>,
+    w: Option<&Array1<f64>>,
+    rows: std::ops::Range<usize>,
+    n: f64,
+) -> Array2<f64> {
     let mut wj = jc.clone();
     match w {
         Some(w) => {

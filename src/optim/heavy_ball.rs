@@ -15,7 +15,9 @@
 //! `restart`, the momentum is dropped (and a plain NGD Armijo step taken) whenever the step is
 //! not a descent direction, Armijo fails, or a fixed step raises the loss (O'Donoghue–Candès).
 
-use super::ngd::{armijo_rule, iteration_samples, take_step, Metric, NaturalPoint, NgdConfig, StepRule};
+use super::ngd::{
+    armijo_rule, iteration_samples, take_step, Metric, NaturalPoint, NgdConfig, StepRule,
+};
 use super::{prepare, Optimizer, StepContext, StepReport};
 use crate::error::{Error, Result};
 use crate::samples::SampleSet;
@@ -70,7 +72,11 @@ pub struct MomentumParams {
 
 impl Default for MomentumParams {
     fn default() -> Self {
-        MomentumParams { beta: 0.5, restart: true, schedule: BetaSchedule::Constant }
+        MomentumParams {
+            beta: 0.5,
+            restart: true,
+            schedule: BetaSchedule::Constant,
+        }
     }
 }
 
@@ -78,7 +84,10 @@ impl MomentumParams {
     /// Check `0 <= beta < 1`.
     pub fn validate(&self) -> Result<()> {
         if !(self.beta.is_finite() && (0.0..1.0).contains(&self.beta)) {
-            return Err(Error::param("beta", format!("momentum factor must lie in [0, 1), got {}", self.beta)));
+            return Err(Error::param(
+                "beta",
+                format!("momentum factor must lie in [0, 1), got {}", self.beta),
+            ));
         }
         Ok(())
     }
@@ -120,7 +129,11 @@ impl HeavyBall {
     pub fn new(cfg: HeavyBallConfig) -> Result<Self> {
         cfg.natural.validate()?;
         cfg.momentum.validate()?;
-        Ok(HeavyBall { cfg, prev: None, since_restart: 0 })
+        Ok(HeavyBall {
+            cfg,
+            prev: None,
+            since_restart: 0,
+        })
     }
 }
 
@@ -138,7 +151,12 @@ impl Optimizer for HeavyBall {
         self.since_restart = 0;
     }
 
-    fn step(&mut self, x: &TensorTrain, data: &SampleSet, ctx: &mut StepContext<'_>) -> Result<(TensorTrain, StepReport)> {
+    fn step(
+        &mut self,
+        x: &TensorTrain,
+        data: &SampleSet,
+        ctx: &mut StepContext<'_>,
+    ) -> Result<(TensorTrain, StepReport)> {
         let full = self.cfg.natural.batch_size.is_none_or(|b| b >= data.len());
         let batch = iteration_samples(data, self.cfg.natural.batch_size, ctx.rng);
         let batch = batch.as_ref();
@@ -149,14 +167,33 @@ impl Optimizer for HeavyBall {
             None => None,
             Some(prev) => Some(self.transported(prev, &np, batch, full, ctx)?),
         };
-        let beta = self.cfg.momentum.schedule.beta(self.cfg.momentum.beta, self.since_restart);
-        let outcome = momentum_step(&np, m.as_ref(), &d, beta, &self.cfg.natural.step, self.cfg.momentum.restart, batch, ctx)?;
+        let beta = self
+            .cfg
+            .momentum
+            .schedule
+            .beta(self.cfg.momentum.beta, self.since_restart);
+        let outcome = momentum_step(
+            &np,
+            m.as_ref(),
+            &d,
+            beta,
+            &self.cfg.natural.step,
+            self.cfg.momentum.restart,
+            batch,
+            ctx,
+        )?;
         // remember what the next iteration transports
-        self.since_restart = if outcome.restarted { 1 } else { self.since_restart + 1 };
+        self.since_restart = if outcome.restarted {
+            1
+        } else {
+            self.since_restart + 1
+        };
         if outcome.x.is_some() {
             let values = if full {
                 Some(match self.cfg.form {
-                    HeavyBallForm::MomentumVariable => p.ts.jvp(&p.si, &np.feats, outcome.step.view(), ctx.par)?,
+                    HeavyBallForm::MomentumVariable => {
+                        p.ts.jvp(&p.si, &np.feats, outcome.step.view(), ctx.par)?
+                    }
                     HeavyBallForm::IterateDifference => p.pred.clone(),
                 })
             } else {
@@ -164,8 +201,18 @@ impl Optimizer for HeavyBall {
             };
             let step = outcome.step.clone();
             let prev = match self.cfg.form {
-                HeavyBallForm::MomentumVariable => Previous { ts: None, step: Some(step), x: None, values },
-                HeavyBallForm::IterateDifference => Previous { ts: None, step: None, x: Some(x.clone()), values },
+                HeavyBallForm::MomentumVariable => Previous {
+                    ts: None,
+                    step: Some(step),
+                    x: None,
+                    values,
+                },
+                HeavyBallForm::IterateDifference => Previous {
+                    ts: None,
+                    step: None,
+                    x: Some(x.clone()),
+                    values,
+                },
             };
             drop(np);
             let mut prev = prev;
@@ -233,7 +280,10 @@ fn prev_pair(prev: &Previous) -> Result<(&TangentSpace, &Array1<f64>)> {
 }
 
 fn missing() -> Error {
-    Error::param("momentum", "internal state of the previous iteration is missing")
+    Error::param(
+        "momentum",
+        "internal state of the previous iteration is missing",
+    )
 }
 
 /// Result of a momentum step.
@@ -298,7 +348,11 @@ pub(crate) fn momentum_step(
             }
         }
         // restart: plain natural step with Armijo
-        let why = if descent { "line search failed with momentum" } else { "momentum step was not a descent direction" };
+        let why = if descent {
+            "line search failed with momentum"
+        } else {
+            "momentum step was not a descent direction"
+        };
         let taken = take_step(np, None, d, &armijo_rule(rule), batch, ctx.loss, ctx.par)?;
         return Ok(MomentumOutcome {
             step: d * taken.alpha,

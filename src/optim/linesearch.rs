@@ -26,7 +26,11 @@ pub struct Armijo {
 
 impl Default for Armijo {
     fn default() -> Self {
-        Armijo { sigma: 1e-4, shrink: 0.5, max_trials: 12 }
+        Armijo {
+            sigma: 1e-4,
+            shrink: 0.5,
+            max_trials: 12,
+        }
     }
 }
 
@@ -34,13 +38,22 @@ impl Armijo {
     /// Check the ranges: `0 < sigma < 1`, `0 < shrink < 1`, `max_trials >= 1`.
     pub fn validate(&self) -> Result<()> {
         if !(self.sigma > 0.0 && self.sigma < 1.0) {
-            return Err(crate::Error::param("armijo sigma", format!("must lie in (0, 1), got {}", self.sigma)));
+            return Err(crate::Error::param(
+                "armijo sigma",
+                format!("must lie in (0, 1), got {}", self.sigma),
+            ));
         }
         if !(self.shrink > 0.0 && self.shrink < 1.0) {
-            return Err(crate::Error::param("armijo shrink", format!("must lie in (0, 1), got {}", self.shrink)));
+            return Err(crate::Error::param(
+                "armijo shrink",
+                format!("must lie in (0, 1), got {}", self.shrink),
+            ));
         }
         if self.max_trials == 0 {
-            return Err(crate::Error::param("armijo max_trials", "must be at least 1"));
+            return Err(crate::Error::param(
+                "armijo max_trials",
+                "must be at least 1",
+            ));
         }
         Ok(())
     }
@@ -87,9 +100,21 @@ pub fn armijo(
         let (value, pred) = evaluate(&y, data, loss, par)?;
         let bound = p.loss + rule.sigma * (slope_fixed + alpha * slope_dir);
         if value.is_finite() && value <= bound {
-            return Ok(LineSearch { x: Some(y), alpha, loss: value, pred: Some(pred), trials: trial });
+            return Ok(LineSearch {
+                x: Some(y),
+                alpha,
+                loss: value,
+                pred: Some(pred),
+                trials: trial,
+            });
         }
         alpha *= rule.shrink;
     }
-    Ok(LineSearch { x: None, alpha, loss: p.loss, pred: None, trials: rule.max_trials })
+    Ok(LineSearch {
+        x: None,
+        alpha,
+        loss: p.loss,
+        pred: None,
+        trials: rule.max_trials,
+    })
 }

@@ -88,7 +88,11 @@ mod tests {
         let a = array![[1.0, 2.0], [3.0, 4.0], [5.0, 7.0], [0.5, -1.0]];
         let b = array![1.0, -2.0, 0.5, 3.0];
         for damp in [0.0, 0.3] {
-            let p = LsqrParams { damp, max_iter: 50, tol: 1e-15 };
+            let p = LsqrParams {
+                damp,
+                max_iter: 50,
+                tol: 1e-15,
+            };
             let x = lsqr(|v| Ok(a.dot(v)), |u| Ok(a.t().dot(u)), &b, 2, &p).unwrap();
             // (A^T A + damp^2 I) x = A^T b
             let mut g = a.t().dot(&a);
@@ -115,7 +119,11 @@ mod tall {
         let mut r = rand::rngs::StdRng::seed_from_u64(1);
         let a = ndarray::Array2::from_shape_fn((600, 24), |_| r.random_range(-1.0..1.0));
         let b = ndarray::Array1::from_shape_fn(600, |_| r.random_range(-1.0..1.0));
-        let p = LsqrParams { damp: 0.0, max_iter: 500, tol: 1e-15 };
+        let p = LsqrParams {
+            damp: 0.0,
+            max_iter: 500,
+            tol: 1e-15,
+        };
         let x = lsqr(|v| Ok(a.dot(v)), |u| Ok(a.t().dot(u)), &b, 24, &p).unwrap();
         let res = a.t().dot(&a).dot(&x) - a.t().dot(&b);
         assert!(res.iter().all(|v| v.abs() < 1e-9), "normal residual {res}");

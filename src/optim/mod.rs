@@ -78,7 +78,12 @@ pub trait Optimizer: Send {
     /// Drop internal memory (momentum, previous direction).
     fn reset(&mut self) {}
     /// One iteration from `x` on `data`; returns the next iterate.
-    fn step(&mut self, x: &TensorTrain, data: &SampleSet, ctx: &mut StepContext<'_>) -> Result<(TensorTrain, StepReport)>;
+    fn step(
+        &mut self,
+        x: &TensorTrain,
+        data: &SampleSet,
+        ctx: &mut StepContext<'_>,
+    ) -> Result<(TensorTrain, StepReport)>;
 }
 
 /// Everything computed at an iterate and reused by its gradient, Gram matrix and line search
@@ -110,7 +115,14 @@ pub fn prepare(x: &TensorTrain, data: &SampleSet, loss: &dyn Loss, par: Par) -> 
     check_finite(value, "loss")?;
     let d1 = loss.first_derivative(pred.view(), y, w);
     let d2 = loss.second_derivative(pred.view(), y, w);
-    Ok(Prepared { ts, si, pred, d1, d2, loss: value })
+    Ok(Prepared {
+        ts,
+        si,
+        pred,
+        d1,
+        d2,
+        loss: value,
+    })
 }
 
 impl Prepared {
@@ -119,17 +131,31 @@ impl Prepared {
     pub fn gradient(&self, data: &SampleSet, par: Par) -> Result<TangentVector> {
         let n = data.len() as f64;
         let w = &self.d1 / n;
-        Ok(self.ts.project_samples(&self.si, &data.feature_views(), w.view(), par)?)
+        Ok(self
+            .ts
+            .project_samples(&self.si, &data.feature_views(), w.view(), par)?)
     }
 
     /// Values at the samples of a tangent vector (`J c`).
-    pub fn tangent_values(&self, data: &SampleSet, xi: &TangentVector, par: Par) -> Result<Array1<f64>> {
-        Ok(self.ts.tangent_values(&self.si, &data.feature_views(), xi, par)?)
+    pub fn tangent_values(
+        &self,
+        data: &SampleSet,
+        xi: &TangentVector,
+        par: Par,
+    ) -> Result<Array1<f64>> {
+        Ok(self
+            .ts
+            .tangent_values(&self.si, &data.feature_views(), xi, par)?)
     }
 }
 
 /// Loss and predictions of `x` on `data`.
-pub fn evaluate(x: &TensorTrain, data: &SampleSet, loss: &dyn Loss, par: Par) -> Result<(f64, Array1<f64>)> {
+pub fn evaluate(
+    x: &TensorTrain,
+    data: &SampleSet,
+    loss: &dyn Loss,
+    par: Par,
+) -> Result<(f64, Array1<f64>)> {
     let pred = interfaces::values(x, &data.feature_views(), par)?;
     let value = loss.value(pred.view(), data.targets(), data.weights());
     Ok((value, pred))
@@ -142,7 +168,11 @@ pub fn predict(x: &TensorTrain, data: &SampleSet, par: Par) -> Result<Array1<f64
 
 /// The exact minimizer over `t` of the linearized loss along a tangent direction with sample
 /// values `jeta`: `t* = -<l', J eta> / <l'', (J eta)^2>` (least squares: `-<e, J eta>/||J eta||^2`).
-pub fn linearized_step(d1: ArrayView1<'_, f64>, d2: ArrayView1<'_, f64>, jeta: ArrayView1<'_, f64>) -> f64 {
+pub fn linearized_step(
+    d1: ArrayView1<'_, f64>,
+    d2: ArrayView1<'_, f64>,
+    jeta: ArrayView1<'_, f64>,
+) -> f64 {
     let num: f64 = d1.iter().zip(jeta.iter()).map(|(a, b)| a * b).sum();
     let den: f64 = d2.iter().zip(jeta.iter()).map(|(h, b)| h * b * b).sum();
     if den > 0.0 && den.is_finite() {
@@ -158,7 +188,9 @@ pub(crate) fn check_finite(v: f64, what: &str) -> Result<()> {
     } else {
         Err(Error::Diverged {
             iteration: 0,
-            message: format!("{what} is {v}; lower the step size or the rank, or check the data scale"),
+            message: format!(
+                "{what} is {v}; lower the step size or the rank, or check the data scale"
+            ),
         })
     }
 }

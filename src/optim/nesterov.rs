@@ -34,7 +34,11 @@ pub struct NesterovConfig {
 
 impl Default for NesterovConfig {
     fn default() -> Self {
-        NesterovConfig { natural: NgdConfig::default(), momentum: MomentumParams::default(), lookahead: true }
+        NesterovConfig {
+            natural: NgdConfig::default(),
+            momentum: MomentumParams::default(),
+            lookahead: true,
+        }
     }
 }
 
@@ -51,13 +55,21 @@ impl Nesterov {
     pub fn new(cfg: NesterovConfig) -> Result<Self> {
         cfg.natural.validate()?;
         cfg.momentum.validate()?;
-        Ok(Nesterov { cfg, prev: None, since_restart: 0 })
+        Ok(Nesterov {
+            cfg,
+            prev: None,
+            since_restart: 0,
+        })
     }
 }
 
 impl Optimizer for Nesterov {
     fn name(&self) -> String {
-        let la = if self.cfg.lookahead { "" } else { "-nolookahead" };
+        let la = if self.cfg.lookahead {
+            ""
+        } else {
+            "-nolookahead"
+        };
         format!("ngd-nesterov{la}{}", self.cfg.natural.suffix())
     }
 
@@ -66,7 +78,12 @@ impl Optimizer for Nesterov {
         self.since_restart = 0;
     }
 
-    fn step(&mut self, x: &TensorTrain, data: &SampleSet, ctx: &mut StepContext<'_>) -> Result<(TensorTrain, StepReport)> {
+    fn step(
+        &mut self,
+        x: &TensorTrain,
+        data: &SampleSet,
+        ctx: &mut StepContext<'_>,
+    ) -> Result<(TensorTrain, StepReport)> {
         let full = self.cfg.natural.batch_size.is_none_or(|b| b >= data.len());
         let batch = iteration_samples(data, self.cfg.natural.batch_size, ctx.rng);
         let batch = batch.as_ref();
@@ -91,25 +108,53 @@ impl Optimizer for Nesterov {
                 }
             }),
         };
-        let beta = self.cfg.momentum.schedule.beta(self.cfg.momentum.beta, self.since_restart);
+        let beta = self
+            .cfg
+            .momentum
+            .schedule
+            .beta(self.cfg.momentum.beta, self.since_restart);
         // gradient at the look-ahead y_k = R_X(beta m), projected onto T_{X_k}
         let d = match (&m, self.cfg.lookahead && beta != 0.0) {
             (Some(m), true) => {
                 let y = p.ts.retract(beta, &p.ts.from_coords(m.view())?)?;
                 let pred_y = interfaces::values(&y, &feats, ctx.par)?;
-                let d1 = ctx.loss.first_derivative(pred_y.view(), batch.targets(), batch.weights());
-                let d2 = ctx.loss.second_derivative(pred_y.view(), batch.targets(), batch.weights());
+                let d1 = ctx
+                    .loss
+                    .first_derivative(pred_y.view(), batch.targets(), batch.weights());
+                let d2 =
+                    ctx.loss
+                        .second_derivative(pred_y.view(), batch.targets(), batch.weights());
                 if self.cfg.natural.metric == Metric::Empirical && d2 != p.d2 {
                     // loss weights at y_k: refactor the Gram matrix with them
-                    let sys = GramSystem::new(&p.ts, &p.si, &feats, Some(d2.view()), self.cfg.natural.solver_for(full), ctx.par)?;
+                    let sys = GramSystem::new(
+                        &p.ts,
+                        &p.si,
+                        &feats,
+                        Some(d2.view()),
+                        self.cfg.natural.solver_for(full),
+                        ctx.par,
+                    )?;
                     np.sys = Some(sys);
                 }
                 np.direction(d1.view(), d2.view(), ctx.par)?
             }
             _ => np.direction(p.d1.view(), p.d2.view(), ctx.par)?,
         };
-        let outcome = momentum_step(&np, m.as_ref(), &d, beta, &self.cfg.natural.step, self.cfg.momentum.restart, batch, ctx)?;
-        self.since_restart = if outcome.restarted { 1 } else { self.since_restart + 1 };
+        let outcome = momentum_step(
+            &np,
+            m.as_ref(),
+            &d,
+            beta,
+            &self.cfg.natural.step,
+            self.cfg.momentum.restart,
+            batch,
+            ctx,
+        )?;
+        self.since_restart = if outcome.restarted {
+            1
+        } else {
+            self.since_restart + 1
+        };
         if outcome.x.is_some() {
             self.prev = Some((x.clone(), full.then(|| p.pred.clone())));
         }

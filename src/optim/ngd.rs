@@ -56,15 +56,23 @@ pub enum StepRule {
 
 impl Default for StepRule {
     fn default() -> Self {
-        StepRule::Armijo { alpha0: 1.0, armijo: Armijo::default() }
+        StepRule::Armijo {
+            alpha0: 1.0,
+            armijo: Armijo::default(),
+        }
     }
 }
 
 impl StepRule {
     fn validate(&self) -> Result<()> {
         match self {
-            StepRule::Fixed { alpha } | StepRule::Armijo { alpha0: alpha, .. } if !(alpha.is_finite() && *alpha > 0.0) => {
-                Err(Error::param("step size alpha", format!("must be finite and > 0, got {alpha}")))
+            StepRule::Fixed { alpha } | StepRule::Armijo { alpha0: alpha, .. }
+                if !(alpha.is_finite() && *alpha > 0.0) =>
+            {
+                Err(Error::param(
+                    "step size alpha",
+                    format!("must be finite and > 0, got {alpha}"),
+                ))
             }
             StepRule::Armijo { armijo, .. } => armijo.validate(),
             _ => Ok(()),
@@ -115,7 +123,10 @@ impl NgdConfig {
             return Err(Error::param("batch size", "must be at least 1"));
         }
         if !(self.minibatch_shift.is_finite() && self.minibatch_shift >= 0.0) {
-            return Err(Error::param("minibatch shift", format!("must be finite and >= 0, got {}", self.minibatch_shift)));
+            return Err(Error::param(
+                "minibatch shift",
+                format!("must be finite and >= 0, got {}", self.minibatch_shift),
+            ));
         }
         Ok(())
     }
@@ -128,10 +139,24 @@ impl NgdConfig {
         }
         let mb = self.minibatch_shift;
         match self.solver {
-            GramSolver::Cholesky { rel_shift } => GramSolver::Cholesky { rel_shift: rel_shift.max(mb) },
-            GramSolver::BlockDiagonal { rel_shift } => GramSolver::BlockDiagonal { rel_shift: rel_shift.max(mb) },
-            GramSolver::Eigen { rel_cutoff } => GramSolver::Eigen { rel_cutoff: rel_cutoff.max(mb) },
-            GramSolver::Lsqr { damp, max_iter, tol } => GramSolver::Lsqr { damp: damp.max(mb.sqrt()), max_iter, tol },
+            GramSolver::Cholesky { rel_shift } => GramSolver::Cholesky {
+                rel_shift: rel_shift.max(mb),
+            },
+            GramSolver::BlockDiagonal { rel_shift } => GramSolver::BlockDiagonal {
+                rel_shift: rel_shift.max(mb),
+            },
+            GramSolver::Eigen { rel_cutoff } => GramSolver::Eigen {
+                rel_cutoff: rel_cutoff.max(mb),
+            },
+            GramSolver::Lsqr {
+                damp,
+                max_iter,
+                tol,
+            } => GramSolver::Lsqr {
+                damp: damp.max(mb.sqrt()),
+                max_iter,
+                tol,
+            },
             GramSolver::Qr => GramSolver::Cholesky { rel_shift: mb },
         }
     }
@@ -150,7 +175,11 @@ impl NgdConfig {
 }
 
 /// The samples of this iteration: all of them, or a fresh seeded mini-batch.
-pub(crate) fn iteration_samples<'d>(data: &'d SampleSet, batch: Option<usize>, rng: &mut StdRng) -> Cow<'d, SampleSet> {
+pub(crate) fn iteration_samples<'d>(
+    data: &'d SampleSet,
+    batch: Option<usize>,
+    rng: &mut StdRng,
+) -> Cow<'d, SampleSet> {
     match batch {
         Some(b) if b < data.len() => {
             let idx = rand::seq::index::sample(rng, data.len(), b).into_vec();
@@ -171,7 +200,13 @@ pub(crate) struct NaturalPoint<'p> {
 
 impl<'p> NaturalPoint<'p> {
     /// Gradient and (empirical metric) the Gram system with row weights `l''`.
-    pub fn new(p: &'p Prepared, data: &'p SampleSet, cfg: &NgdConfig, full_batch: bool, par: Par) -> Result<Self> {
+    pub fn new(
+        p: &'p Prepared,
+        data: &'p SampleSet,
+        cfg: &NgdConfig,
+        full_batch: bool,
+        par: Par,
+    ) -> Result<Self> {
         let feats = data.feature_views();
         let g = p.ts.to_coords(&p.gradient(data, par)?)?;
         let sys = match cfg.metric {
@@ -179,7 +214,14 @@ impl<'p> NaturalPoint<'p> {
             Metric::Empirical => {
                 let unit = p.d2.iter().all(|&h| h == 1.0);
                 let h = if unit { None } else { Some(p.d2.view()) };
-                Some(GramSystem::new(&p.ts, &p.si, &feats, h, cfg.solver_for(full_batch), par)?)
+                Some(GramSystem::new(
+                    &p.ts,
+                    &p.si,
+                    &feats,
+                    h,
+                    cfg.solver_for(full_batch),
+                    par,
+                )?)
             }
         };
         Ok(NaturalPoint { p, g, feats, sys })
@@ -188,10 +230,17 @@ impl<'p> NaturalPoint<'p> {
     /// Natural direction for first/second loss derivatives `d1`, `d2` at the samples (at `X`,
     /// or at a look-ahead point for Nesterov): empirical `argmin sum h (J c + l'/l'')^2`,
     /// population `-J^T l' / N`.
-    pub fn direction(&self, d1: ArrayView1<'_, f64>, d2: ArrayView1<'_, f64>, par: Par) -> Result<Array1<f64>> {
+    pub fn direction(
+        &self,
+        d1: ArrayView1<'_, f64>,
+        d2: ArrayView1<'_, f64>,
+        par: Par,
+    ) -> Result<Array1<f64>> {
         match &self.sys {
             Some(sys) => {
-                let t = ndarray::Zip::from(&d1).and(&d2).map_collect(|&a, &h| -a / h.max(1e-12));
+                let t = ndarray::Zip::from(&d1)
+                    .and(&d2)
+                    .map_collect(|&a, &h| -a / h.max(1e-12));
                 sys.solve_target(t.view())
             }
             None => {
@@ -207,7 +256,10 @@ impl<'p> NaturalPoint<'p> {
     pub fn project_values(&self, t: ArrayView1<'_, f64>) -> Result<Array1<f64>> {
         match &self.sys {
             Some(sys) => sys.solve_target(t),
-            None => Err(Error::param("metric", "sample-value projection is only defined for the empirical metric")),
+            None => Err(Error::param(
+                "metric",
+                "sample-value projection is only defined for the empirical metric",
+            )),
         }
     }
 }
@@ -243,9 +295,17 @@ pub(crate) fn take_step(
             let y = p.ts.retract(1.0, &xi)?;
             let (value, _) = evaluate(&y, data, loss, par)?;
             let ok = value.is_finite() && value <= p.loss;
-            Ok(Taken { x: ok.then_some(y), alpha: *alpha, loss: value, trials: 1 })
+            Ok(Taken {
+                x: ok.then_some(y),
+                alpha: *alpha,
+                loss: value,
+                trials: 1,
+            })
         }
-        StepRule::Armijo { alpha0, armijo: rule } => {
+        StepRule::Armijo {
+            alpha0,
+            armijo: rule,
+        } => {
             let dir_t = p.ts.from_coords(dir.view())?;
             let fixed_t = match fixed {
                 Some(f) => Some(p.ts.from_coords(f.view())?),
@@ -253,8 +313,24 @@ pub(crate) fn take_step(
             };
             let slope_fixed = fixed.map(|f| np.g.dot(f)).unwrap_or(0.0);
             let slope_dir = np.g.dot(dir);
-            let ls = armijo(p, fixed_t.as_ref(), &dir_t, *alpha0, slope_fixed, slope_dir, data, loss, par, rule)?;
-            Ok(Taken { x: ls.x, alpha: ls.alpha, loss: ls.loss, trials: ls.trials })
+            let ls = armijo(
+                p,
+                fixed_t.as_ref(),
+                &dir_t,
+                *alpha0,
+                slope_fixed,
+                slope_dir,
+                data,
+                loss,
+                par,
+                rule,
+            )?;
+            Ok(Taken {
+                x: ls.x,
+                alpha: ls.alpha,
+                loss: ls.loss,
+                trials: ls.trials,
+            })
         }
     }
 }
@@ -263,7 +339,10 @@ pub(crate) fn take_step(
 /// `alpha`.
 pub(crate) fn armijo_rule(rule: &StepRule) -> StepRule {
     match rule {
-        StepRule::Fixed { alpha } => StepRule::Armijo { alpha0: *alpha, armijo: Armijo::default() },
+        StepRule::Fixed { alpha } => StepRule::Armijo {
+            alpha0: *alpha,
+            armijo: Armijo::default(),
+        },
         r => *r,
     }
 }
@@ -287,7 +366,12 @@ impl Optimizer for Ngd {
         format!("ngd{}", self.cfg.suffix())
     }
 
-    fn step(&mut self, x: &TensorTrain, data: &SampleSet, ctx: &mut StepContext<'_>) -> Result<(TensorTrain, StepReport)> {
+    fn step(
+        &mut self,
+        x: &TensorTrain,
+        data: &SampleSet,
+        ctx: &mut StepContext<'_>,
+    ) -> Result<(TensorTrain, StepReport)> {
         let full = self.cfg.batch_size.is_none_or(|b| b >= data.len());
         let batch = iteration_samples(data, self.cfg.batch_size, ctx.rng);
         let batch = batch.as_ref();
@@ -299,14 +383,28 @@ impl Optimizer for Ngd {
         if taken.x.is_none() {
             if let StepRule::Fixed { .. } = self.cfg.step {
                 // a fixed step that raised the loss: fall back to Armijo for this iteration
-                taken = take_step(&np, None, &d, &armijo_rule(&self.cfg.step), batch, ctx.loss, ctx.par)?;
+                taken = take_step(
+                    &np,
+                    None,
+                    &d,
+                    &armijo_rule(&self.cfg.step),
+                    batch,
+                    ctx.loss,
+                    ctx.par,
+                )?;
                 note = Some("fixed step raised the loss; took an Armijo step".to_string());
             }
         }
         match taken.x {
             Some(y) => Ok((
                 y,
-                StepReport { loss: full.then_some(taken.loss), step_size: taken.alpha, restarted: false, trials: taken.trials, note },
+                StepReport {
+                    loss: full.then_some(taken.loss),
+                    step_size: taken.alpha,
+                    restarted: false,
+                    trials: taken.trials,
+                    note,
+                },
             )),
             None => Ok((
                 x.clone(),

@@ -19,7 +19,9 @@
 //!   traffic; the bytes of `J` are printed too. `assemble` allocates a fresh `J` (its first
 //!   touch, i.e. page faults, is part of the time), `assemble_into` reuses one buffer.
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput};
+use criterion::{
+    criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
+};
 use ndarray::{Array1, Array2, ArrayView2};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -83,7 +85,13 @@ fn projection_flops(x: &TensorTrain, z: &TensorTrain) -> f64 {
     let d = n.len();
     let mut f = 0.0;
     for k in 0..d {
-        let (ra, rb, sa, sb, nk) = (r[k] as f64, r[k + 1] as f64, s[k] as f64, s[k + 1] as f64, n[k] as f64);
+        let (ra, rb, sa, sb, nk) = (
+            r[k] as f64,
+            r[k + 1] as f64,
+            s[k] as f64,
+            s[k + 1] as f64,
+            n[k] as f64,
+        );
         let env = 2.0 * ra * sa * nk * sb + 2.0 * ra * nk * rb * sb;
         f += env; // block
         if k + 1 < d {
@@ -116,12 +124,17 @@ fn bench_rounding(c: &mut Criterion) {
     let (d, n, r, target) = (20, 10, 32, 16);
     let x = random_tt(d, n, r, &mut rng);
     let flops = rounding_flops(&x.mode_sizes(), &x.ranks(), target);
-    eprintln!("rounding d={d} n={n} r={r} -> {target}: {:.3} GFLOP nominal", flops / 1e9);
+    eprintln!(
+        "rounding d={d} n={n} r={r} -> {target}: {:.3} GFLOP nominal",
+        flops / 1e9
+    );
     let trunc = Truncation::max_rank(target);
     let mut g = c.benchmark_group("rounding");
     g.sampling_mode(SamplingMode::Flat);
     g.throughput(Throughput::Elements(flops as u64));
-    g.bench_function("d20_n10_r32_to_16", |b| b.iter(|| black_box(x.round(&trunc).unwrap())));
+    g.bench_function("d20_n10_r32_to_16", |b| {
+        b.iter(|| black_box(x.round(&trunc).unwrap()))
+    });
     g.finish();
 }
 
@@ -132,14 +145,19 @@ fn bench_evaluation_and_gemm(c: &mut Criterion) {
     let feats: Vec<Array2<f64>> = (0..d).map(|_| gaussian((n_samples, n), &mut rng)).collect();
     let fv: Vec<ArrayView2<'_, f64>> = feats.iter().map(|f| f.view()).collect();
     let flops = eval_flops(&x, n_samples);
-    eprintln!("evaluation d={d} n={n} r={r} N={n_samples}: {:.3} GFLOP nominal", flops / 1e9);
+    eprintln!(
+        "evaluation d={d} n={n} r={r} N={n_samples}: {:.3} GFLOP nominal",
+        flops / 1e9
+    );
     let mut g = c.benchmark_group("evaluation");
     g.sampling_mode(SamplingMode::Flat);
     g.throughput(Throughput::Elements(flops as u64));
     for (name, par) in [("seq", Par::Seq), ("rayon", Par::Rayon(0))] {
-        g.bench_with_input(BenchmarkId::new("d10_n8_r8_N100k", name), &par, |b, &par| {
-            b.iter(|| black_box(values(&x, &fv, par).unwrap()))
-        });
+        g.bench_with_input(
+            BenchmarkId::new("d10_n8_r8_N100k", name),
+            &par,
+            |b, &par| b.iter(|| black_box(values(&x, &fv, par).unwrap())),
+        );
     }
     g.finish();
 
@@ -173,7 +191,8 @@ fn bench_projection_retraction(c: &mut Criterion) {
     let (d, n, r) = (20, 10, 16);
     let x = random_tt(d, n, r, &mut rng);
     let ts = TangentSpace::new(&x).unwrap();
-    let coords: Array1<f64> = Array1::from_shape_simple_fn(ts.dim(), || StandardNormal.sample(&mut rng));
+    let coords: Array1<f64> =
+        Array1::from_shape_simple_fn(ts.dim(), || StandardNormal.sample(&mut rng));
     let xi = ts.from_coords(coords.view()).unwrap();
     // a rank-2r TT: a tangent vector at another point
     let y = random_tt(d, n, r, &mut rng);
@@ -182,13 +201,21 @@ fn bench_projection_retraction(c: &mut Criterion) {
     let pflops = projection_flops(ts.point(), &z);
     let comb = ts.combined_tt(1.0, 0.1, &xi).unwrap();
     let rflops = rounding_flops(&comb.mode_sizes(), &comb.ranks(), r);
-    eprintln!("projection d={d} n={n} r={r}, s=2r: {:.4} GFLOP; retraction: {:.4} GFLOP nominal", pflops / 1e9, rflops / 1e9);
+    eprintln!(
+        "projection d={d} n={n} r={r}, s=2r: {:.4} GFLOP; retraction: {:.4} GFLOP nominal",
+        pflops / 1e9,
+        rflops / 1e9
+    );
     let mut g = c.benchmark_group("tangent");
     g.sampling_mode(SamplingMode::Flat);
     g.throughput(Throughput::Elements(pflops as u64));
-    g.bench_function("project_tt_d20_n10_r16_s32", |b| b.iter(|| black_box(ts.project_tt(&z).unwrap())));
+    g.bench_function("project_tt_d20_n10_r16_s32", |b| {
+        b.iter(|| black_box(ts.project_tt(&z).unwrap()))
+    });
     g.throughput(Throughput::Elements(rflops as u64));
-    g.bench_function("retract_d20_n10_r16", |b| b.iter(|| black_box(ts.retract(0.1, &xi).unwrap())));
+    g.bench_function("retract_d20_n10_r16", |b| {
+        b.iter(|| black_box(ts.retract(0.1, &xi).unwrap()))
+    });
     g.finish();
 }
 
@@ -200,7 +227,8 @@ fn bench_jacobian(c: &mut Criterion) {
     let feats: Vec<Array2<f64>> = (0..d).map(|_| gaussian((n_samples, n), &mut rng)).collect();
     let fv: Vec<ArrayView2<'_, f64>> = feats.iter().map(|f| f.view()).collect();
     let si = SampleInterfaces::new(&ts, &fv, Par::Rayon(0)).unwrap();
-    let w: Array1<f64> = Array1::from_shape_simple_fn(n_samples, || StandardNormal.sample(&mut rng));
+    let w: Array1<f64> =
+        Array1::from_shape_simple_fn(n_samples, || StandardNormal.sample(&mut rng));
     let jflops = jacobian_nominal_flops(ts.point(), n_samples);
     let vflops = eval_flops(ts.point(), n_samples);
     eprintln!(
@@ -214,22 +242,28 @@ fn bench_jacobian(c: &mut Criterion) {
     g.sampling_mode(SamplingMode::Flat);
     g.throughput(Throughput::Elements(jflops as u64));
     for (name, par) in [("seq", Par::Seq), ("rayon", Par::Rayon(0))] {
-        g.bench_with_input(BenchmarkId::new("assemble_d10_n8_r6_N20k", name), &par, |b, &par| {
-            b.iter(|| black_box(ts.jacobian(&si, &fv, par).unwrap()))
-        });
+        g.bench_with_input(
+            BenchmarkId::new("assemble_d10_n8_r6_N20k", name),
+            &par,
+            |b, &par| b.iter(|| black_box(ts.jacobian(&si, &fv, par).unwrap())),
+        );
     }
     // into a reused buffer: without the page faults of a fresh N x D allocation
     let mut jbuf = Array2::zeros((n_samples, ts.dim()));
     for (name, par) in [("seq", Par::Seq), ("rayon", Par::Rayon(0))] {
-        g.bench_with_input(BenchmarkId::new("assemble_into_d10_n8_r6_N20k", name), &par, |b, &par| {
-            b.iter(|| ts.jacobian_into(&si, &fv, jbuf.view_mut(), par).unwrap())
-        });
+        g.bench_with_input(
+            BenchmarkId::new("assemble_into_d10_n8_r6_N20k", name),
+            &par,
+            |b, &par| b.iter(|| ts.jacobian_into(&si, &fv, jbuf.view_mut(), par).unwrap()),
+        );
     }
     g.throughput(Throughput::Elements(vflops as u64));
     for (name, par) in [("seq", Par::Seq), ("rayon", Par::Rayon(0))] {
-        g.bench_with_input(BenchmarkId::new("vjp_d10_n8_r6_N20k", name), &par, |b, &par| {
-            b.iter(|| black_box(ts.vjp(&si, &fv, w.view(), par).unwrap()))
-        });
+        g.bench_with_input(
+            BenchmarkId::new("vjp_d10_n8_r6_N20k", name),
+            &par,
+            |b, &par| b.iter(|| black_box(ts.vjp(&si, &fv, w.view(), par).unwrap())),
+        );
     }
     g.finish();
 }

@@ -61,7 +61,11 @@ impl TensorTrain {
     /// orthogonality, no cancellation); otherwise it is computed from an orthogonalized copy.
     pub fn norm(&self) -> Result<f64> {
         match self.gauge() {
-            Gauge::Mixed { center } => Ok(self.cores()[center].iter().map(|x| x * x).sum::<f64>().sqrt()),
+            Gauge::Mixed { center } => Ok(self.cores()[center]
+                .iter()
+                .map(|x| x * x)
+                .sum::<f64>()
+                .sqrt()),
             Gauge::None => self.to_left_orthogonal()?.norm(),
         }
     }
@@ -80,7 +84,11 @@ impl TensorTrain {
 
 /// One step of the left environment recursion: `sum_j G[j]^T Theta H[j]` (`r_k x s_k`) for
 /// cores `G` (`r_{k-1}, n, r_k`) and `H` (`s_{k-1}, n, s_k`), `Theta` `r_{k-1} x s_{k-1}`.
-pub fn environment_step(theta: &Array2<f64>, g: &Array3<f64>, h: &Array3<f64>) -> Result<Array2<f64>> {
+pub fn environment_step(
+    theta: &Array2<f64>,
+    g: &Array3<f64>,
+    h: &Array3<f64>,
+) -> Result<Array2<f64>> {
     let (_, n, sk) = h.dim();
     let ra = g.shape()[0];
     // T = Theta H  as  r_{k-1} x (n s_k), then reshape to (r_{k-1} n) x s_k and contract with G^L

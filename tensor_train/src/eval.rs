@@ -39,11 +39,17 @@ impl TensorTrain {
 
     fn check_index(&self, index: &[usize]) -> Result<()> {
         if index.len() != self.order() {
-            return Err(TtError::Shape(format!("index has {} entries, the TT has order {}", index.len(), self.order())));
+            return Err(TtError::Shape(format!(
+                "index has {} entries, the TT has order {}",
+                index.len(),
+                self.order()
+            )));
         }
         for (k, (&i, n)) in index.iter().zip(self.mode_sizes()).enumerate() {
             if i >= n {
-                return Err(TtError::Shape(format!("index {i} out of range for mode {k} of size {n}")));
+                return Err(TtError::Shape(format!(
+                    "index {i} out of range for mode {k} of size {n}"
+                )));
             }
         }
         Ok(())
@@ -66,11 +72,18 @@ impl TensorTrain {
         let mut acc = Array2::ones((1, 1));
         for c in self.cores() {
             let (a, n, b) = c.dim();
-            let unf = c.view().into_shape_with_order((a, n * b)).expect("C-order core");
+            let unf = c
+                .view()
+                .into_shape_with_order((a, n * b))
+                .expect("C-order core");
             let prod = acc.dot(&unf);
             let rows = prod.nrows() * n;
-            acc = prod.into_shape_with_order((rows, b)).expect("C-order product");
+            acc = prod
+                .into_shape_with_order((rows, b))
+                .expect("C-order product");
         }
-        Ok(acc.into_shape_with_order(IxDyn(&sizes)).expect("sizes multiply to the row count"))
+        Ok(acc
+            .into_shape_with_order(IxDyn(&sizes))
+            .expect("sizes multiply to the row count"))
     }
 }

@@ -27,27 +27,35 @@ pub enum Gauge {
 /// Left unfolding `(r_{k-1} n_k) x r_k` of a core (a free reshape of row-major storage).
 pub fn left_unfolding(core: &Array3<f64>) -> ndarray::ArrayView2<'_, f64> {
     let (a, n, b) = core.dim();
-    core.view().into_shape_with_order((a * n, b)).expect("row-major core reshapes to its left unfolding")
+    core.view()
+        .into_shape_with_order((a * n, b))
+        .expect("row-major core reshapes to its left unfolding")
 }
 
 /// Right unfolding `r_{k-1} x (n_k r_k)` of a core.
 pub fn right_unfolding(core: &Array3<f64>) -> ndarray::ArrayView2<'_, f64> {
     let (a, n, b) = core.dim();
-    core.view().into_shape_with_order((a, n * b)).expect("row-major core reshapes to its right unfolding")
+    core.view()
+        .into_shape_with_order((a, n * b))
+        .expect("row-major core reshapes to its right unfolding")
 }
 
 /// `G[j] <- R G[j]` for every slice: left-multiply a core by an `r' x r_{k-1}` matrix.
 pub fn left_multiply(r: &Array2<f64>, core: &Array3<f64>) -> Result<Array3<f64>> {
     let (_, n, b) = core.dim();
     let prod = linalg::matmul(r.view(), right_unfolding(core))?;
-    Ok(prod.into_shape_with_order((r.nrows(), n, b)).expect("GEMM output is C-order"))
+    Ok(prod
+        .into_shape_with_order((r.nrows(), n, b))
+        .expect("GEMM output is C-order"))
 }
 
 /// `G[j] <- G[j] R` for every slice: right-multiply a core by an `r_k x r'` matrix.
 pub fn right_multiply(core: &Array3<f64>, r: &Array2<f64>) -> Result<Array3<f64>> {
     let (a, n, _) = core.dim();
     let prod = linalg::matmul(left_unfolding(core), r.view())?;
-    Ok(prod.into_shape_with_order((a, n, r.ncols())).expect("GEMM output is C-order"))
+    Ok(prod
+        .into_shape_with_order((a, n, r.ncols()))
+        .expect("GEMM output is C-order"))
 }
 
 impl TensorTrain {
@@ -56,7 +64,9 @@ impl TensorTrain {
     pub fn orthogonalize_to(&mut self, k: usize) -> Result<()> {
         let d = self.order();
         if k >= d {
-            return Err(crate::TtError::Shape(format!("orthogonality centre {k} out of range for order {d}")));
+            return Err(crate::TtError::Shape(format!(
+                "orthogonality centre {k} out of range for order {d}"
+            )));
         }
         let (left_done, right_done) = match self.gauge() {
             // cores 0..c are left-orthogonal, c+1..d right-orthogonal

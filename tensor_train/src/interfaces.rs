@@ -56,7 +56,11 @@ pub fn face_split_into(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, out: &mut
     let (rows, p) = a.dim();
     let q = b.ncols();
     assert_eq!(b.nrows(), rows, "face split: row counts differ");
-    assert_eq!(out.len(), rows * p * q, "face split: output has the wrong length");
+    assert_eq!(
+        out.len(),
+        rows * p * q,
+        "face split: output has the wrong length"
+    );
     if rows == 0 || p * q == 0 {
         return;
     }
@@ -65,14 +69,24 @@ pub fn face_split_into(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, out: &mut
         _ => {
             let a = a.as_standard_layout();
             let b = b.as_standard_layout();
-            face_split_slices(a.as_slice().expect("C-order"), b.as_slice().expect("C-order"), p, q, out)
+            face_split_slices(
+                a.as_slice().expect("C-order"),
+                b.as_slice().expect("C-order"),
+                p,
+                q,
+                out,
+            )
         }
     }
 }
 
 #[inline(always)]
 fn face_split_kernel(a: &[f64], b: &[f64], p: usize, q: usize, out: &mut [f64]) {
-    for ((orow, arow), brow) in out.chunks_exact_mut(p * q).zip(a.chunks_exact(p)).zip(b.chunks_exact(q)) {
+    for ((orow, arow), brow) in out
+        .chunks_exact_mut(p * q)
+        .zip(a.chunks_exact(p))
+        .zip(b.chunks_exact(q))
+    {
         for (seg, &x) in orow.chunks_exact_mut(q).zip(arow) {
             for (o, &y) in seg.iter_mut().zip(brow) {
                 *o = x * y;
@@ -190,13 +204,17 @@ unsafe impl Sync for SharedOut {}
 impl SharedOut {
     fn new(a: &mut Array2<f64>) -> Self {
         assert!(a.is_standard_layout());
-        SharedOut { ptr: a.as_mut_ptr(), ncols: a.ncols() }
+        SharedOut {
+            ptr: a.as_mut_ptr(),
+            ncols: a.ncols(),
+        }
     }
     /// SAFETY: callers must use disjoint `rows` from different threads, inside the array.
     unsafe fn rows(&self, rows: std::ops::Range<usize>) -> ArrayViewMut2<'_, f64> {
         let len = rows.len() * self.ncols;
         let slice = std::slice::from_raw_parts_mut(self.ptr.add(rows.start * self.ncols), len);
-        ArrayViewMut2::from_shape((rows.len(), self.ncols), slice).expect("row block of a C-order array")
+        ArrayViewMut2::from_shape((rows.len(), self.ncols), slice)
+            .expect("row block of a C-order array")
     }
 }
 
@@ -216,8 +234,10 @@ pub fn values(tt: &TensorTrain, features: &[ArrayView2<'_, f64>], par: Par) -> R
         for (k, core) in cores.iter().enumerate() {
             let rk = core.shape()[2];
             let phi = features[k].slice(s![rows.clone(), ..]);
-            let cur = ArrayView2::from_shape((len, r_prev), &cur_buf[..len * r_prev]).expect("sized");
-            let next = ArrayViewMut2::from_shape((len, rk), &mut next_buf[..len * rk]).expect("sized");
+            let cur =
+                ArrayView2::from_shape((len, r_prev), &cur_buf[..len * r_prev]).expect("sized");
+            let next =
+                ArrayViewMut2::from_shape((len, rk), &mut next_buf[..len * rk]).expect("sized");
             left_step_into(cur, core, phi, next, &mut work)?;
             std::mem::swap(&mut cur_buf, &mut next_buf);
             r_prev = rk;
@@ -233,10 +253,17 @@ pub fn values(tt: &TensorTrain, features: &[ArrayView2<'_, f64>], par: Par) -> R
 
 /// All left interfaces `left[k]` (`N x r_k`, `k = 0..=d`; `left[0]` is ones, `left[d]` the
 /// values). Memory `O(N d r)`.
-pub fn left_interfaces(tt: &TensorTrain, features: &[ArrayView2<'_, f64>], par: Par) -> Result<Vec<Array2<f64>>> {
+pub fn left_interfaces(
+    tt: &TensorTrain,
+    features: &[ArrayView2<'_, f64>],
+    par: Par,
+) -> Result<Vec<Array2<f64>>> {
     let n_samples = check_features(tt, features)?;
     let ranks = tt.ranks();
-    let mut out: Vec<Array2<f64>> = ranks.iter().map(|&r| Array2::zeros((n_samples, r))).collect();
+    let mut out: Vec<Array2<f64>> = ranks
+        .iter()
+        .map(|&r| Array2::zeros((n_samples, r)))
+        .collect();
     out[0].fill(1.0);
     let shared: Vec<SharedOut> = out.iter_mut().map(SharedOut::new).collect();
     let cores = tt.cores();
@@ -257,11 +284,18 @@ pub fn left_interfaces(tt: &TensorTrain, features: &[ArrayView2<'_, f64>], par: 
 
 /// All right interfaces `right[k]` (`N x r_k`, row `i` is `rho_k(x^i)^T` = product of cores
 /// `k..d`; `right[d]` is ones, `right[0]` the values).
-pub fn right_interfaces(tt: &TensorTrain, features: &[ArrayView2<'_, f64>], par: Par) -> Result<Vec<Array2<f64>>> {
+pub fn right_interfaces(
+    tt: &TensorTrain,
+    features: &[ArrayView2<'_, f64>],
+    par: Par,
+) -> Result<Vec<Array2<f64>>> {
     let n_samples = check_features(tt, features)?;
     let d = tt.order();
     let ranks = tt.ranks();
-    let mut out: Vec<Array2<f64>> = ranks.iter().map(|&r| Array2::zeros((n_samples, r))).collect();
+    let mut out: Vec<Array2<f64>> = ranks
+        .iter()
+        .map(|&r| Array2::zeros((n_samples, r)))
+        .collect();
     out[d].fill(1.0);
     let shared: Vec<SharedOut> = out.iter_mut().map(SharedOut::new).collect();
     let cores = tt.cores();

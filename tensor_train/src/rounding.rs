@@ -29,17 +29,26 @@ pub struct Truncation {
 impl Truncation {
     /// Cap every rank at `r`.
     pub fn max_rank(r: usize) -> Self {
-        Truncation { max_rank: Some(r), ..Default::default() }
+        Truncation {
+            max_rank: Some(r),
+            ..Default::default()
+        }
     }
 
     /// Cap the ranks bond by bond (`d - 1` entries).
     pub fn ranks(ranks: &[usize]) -> Self {
-        Truncation { bond_ranks: Some(ranks.to_vec()), ..Default::default() }
+        Truncation {
+            bond_ranks: Some(ranks.to_vec()),
+            ..Default::default()
+        }
     }
 
     /// Relative tolerance only.
     pub fn relative(eps: f64) -> Self {
-        Truncation { rel_tol: eps, ..Default::default() }
+        Truncation {
+            rel_tol: eps,
+            ..Default::default()
+        }
     }
 
     /// Add a relative tolerance to rank caps.
@@ -95,7 +104,12 @@ impl Rounded {
     /// `sqrt(sum of all discarded squared singular values)`, the upper bound of the rounding
     /// error (equal to it for a right-orthogonal input).
     pub fn error_bound(&self) -> f64 {
-        self.discarded.iter().flat_map(|s| s.iter()).map(|x| x * x).sum::<f64>().sqrt()
+        self.discarded
+            .iter()
+            .flat_map(|s| s.iter())
+            .map(|x| x * x)
+            .sum::<f64>()
+            .sqrt()
     }
 }
 
@@ -108,7 +122,11 @@ impl TensorTrain {
         let mut t = self.clone();
         t.right_orthogonalize()?;
         let norm = t.norm()?;
-        let bond_tol = if d > 1 { trunc.rel_tol * norm / ((d - 1) as f64).sqrt() } else { 0.0 };
+        let bond_tol = if d > 1 {
+            trunc.rel_tol * norm / ((d - 1) as f64).sqrt()
+        } else {
+            0.0
+        };
         let mut cores = t.into_cores();
         let mut discarded = Vec::with_capacity(d.saturating_sub(1));
         for k in 0..d.saturating_sub(1) {
@@ -125,7 +143,10 @@ impl TensorTrain {
             }
             cores[k + 1] = left_multiply(&sv, &cores[k + 1])?;
         }
-        Ok(Rounded { tt: TensorTrain::from_cores_in_gauge(cores, Gauge::Mixed { center: d - 1 }), discarded })
+        Ok(Rounded {
+            tt: TensorTrain::from_cores_in_gauge(cores, Gauge::Mixed { center: d - 1 }),
+            discarded,
+        })
     }
 
     /// TT-SVD of a dense tensor (row-major in `(i_1..i_d)`): sequential truncated SVDs of the
@@ -137,26 +158,44 @@ impl TensorTrain {
             return Err(TtError::NoCores);
         }
         if sizes.contains(&0) {
-            return Err(TtError::Shape(format!("dense tensor of shape {sizes:?} has an empty mode")));
+            return Err(TtError::Shape(format!(
+                "dense tensor of shape {sizes:?} has an empty mode"
+            )));
         }
         trunc.validate(d)?;
         if tensor.iter().any(|x| !x.is_finite()) {
-            return Err(TtError::NonFinite { what: "dense tensor".into() });
+            return Err(TtError::NonFinite {
+                what: "dense tensor".into(),
+            });
         }
         let norm = tensor.iter().map(|x| x * x).sum::<f64>().sqrt();
-        let bond_tol = if d > 1 { trunc.rel_tol * norm / ((d - 1) as f64).sqrt() } else { 0.0 };
+        let bond_tol = if d > 1 {
+            trunc.rel_tol * norm / ((d - 1) as f64).sqrt()
+        } else {
+            0.0
+        };
         let total: usize = sizes.iter().product();
-        let mut rest: Array2<f64> =
-            tensor.as_standard_layout().into_owned().into_shape_with_order((1, total)).expect("C-order");
+        let mut rest: Array2<f64> = tensor
+            .as_standard_layout()
+            .into_owned()
+            .into_shape_with_order((1, total))
+            .expect("C-order");
         let mut cores = Vec::with_capacity(d);
         let mut r_prev = 1;
         for (k, &n) in sizes.iter().enumerate().take(d - 1) {
             let cols = rest.len() / (r_prev * n);
-            let mat = rest.into_shape_with_order((r_prev * n, cols)).expect("C-order");
+            let mat = rest
+                .into_shape_with_order((r_prev * n, cols))
+                .expect("C-order");
             let svd = linalg::svd_thin(mat.view())?;
-            let rk = linalg::truncation_rank(svd.s.as_slice().expect("owned"), trunc.cap(k), bond_tol);
+            let rk =
+                linalg::truncation_rank(svd.s.as_slice().expect("owned"), trunc.cap(k), bond_tol);
             let svd = svd.truncate(rk);
-            cores.push(svd.u.into_shape_with_order((r_prev, n, rk)).expect("C-order"));
+            cores.push(
+                svd.u
+                    .into_shape_with_order((r_prev, n, rk))
+                    .expect("C-order"),
+            );
             let mut sv = svd.vt;
             for (mut row, &sig) in sv.rows_mut().into_iter().zip(svd.s.iter()) {
                 row.mapv_inplace(|x| x * sig);
@@ -164,8 +203,13 @@ impl TensorTrain {
             rest = sv;
             r_prev = rk;
         }
-        let last = rest.into_shape_with_order((r_prev, sizes[d - 1], 1)).expect("C-order");
+        let last = rest
+            .into_shape_with_order((r_prev, sizes[d - 1], 1))
+            .expect("C-order");
         cores.push(last);
-        Ok(TensorTrain::from_cores_in_gauge(cores, Gauge::Mixed { center: d - 1 }))
+        Ok(TensorTrain::from_cores_in_gauge(
+            cores,
+            Gauge::Mixed { center: d - 1 },
+        ))
     }
 }

@@ -55,14 +55,21 @@ pub fn check_ranks(mode_sizes: &[usize], ranks: &[usize]) -> Result<()> {
         )));
     }
     if let Some(k) = mode_sizes.iter().position(|&n| n == 0) {
-        return Err(TtError::Shape(format!("mode size n_{} is 0; every mode needs at least one index", k + 1)));
+        return Err(TtError::Shape(format!(
+            "mode size n_{} is 0; every mode needs at least one index",
+            k + 1
+        )));
     }
     let full = full_ranks(ranks);
     for k in 1..d {
         let r = full[k];
         let max = (full[k - 1] * mode_sizes[k - 1]).min(mode_sizes[k] * full[k + 1]);
         if r == 0 || r > max {
-            return Err(TtError::Rank { bond: k, rank: r, max });
+            return Err(TtError::Rank {
+                bond: k,
+                rank: r,
+                max,
+            });
         }
     }
     Ok(())
@@ -103,7 +110,10 @@ impl TensorTrain {
     pub fn from_cores(cores: Vec<Array3<f64>>) -> Result<Self> {
         validate_cores(&cores)?;
         let cores = cores.into_iter().map(standard_layout).collect();
-        Ok(TensorTrain { cores, gauge: Gauge::None })
+        Ok(TensorTrain {
+            cores,
+            gauge: Gauge::None,
+        })
     }
 
     /// Build from cores known to be in `gauge` (checked in debug builds only).
@@ -119,7 +129,10 @@ impl TensorTrain {
         let cores = (0..mode_sizes.len())
             .map(|k| Array3::zeros((full[k], mode_sizes[k], full[k + 1])))
             .collect();
-        Ok(TensorTrain { cores, gauge: Gauge::None })
+        Ok(TensorTrain {
+            cores,
+            gauge: Gauge::None,
+        })
     }
 
     /// A random TT with the given mode sizes and internal ranks, entries drawn from `dist` with
@@ -139,24 +152,32 @@ impl TensorTrain {
                 CoreDistribution::Normal { std } => {
                     // rand_distr accepts a negative standard deviation; we do not
                     if !(std.is_finite() && std >= 0.0) {
-                        return Err(TtError::Parameter(format!("normal std must be finite and >= 0, got {std}")));
+                        return Err(TtError::Parameter(format!(
+                            "normal std must be finite and >= 0, got {std}"
+                        )));
                     }
-                    let nd = Normal::new(0.0, std).map_err(|e| TtError::Parameter(format!("normal std {std}: {e}")))?;
+                    let nd = Normal::new(0.0, std)
+                        .map_err(|e| TtError::Parameter(format!("normal std {std}: {e}")))?;
                     Array3::from_shape_simple_fn(shape, || nd.sample(rng))
                 }
                 CoreDistribution::ScaledNormal => {
                     let std = 1.0 / ((full[k] * mode_sizes[k]) as f64).sqrt();
-                    let nd = Normal::new(0.0, std).map_err(|e| TtError::Parameter(e.to_string()))?;
+                    let nd =
+                        Normal::new(0.0, std).map_err(|e| TtError::Parameter(e.to_string()))?;
                     Array3::from_shape_simple_fn(shape, || nd.sample(rng))
                 }
                 CoreDistribution::Uniform { lo, hi } => {
-                    let ud = Uniform::new(lo, hi).map_err(|e| TtError::Parameter(format!("uniform [{lo}, {hi}): {e}")))?;
+                    let ud = Uniform::new(lo, hi)
+                        .map_err(|e| TtError::Parameter(format!("uniform [{lo}, {hi}): {e}")))?;
                     Array3::from_shape_simple_fn(shape, || ud.sample(rng))
                 }
             };
             cores.push(core);
         }
-        Ok(TensorTrain { cores, gauge: Gauge::None })
+        Ok(TensorTrain {
+            cores,
+            gauge: Gauge::None,
+        })
     }
 
     /// Number of modes `d`.
@@ -226,16 +247,25 @@ impl TensorTrain {
     /// gauge.
     pub fn set_core(&mut self, k: usize, core: Array3<f64>) -> Result<()> {
         if k >= self.cores.len() {
-            return Err(TtError::Shape(format!("core index {k} out of range for order {}", self.order())));
+            return Err(TtError::Shape(format!(
+                "core index {k} out of range for order {}",
+                self.order()
+            )));
         }
         if core.shape() != self.cores[k].shape() {
             return Err(TtError::CoreShape {
                 core: k,
-                detail: format!("new core has shape {:?}, expected {:?}", core.shape(), self.cores[k].shape()),
+                detail: format!(
+                    "new core has shape {:?}, expected {:?}",
+                    core.shape(),
+                    self.cores[k].shape()
+                ),
             });
         }
         if core.iter().any(|x| !x.is_finite()) {
-            return Err(TtError::NonFinite { what: format!("core {k}") });
+            return Err(TtError::NonFinite {
+                what: format!("core {k}"),
+            });
         }
         self.cores[k] = standard_layout(core);
         self.gauge = Gauge::None;
@@ -277,25 +307,39 @@ fn validate_cores(cores: &[Array3<f64>]) -> Result<()> {
     for (k, c) in cores.iter().enumerate() {
         let (a, n, b) = c.dim();
         if a == 0 || n == 0 || b == 0 {
-            return Err(TtError::CoreShape { core: k, detail: format!("shape ({a}, {n}, {b}) has a zero dimension") });
+            return Err(TtError::CoreShape {
+                core: k,
+                detail: format!("shape ({a}, {n}, {b}) has a zero dimension"),
+            });
         }
         if k == 0 && a != 1 {
-            return Err(TtError::CoreShape { core: 0, detail: format!("first core must have left rank r_0 = 1, got {a}") });
+            return Err(TtError::CoreShape {
+                core: 0,
+                detail: format!("first core must have left rank r_0 = 1, got {a}"),
+            });
         }
         if k == d - 1 && b != 1 {
-            return Err(TtError::CoreShape { core: k, detail: format!("last core must have right rank r_d = 1, got {b}") });
+            return Err(TtError::CoreShape {
+                core: k,
+                detail: format!("last core must have right rank r_d = 1, got {b}"),
+            });
         }
         if k > 0 {
             let prev = cores[k - 1].shape()[2];
             if prev != a {
                 return Err(TtError::CoreShape {
                     core: k,
-                    detail: format!("left rank {a} does not match the right rank {prev} of core {}", k - 1),
+                    detail: format!(
+                        "left rank {a} does not match the right rank {prev} of core {}",
+                        k - 1
+                    ),
                 });
             }
         }
         if c.iter().any(|x| !x.is_finite()) {
-            return Err(TtError::NonFinite { what: format!("core {k}") });
+            return Err(TtError::NonFinite {
+                what: format!("core {k}"),
+            });
         }
     }
     Ok(())
@@ -308,14 +352,26 @@ mod tests {
 
     #[test]
     fn invalid_cores_are_errors() {
-        assert!(matches!(TensorTrain::from_cores(vec![]), Err(TtError::NoCores)));
+        assert!(matches!(
+            TensorTrain::from_cores(vec![]),
+            Err(TtError::NoCores)
+        ));
         let bad_boundary = vec![Array3::zeros((2, 3, 1))];
-        assert!(matches!(TensorTrain::from_cores(bad_boundary), Err(TtError::CoreShape { core: 0, .. })));
+        assert!(matches!(
+            TensorTrain::from_cores(bad_boundary),
+            Err(TtError::CoreShape { core: 0, .. })
+        ));
         let mismatch = vec![Array3::zeros((1, 3, 2)), Array3::zeros((3, 3, 1))];
-        assert!(matches!(TensorTrain::from_cores(mismatch), Err(TtError::CoreShape { core: 1, .. })));
+        assert!(matches!(
+            TensorTrain::from_cores(mismatch),
+            Err(TtError::CoreShape { core: 1, .. })
+        ));
         let mut nan = vec![Array3::zeros((1, 2, 1))];
         nan[0][[0, 1, 0]] = f64::NAN;
-        assert!(matches!(TensorTrain::from_cores(nan), Err(TtError::NonFinite { .. })));
+        assert!(matches!(
+            TensorTrain::from_cores(nan),
+            Err(TtError::NonFinite { .. })
+        ));
         let empty = vec![Array3::zeros((1, 0, 1))];
         assert!(TensorTrain::from_cores(empty).is_err());
     }
@@ -324,22 +380,42 @@ mod tests {
     fn rank_admissibility() {
         assert!(check_ranks(&[2, 3, 2], &[2, 2]).is_ok());
         // r_1 <= n_1 = 2
-        assert!(matches!(check_ranks(&[2, 3, 2], &[3, 2]), Err(TtError::Rank { bond: 1, .. })));
+        assert!(matches!(
+            check_ranks(&[2, 3, 2], &[3, 2]),
+            Err(TtError::Rank { bond: 1, .. })
+        ));
         // r_2 <= n_3 = 2
-        assert!(matches!(check_ranks(&[2, 3, 2], &[2, 3]), Err(TtError::Rank { bond: 2, .. })));
+        assert!(matches!(
+            check_ranks(&[2, 3, 2], &[2, 3]),
+            Err(TtError::Rank { bond: 2, .. })
+        ));
         assert!(check_ranks(&[2, 3, 2], &[2]).is_err());
         assert!(check_ranks(&[2, 3, 2], &[0, 1]).is_err());
         assert_eq!(clamp_ranks(&[2, 3, 2], &[5, 5]), vec![2, 2]);
         assert_eq!(clamp_ranks(&[4, 4, 4, 4], &[100, 100, 100]), vec![4, 16, 4]);
         let mut rng = rand::rngs::StdRng::seed_from_u64(1);
-        assert!(TensorTrain::random(&[2, 2], &[3], CoreDistribution::ScaledNormal, &mut rng).is_err());
-        assert!(TensorTrain::random(&[2, 2], &[2], CoreDistribution::Normal { std: -1.0 }, &mut rng).is_err());
+        assert!(
+            TensorTrain::random(&[2, 2], &[3], CoreDistribution::ScaledNormal, &mut rng).is_err()
+        );
+        assert!(TensorTrain::random(
+            &[2, 2],
+            &[2],
+            CoreDistribution::Normal { std: -1.0 },
+            &mut rng
+        )
+        .is_err());
     }
 
     #[test]
     fn set_core_checks_shape_and_resets_gauge() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(2);
-        let mut t = TensorTrain::random(&[3, 3, 3], &[2, 2], CoreDistribution::ScaledNormal, &mut rng).unwrap();
+        let mut t = TensorTrain::random(
+            &[3, 3, 3],
+            &[2, 2],
+            CoreDistribution::ScaledNormal,
+            &mut rng,
+        )
+        .unwrap();
         t.left_orthogonalize().unwrap();
         assert_ne!(t.gauge(), Gauge::None);
         assert!(t.set_core(1, Array3::zeros((2, 3, 3))).is_err());

@@ -229,8 +229,14 @@ fn zeros_constructor() {
 fn invalid_inputs_are_errors() {
     let mut rng = StdRng::seed_from_u64(13);
     // cores
-    assert!(matches!(TensorTrain::from_cores(vec![]), Err(TtError::NoCores)));
-    assert!(matches!(TensorTrain::from_cores(vec![Array3::zeros((1, 2, 2))]), Err(TtError::CoreShape { .. })));
+    assert!(matches!(
+        TensorTrain::from_cores(vec![]),
+        Err(TtError::NoCores)
+    ));
+    assert!(matches!(
+        TensorTrain::from_cores(vec![Array3::zeros((1, 2, 2))]),
+        Err(TtError::CoreShape { .. })
+    ));
     assert!(matches!(
         TensorTrain::from_cores(vec![Array3::zeros((1, 2, 2)), Array3::zeros((3, 2, 1))]),
         Err(TtError::CoreShape { core: 1, .. })
@@ -241,31 +247,88 @@ fn invalid_inputs_are_errors() {
     ));
     let mut inf = Array3::zeros((1, 2, 1));
     inf[[0, 0, 0]] = f64::INFINITY;
-    assert!(matches!(TensorTrain::from_cores(vec![inf]), Err(TtError::NonFinite { .. })));
+    assert!(matches!(
+        TensorTrain::from_cores(vec![inf]),
+        Err(TtError::NonFinite { .. })
+    ));
     // ranks
-    assert!(matches!(check_ranks(&[2, 2, 2], &[0, 1]), Err(TtError::Rank { bond: 1, .. })));
-    assert!(matches!(check_ranks(&[2, 2, 2], &[2]), Err(TtError::Shape(_))));
-    assert!(matches!(check_ranks(&[2, 2, 2], &[2, 2, 2]), Err(TtError::Shape(_))));
+    assert!(matches!(
+        check_ranks(&[2, 2, 2], &[0, 1]),
+        Err(TtError::Rank { bond: 1, .. })
+    ));
+    assert!(matches!(
+        check_ranks(&[2, 2, 2], &[2]),
+        Err(TtError::Shape(_))
+    ));
+    assert!(matches!(
+        check_ranks(&[2, 2, 2], &[2, 2, 2]),
+        Err(TtError::Shape(_))
+    ));
     assert!(matches!(check_ranks(&[], &[]), Err(TtError::NoCores)));
     assert!(check_ranks(&[2, 0, 2], &[1, 1]).is_err());
-    assert!(matches!(check_ranks(&[3, 2, 2], &[3, 1]), Err(TtError::Rank { .. })));
+    assert!(matches!(
+        check_ranks(&[3, 2, 2], &[3, 1]),
+        Err(TtError::Rank { .. })
+    ));
     assert!(TensorTrain::zeros(&[2, 2], &[0]).is_err());
     assert!(TensorTrain::zeros(&[2, 2], &[]).is_err());
-    assert!(TensorTrain::random(&[2, 2, 2], &[4, 2], CoreDistribution::ScaledNormal, &mut rng).is_err());
-    assert!(TensorTrain::random(&[2, 2], &[1], CoreDistribution::Uniform { lo: 1.0, hi: 0.0 }, &mut rng).is_err());
-    assert!(TensorTrain::random(&[2, 2], &[1], CoreDistribution::Normal { std: f64::NAN }, &mut rng).is_err());
-    assert!(TensorTrain::random(&[2, 2], &[1], CoreDistribution::Normal { std: -1.0 }, &mut rng).is_err());
+    assert!(TensorTrain::random(
+        &[2, 2, 2],
+        &[4, 2],
+        CoreDistribution::ScaledNormal,
+        &mut rng
+    )
+    .is_err());
+    assert!(TensorTrain::random(
+        &[2, 2],
+        &[1],
+        CoreDistribution::Uniform { lo: 1.0, hi: 0.0 },
+        &mut rng
+    )
+    .is_err());
+    assert!(TensorTrain::random(
+        &[2, 2],
+        &[1],
+        CoreDistribution::Normal { std: f64::NAN },
+        &mut rng
+    )
+    .is_err());
+    assert!(TensorTrain::random(
+        &[2, 2],
+        &[1],
+        CoreDistribution::Normal { std: -1.0 },
+        &mut rng
+    )
+    .is_err());
     // tolerances and truncation parameters
     let x = random_tt(&[2, 3, 2], &[2, 2], &mut rng);
     for bad in [-1e-3, f64::NAN, f64::INFINITY] {
-        assert!(matches!(x.round(&Truncation::relative(bad)), Err(TtError::Parameter(_))));
+        assert!(matches!(
+            x.round(&Truncation::relative(bad)),
+            Err(TtError::Parameter(_))
+        ));
         let t = ArrayD::zeros(IxDyn(&[2, 2]));
-        assert!(matches!(TensorTrain::from_dense(t.view(), &Truncation::relative(bad)), Err(TtError::Parameter(_))));
+        assert!(matches!(
+            TensorTrain::from_dense(t.view(), &Truncation::relative(bad)),
+            Err(TtError::Parameter(_))
+        ));
     }
-    assert!(matches!(x.round(&Truncation::max_rank(0)), Err(TtError::Parameter(_))));
-    assert!(matches!(x.round(&Truncation::ranks(&[2, 0])), Err(TtError::Parameter(_))));
-    assert!(matches!(x.round(&Truncation::ranks(&[2])), Err(TtError::Shape(_))));
-    assert!(matches!(x.round(&Truncation::ranks(&[2, 2, 2])), Err(TtError::Shape(_))));
+    assert!(matches!(
+        x.round(&Truncation::max_rank(0)),
+        Err(TtError::Parameter(_))
+    ));
+    assert!(matches!(
+        x.round(&Truncation::ranks(&[2, 0])),
+        Err(TtError::Parameter(_))
+    ));
+    assert!(matches!(
+        x.round(&Truncation::ranks(&[2])),
+        Err(TtError::Shape(_))
+    ));
+    assert!(matches!(
+        x.round(&Truncation::ranks(&[2, 2, 2])),
+        Err(TtError::Shape(_))
+    ));
     // dense inputs
     let empty = ArrayD::<f64>::zeros(IxDyn(&[2, 0, 2]));
     assert!(TensorTrain::from_dense(empty.view(), &Truncation::default()).is_err());
@@ -273,7 +336,10 @@ fn invalid_inputs_are_errors() {
     assert!(TensorTrain::from_dense(scalar.view(), &Truncation::default()).is_err());
     let mut nan = ArrayD::<f64>::zeros(IxDyn(&[2, 2]));
     nan[[1, 1]] = f64::NAN;
-    assert!(matches!(TensorTrain::from_dense(nan.view(), &Truncation::default()), Err(TtError::NonFinite { .. })));
+    assert!(matches!(
+        TensorTrain::from_dense(nan.view(), &Truncation::default()),
+        Err(TtError::NonFinite { .. })
+    ));
     // indices and cores
     assert!(x.entry(&[0, 0]).is_err());
     assert!(x.entry(&[0, 3, 0]).is_err());
@@ -289,15 +355,24 @@ fn invalid_inputs_are_errors() {
     // features: count, rows, columns
     let f = random_features(&[2, 3, 2], 5, &mut rng);
     let fv = views(&f);
-    assert!(matches!(values(&x, &fv[..2], Par::Seq), Err(TtError::Shape(_))));
+    assert!(matches!(
+        values(&x, &fv[..2], Par::Seq),
+        Err(TtError::Shape(_))
+    ));
     let mut fbad = f.clone();
     fbad[1] = gaussian((5, 4), &mut rng);
-    assert!(matches!(values(&x, &views(&fbad), Par::Seq), Err(TtError::Shape(_))));
+    assert!(matches!(
+        values(&x, &views(&fbad), Par::Seq),
+        Err(TtError::Shape(_))
+    ));
     assert!(left_interfaces(&x, &views(&fbad), Par::Seq).is_err());
     assert!(right_interfaces(&x, &views(&fbad), Par::Seq).is_err());
     let mut frows = f.clone();
     frows[2] = gaussian((4, 2), &mut rng);
-    assert!(matches!(values(&x, &views(&frows), Par::Rayon(0)), Err(TtError::Shape(_))));
+    assert!(matches!(
+        values(&x, &views(&frows), Par::Rayon(0)),
+        Err(TtError::Shape(_))
+    ));
     assert!(left_interfaces(&x, &views(&frows), Par::Seq).is_err());
     assert!(right_interfaces(&x, &views(&frows), Par::Seq).is_err());
     let too_many: Vec<Array2<f64>> = vec![gaussian((5, 2), &mut rng); 4];

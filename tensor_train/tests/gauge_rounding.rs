@@ -10,12 +10,19 @@ use tensor_train::{Gauge, TensorTrain, Truncation};
 
 /// Check the mixed canonical form at `c`: cores `< c` left-orthogonal, cores `> c`
 /// right-orthogonal, the recorded gauge, and `||S_c|| = ||X||`.
-fn assert_mixed(t: &TensorTrain, c: usize, reference: &ndarray::Array1<f64>) -> Result<(), TestCaseError> {
+fn assert_mixed(
+    t: &TensorTrain,
+    c: usize,
+    reference: &ndarray::Array1<f64>,
+) -> Result<(), TestCaseError> {
     prop_assert_eq!(t.gauge(), Gauge::Mixed { center: c });
     let le = t.left_orthogonality_error(c);
     let re = t.right_orthogonality_error(c + 1);
     prop_assert!(le <= 1e-12, "left orthogonality error {le:e} at centre {c}");
-    prop_assert!(re <= 1e-12, "right orthogonality error {re:e} at centre {c}");
+    prop_assert!(
+        re <= 1e-12,
+        "right orthogonality error {re:e} at centre {c}"
+    );
     prop_assert!(rel_err(dense(t).view(), reference.view()) <= 1e-12);
     let centre = t.cores()[c].iter().map(|x| x * x).sum::<f64>().sqrt();
     prop_assert!((centre - norm(reference.view())).abs() <= 1e-12 * norm(reference.view()));
@@ -150,7 +157,11 @@ fn rounding_of_order_one_and_two() {
     for r in 1..=4 {
         let h = y.round(&Truncation::max_rank(r)).unwrap();
         let err = norm((&dense(&h.tt) - &yd).view());
-        assert!((err - tail(&s, r)).abs() <= 1e-12 * s[0], "rank {r}: {err} vs {}", tail(&s, r));
+        assert!(
+            (err - tail(&s, r)).abs() <= 1e-12 * s[0],
+            "rank {r}: {err} vs {}",
+            tail(&s, r)
+        );
         assert!((h.error_bound() - err).abs() <= 1e-12 * s[0]);
     }
 }

@@ -159,7 +159,10 @@ fn legendre_quadrature_is_exact() {
         for a in 0..q {
             for b in 0..q {
                 let g: f64 = (0..q).map(|i| weights[i] * feats[i][a] * feats[i][b]).sum();
-                assert!((g - if a == b { 1.0 } else { 0.0 }).abs() <= 1e-13, "q {q} ({a},{b}): {g}");
+                assert!(
+                    (g - if a == b { 1.0 } else { 0.0 }).abs() <= 1e-13,
+                    "q {q} ({a},{b}): {g}"
+                );
             }
         }
     }
@@ -169,7 +172,12 @@ fn legendre_quadrature_is_exact() {
 #[test]
 fn small_order_jacobians() {
     let mut rng = StdRng::seed_from_u64(41);
-    for (sizes, ranks) in [(vec![4], vec![]), (vec![3, 4], vec![2]), (vec![3, 4], vec![3]), (vec![2, 2, 2], vec![2, 2])] {
+    for (sizes, ranks) in [
+        (vec![4], vec![]),
+        (vec![3, 4], vec![2]),
+        (vec![3, 4], vec![3]),
+        (vec![2, 2, 2], vec![2, 2]),
+    ] {
         let x = random_tt(&sizes, &ranks, &mut rng);
         let ts = TangentSpace::new(&x).unwrap();
         let feats = random_features(&sizes, 30, &mut rng);
@@ -177,9 +185,14 @@ fn small_order_jacobians() {
         let si = SampleInterfaces::new(&ts, &fv, Par::Seq).unwrap();
         let j = ts.jacobian(&si, &fv, Par::Seq).unwrap();
         let e = ts.basis_dense().unwrap();
-        let phi = Array2::from_shape_fn((30, e.nrows()), |(i, p)| kron_row(&feats, i, 0..sizes.len())[p]);
+        let phi = Array2::from_shape_fn((30, e.nrows()), |(i, p)| {
+            kron_row(&feats, i, 0..sizes.len())[p]
+        });
         let want = phi.dot(&e);
-        assert!(max_abs((&j - &want).iter().cloned()) <= 1e-12 * max_abs(want.iter().cloned()), "{sizes:?} {ranks:?}");
+        assert!(
+            max_abs((&j - &want).iter().cloned()) <= 1e-12 * max_abs(want.iter().cloned()),
+            "{sizes:?} {ranks:?}"
+        );
         let q: Vec<usize> = sizes.clone();
         let (qf, qw) = tensor_quadrature(&sizes, &q);
         let qv = views(&qf);
@@ -190,7 +203,10 @@ fn small_order_jacobians() {
             row.mapv_inplace(|v| v * wi);
         }
         let g = qj.t().dot(&jw);
-        let dev = max_abs(g.indexed_iter().map(|((a, b), &v)| v - if a == b { 1.0 } else { 0.0 }));
+        let dev = max_abs(
+            g.indexed_iter()
+                .map(|((a, b), &v)| v - if a == b { 1.0 } else { 0.0 }),
+        );
         assert!(dev <= 1e-12, "{sizes:?} {ranks:?}: {dev:e}");
     }
 }
@@ -230,7 +246,10 @@ fn non_contiguous_features() {
     let j0 = ts.jacobian(&si, &fv, Par::Seq).unwrap();
     let jc0 = ts.jvp(&si, &fv, c.view(), Par::Seq).unwrap();
     let jw0 = ts.vjp(&si, &fv, w.view(), Par::Seq).unwrap();
-    let strided: Vec<ndarray::ArrayView2<'_, f64>> = wide.iter().map(|g| g.slice(ndarray::s![.., ..;2])).collect();
+    let strided: Vec<ndarray::ArrayView2<'_, f64>> = wide
+        .iter()
+        .map(|g| g.slice(ndarray::s![.., ..;2]))
+        .collect();
     for other in [views(&fortran), strided] {
         assert!(rel_err(values(&x, &other, Par::Rayon(0)).unwrap().view(), v0.view()) <= 1e-14);
         let si2 = SampleInterfaces::new(&ts, &other, Par::Seq).unwrap();
@@ -240,17 +259,45 @@ fn non_contiguous_features() {
         }
         let j = ts.jacobian(&si2, &other, Par::Rayon(0)).unwrap();
         assert!(max_abs((&j - &j0).iter().cloned()) <= 1e-13 * max_abs(j0.iter().cloned()));
-        assert!(rel_err(ts.jvp(&si2, &other, c.view(), Par::Seq).unwrap().view(), jc0.view()) <= 1e-13);
-        assert!(rel_err(ts.vjp(&si2, &other, w.view(), Par::Seq).unwrap().view(), jw0.view()) <= 1e-13);
+        assert!(
+            rel_err(
+                ts.jvp(&si2, &other, c.view(), Par::Seq).unwrap().view(),
+                jc0.view()
+            ) <= 1e-13
+        );
+        assert!(
+            rel_err(
+                ts.vjp(&si2, &other, w.view(), Par::Seq).unwrap().view(),
+                jw0.view()
+            ) <= 1e-13
+        );
     }
     // a Fortran-order output of jacobian_into / jacobian_rows
     let mut jf = Array2::zeros((n_samples, ts.dim()).f());
-    ts.jacobian_into(&si, &fv, jf.view_mut(), Par::Rayon(0)).unwrap();
+    ts.jacobian_into(&si, &fv, jf.view_mut(), Par::Rayon(0))
+        .unwrap();
     assert!(max_abs((&jf - &j0).iter().cloned()) <= 1e-15 * max_abs(j0.iter().cloned()));
     let mut part = Array2::zeros((10, ts.dim()));
-    ts.jacobian_rows(&si, &fv, 600..610, part.view_mut()).unwrap();
+    ts.jacobian_rows(&si, &fv, 600..610, part.view_mut())
+        .unwrap();
     assert_eq!(part, j0.slice(ndarray::s![600..610, ..]));
-    assert!(ts.jacobian_rows(&si, &fv, 695..705, Array2::zeros((10, ts.dim())).view_mut()).is_err());
-    assert!(ts.jacobian_rows(&si, &fv, 0..10, Array2::zeros((10, ts.dim() + 1)).view_mut()).is_err());
-    assert!(ts.jacobian_into(&si, &fv, Array2::zeros((n_samples - 1, ts.dim())).view_mut(), Par::Seq).is_err());
+    assert!(ts
+        .jacobian_rows(&si, &fv, 695..705, Array2::zeros((10, ts.dim())).view_mut())
+        .is_err());
+    assert!(ts
+        .jacobian_rows(
+            &si,
+            &fv,
+            0..10,
+            Array2::zeros((10, ts.dim() + 1)).view_mut()
+        )
+        .is_err());
+    assert!(ts
+        .jacobian_into(
+            &si,
+            &fv,
+            Array2::zeros((n_samples - 1, ts.dim())).view_mut(),
+            Par::Seq
+        )
+        .is_err());
 }

@@ -18,7 +18,10 @@ fn other_ranks(shape: &Shape, req: &[usize]) -> Vec<usize> {
 /// `||E^T E - I||_max`.
 fn orthonormality_error(e: &Array2<f64>) -> f64 {
     let g = e.t().dot(e);
-    max_abs(g.indexed_iter().map(|((i, j), &v)| v - if i == j { 1.0 } else { 0.0 }))
+    max_abs(
+        g.indexed_iter()
+            .map(|((i, j), &v)| v - if i == j { 1.0 } else { 0.0 }),
+    )
 }
 
 /// Every tangent routine on one point (used by the proptests and the edge cases).
@@ -54,7 +57,10 @@ fn check_tangent_space(x: &TensorTrain, rng: &mut StdRng) -> Result<(), TestCase
     let pz = ts.project_tt(&z).unwrap();
     let pz_dense = dense(&ts.to_tt(&pz).unwrap());
     let ref_dense = e.dot(&e.t().dot(&zd));
-    prop_assert!(rel_err(pz_dense.view(), ref_dense.view()) <= 1e-10 + 1e-12 * norm(zd.view()) / norm(ref_dense.view()).max(1e-300));
+    prop_assert!(
+        rel_err(pz_dense.view(), ref_dense.view())
+            <= 1e-10 + 1e-12 * norm(zd.view()) / norm(ref_dense.view()).max(1e-300)
+    );
     // coordinates of the projection are E^T vec Z
     let cz = ts.to_coords(&pz).unwrap();
     let cref = e.t().dot(&zd);
@@ -75,7 +81,9 @@ fn check_tangent_space(x: &TensorTrain, rng: &mut StdRng) -> Result<(), TestCase
     let xid = dense(&ts.to_tt(&xi).unwrap());
     prop_assert!(rel_err(xid.view(), e.dot(&c).view()) <= 1e-11);
     prop_assert!(rel_err(xid.view(), dense_tangent(&ts, &xi).view()) <= 1e-11);
-    prop_assert!((ts.to_tt(&xi).unwrap().norm().unwrap() - norm(c.view())).abs() <= 1e-11 * norm(c.view()));
+    prop_assert!(
+        (ts.to_tt(&xi).unwrap().norm().unwrap() - norm(c.view())).abs() <= 1e-11 * norm(c.view())
+    );
     // retraction at 0 is the identity, at small t the ranks are kept
     let r0 = ts.retract(0.0, &xi).unwrap();
     prop_assert!(rel_err(dense(&r0).view(), xd.view()) <= 1e-12);
@@ -297,7 +305,10 @@ fn empty_tangent_blocks() {
     ] {
         let x = random_tt(&sizes, &ranks, &mut rng);
         let ts = TangentSpace::new(&x).unwrap();
-        let full: Vec<usize> = std::iter::once(1).chain(ranks.iter().cloned()).chain(std::iter::once(1)).collect();
+        let full: Vec<usize> = std::iter::once(1)
+            .chain(ranks.iter().cloned())
+            .chain(std::iter::once(1))
+            .collect();
         for k in 0..sizes.len() - 1 {
             if full[k] * sizes[k] == full[k + 1] {
                 assert_eq!(ts.block_dims()[k], 0, "{sizes:?} {ranks:?} block {k}");
@@ -354,7 +365,12 @@ fn order_one_tangent_space() {
     let fv = views(&feats);
     let si = SampleInterfaces::new(&ts, &fv, Par::Seq).unwrap();
     let j = ts.jacobian(&si, &fv, Par::Seq).unwrap();
-    assert!(rel_err(j.view().into_shape_with_order(45).unwrap(), feats[0].view().into_shape_with_order(45).unwrap()) <= 1e-15);
+    assert!(
+        rel_err(
+            j.view().into_shape_with_order(45).unwrap(),
+            feats[0].view().into_shape_with_order(45).unwrap()
+        ) <= 1e-15
+    );
 }
 
 /// d = 2: the fixed-rank matrix manifold; the projection is P = UU^T Z + Z VV^T - UU^T Z VV^T.
@@ -366,7 +382,9 @@ fn order_two_matrix_manifold() {
     let ts = TangentSpace::new(&x).unwrap();
     assert_eq!(ts.dim(), (m + n - r) * r);
     let xm = unfolding(&dense(&x), &[m, n], 1);
-    let svd = tensor_train::linalg::svd_thin(xm.view()).unwrap().truncate(r);
+    let svd = tensor_train::linalg::svd_thin(xm.view())
+        .unwrap()
+        .truncate(r);
     let pu = svd.u.dot(&svd.u.t());
     let pv = svd.vt.t().dot(&svd.vt);
     let z = random_tt(&[m, n], &[3], &mut rng);
@@ -413,12 +431,20 @@ fn tangent_errors() {
     let feats = random_features(&[3, 4, 2], 10, &mut rng);
     let fv = views(&feats);
     let si = SampleInterfaces::new(&ts, &fv, Par::Seq).unwrap();
-    assert!(ts.project_samples(&si, &fv, Array1::zeros(9).view(), Par::Seq).is_err());
-    assert!(ts.project_samples(&si, &fv[..2], Array1::zeros(10).view(), Par::Seq).is_err());
+    assert!(ts
+        .project_samples(&si, &fv, Array1::zeros(9).view(), Par::Seq)
+        .is_err());
+    assert!(ts
+        .project_samples(&si, &fv[..2], Array1::zeros(10).view(), Par::Seq)
+        .is_err());
     let other = random_features(&[3, 4, 2], 11, &mut rng);
-    assert!(ts.project_samples(&si, &views(&other), Array1::zeros(11).view(), Par::Seq).is_err());
+    assert!(ts
+        .project_samples(&si, &views(&other), Array1::zeros(11).view(), Par::Seq)
+        .is_err());
     assert!(ts.jacobian(&si, &views(&other), Par::Seq).is_err());
-    assert!(ts.jvp(&si, &fv, Array1::zeros(ts.dim() + 2).view(), Par::Seq).is_err());
+    assert!(ts
+        .jvp(&si, &fv, Array1::zeros(ts.dim() + 2).view(), Par::Seq)
+        .is_err());
     assert!(ts.vjp(&si, &fv, Array1::zeros(3).view(), Par::Seq).is_err());
     assert!(ts.tangent_values(&si, &fv, &wrong2, Par::Seq).is_err());
     let mut bad_feats = feats.clone();

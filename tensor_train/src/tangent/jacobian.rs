@@ -42,7 +42,11 @@ impl SampleInterfaces {
         self.left_u[self.left_u.len() - 1].column(0)
     }
 
-    pub(crate) fn check(&self, ts: &TangentSpace, features: &[ArrayView2<'_, f64>]) -> Result<usize> {
+    pub(crate) fn check(
+        &self,
+        ts: &TangentSpace,
+        features: &[ArrayView2<'_, f64>],
+    ) -> Result<usize> {
         let n = interfaces::check_features(ts.point(), features)?;
         if self.left_u.len() != ts.order() + 1 || self.n_samples() != n {
             return Err(TtError::Shape(format!(
@@ -60,7 +64,12 @@ impl TangentSpace {
     /// The dense Jacobian `J` (`N x D`, row-major), assembled block by block over row chunks:
     /// the face-splitting product `L (.) Phi` of a chunk, `Q_k^T` through the Householder
     /// reflectors (blocked, GEMM rate), then the Kronecker expansion with the right interface.
-    pub fn jacobian(&self, si: &SampleInterfaces, features: &[ArrayView2<'_, f64>], par: Par) -> Result<Array2<f64>> {
+    pub fn jacobian(
+        &self,
+        si: &SampleInterfaces,
+        features: &[ArrayView2<'_, f64>],
+        par: Par,
+    ) -> Result<Array2<f64>> {
         let n_samples = si.check(self, features)?;
         let mut j = Array2::zeros((n_samples, self.dim()));
         self.jacobian_into(si, features, j.view_mut(), par)?;
@@ -90,8 +99,15 @@ impl TangentSpace {
             self.jacobian_rows(si, features, rows, o.view_mut())
         };
         match par {
-            Par::Seq => out.axis_chunks_iter_mut(Axis(0), CHUNK).enumerate().try_for_each(fill),
-            Par::Rayon(_) => out.axis_chunks_iter_mut(Axis(0), CHUNK).into_par_iter().enumerate().try_for_each(fill),
+            Par::Seq => out
+                .axis_chunks_iter_mut(Axis(0), CHUNK)
+                .enumerate()
+                .try_for_each(fill),
+            Par::Rayon(_) => out
+                .axis_chunks_iter_mut(Axis(0), CHUNK)
+                .into_par_iter()
+                .enumerate()
+                .try_for_each(fill),
         }
     }
 
@@ -209,20 +225,39 @@ impl TangentSpace {
             Ok(())
         };
         match par {
-            Par::Seq => out.axis_chunks_iter_mut(Axis(0), CHUNK).enumerate().try_for_each(fill)?,
-            Par::Rayon(_) => out.axis_chunks_iter_mut(Axis(0), CHUNK).into_par_iter().enumerate().try_for_each(fill)?,
+            Par::Seq => out
+                .axis_chunks_iter_mut(Axis(0), CHUNK)
+                .enumerate()
+                .try_for_each(fill)?,
+            Par::Rayon(_) => out
+                .axis_chunks_iter_mut(Axis(0), CHUNK)
+                .into_par_iter()
+                .enumerate()
+                .try_for_each(fill)?,
         }
         Ok(out)
     }
 
     /// `J c` for coordinates `c`.
-    pub fn jvp(&self, si: &SampleInterfaces, features: &[ArrayView2<'_, f64>], c: ArrayView1<'_, f64>, par: Par) -> Result<Array1<f64>> {
+    pub fn jvp(
+        &self,
+        si: &SampleInterfaces,
+        features: &[ArrayView2<'_, f64>],
+        c: ArrayView1<'_, f64>,
+        par: Par,
+    ) -> Result<Array1<f64>> {
         let xi = self.from_coords(c)?;
         self.tangent_values(si, features, &xi, par)
     }
 
     /// `J^T w`: coordinates of the projection of `sum_i w_i Phi(x^i)`.
-    pub fn vjp(&self, si: &SampleInterfaces, features: &[ArrayView2<'_, f64>], w: ArrayView1<'_, f64>, par: Par) -> Result<Array1<f64>> {
+    pub fn vjp(
+        &self,
+        si: &SampleInterfaces,
+        features: &[ArrayView2<'_, f64>],
+        w: ArrayView1<'_, f64>,
+        par: Par,
+    ) -> Result<Array1<f64>> {
         let t = self.project_samples(si, features, w, par)?;
         self.to_coords(&t)
     }

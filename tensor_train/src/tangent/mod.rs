@@ -38,7 +38,11 @@ impl TangentVector {
     /// `sum_k <dG_k, dG'_k>_F`: the Frobenius (= `L^2(mu)`) inner product of two tangent
     /// vectors at the same point (the terms of the sum are mutually orthogonal, MATH.md §3.1).
     pub fn dot(&self, other: &TangentVector) -> f64 {
-        self.blocks.iter().zip(&other.blocks).map(|(a, b)| (a * b).sum()).sum()
+        self.blocks
+            .iter()
+            .zip(&other.blocks)
+            .map(|(a, b)| (a * b).sum())
+            .sum()
     }
 
     /// Frobenius norm of the tangent tensor.
@@ -55,7 +59,9 @@ impl TangentVector {
 
     /// `alpha self`.
     pub fn scaled(&self, alpha: f64) -> TangentVector {
-        TangentVector { blocks: self.blocks.iter().map(|b| b * alpha).collect() }
+        TangentVector {
+            blocks: self.blocks.iter().map(|b| b * alpha).collect(),
+        }
     }
 
     /// Store every block in row-major (C) order (the kernels reshape blocks to unfoldings).
@@ -100,7 +106,11 @@ impl TangentSpace {
             let (a, n, b) = left.cores()[k].dim();
             if k + 1 < d {
                 if a * n < b {
-                    return Err(TtError::Rank { bond: k + 1, rank: b, max: a * n });
+                    return Err(TtError::Rank {
+                        bond: k + 1,
+                        rank: b,
+                        max: a * n,
+                    });
                 }
                 householder.push(Householder::new(left_unfolding(&left.cores()[k]))?);
                 block_dims.push((a * n - b) * b);
@@ -115,7 +125,13 @@ impl TangentSpace {
             acc += bd;
         }
         offsets.push(acc);
-        Ok(TangentSpace { left, right, householder, block_dims, offsets })
+        Ok(TangentSpace {
+            left,
+            right,
+            householder,
+            block_dims,
+            offsets,
+        })
     }
 
     /// The base point in left-orthogonal form (`U_1..U_{d-1}, S_d`).
@@ -154,7 +170,14 @@ impl TangentSpace {
 
     /// The zero tangent vector.
     pub fn zero(&self) -> TangentVector {
-        TangentVector { blocks: self.left.cores().iter().map(|c| Array3::zeros(c.raw_dim())).collect() }
+        TangentVector {
+            blocks: self
+                .left
+                .cores()
+                .iter()
+                .map(|c| Array3::zeros(c.raw_dim()))
+                .collect(),
+        }
     }
 
     /// `X` itself as a tangent vector: `dG_k = 0` for `k < d`, `dG_d = S_d`.
@@ -174,9 +197,19 @@ impl TangentSpace {
         for k in 0..d.saturating_sub(1) {
             let u = left_unfolding(&self.left.cores()[k]);
             let (a, n, b) = t.blocks[k].dim();
-            let mut blk = t.blocks[k].view_mut().into_shape_with_order((a * n, b)).expect("C-order");
+            let mut blk = t.blocks[k]
+                .view_mut()
+                .into_shape_with_order((a * n, b))
+                .expect("C-order");
             let utb = crate::linalg::matmul(u.t(), blk.view())?;
-            crate::linalg::gemm(-1.0, u, utb.view(), 1.0, blk.view_mut(), crate::linalg::Par::Seq)?;
+            crate::linalg::gemm(
+                -1.0,
+                u,
+                utb.view(),
+                1.0,
+                blk.view_mut(),
+                crate::linalg::Par::Seq,
+            )?;
         }
         Ok(())
     }
@@ -189,7 +222,11 @@ impl TangentSpace {
             let u = left_unfolding(&self.left.cores()[k]);
             let blk = t.blocks[k].as_standard_layout();
             let (a, n, b) = blk.dim();
-            let g = u.t().dot(&blk.view().into_shape_with_order((a * n, b)).expect("C-order"));
+            let g = u.t().dot(
+                &blk.view()
+                    .into_shape_with_order((a * n, b))
+                    .expect("C-order"),
+            );
             err = g.iter().fold(err, |m, x| m.max(x.abs()));
         }
         err
@@ -203,7 +240,11 @@ impl TangentSpace {
         let mut c = Array1::zeros(self.dim());
         for k in 0..d {
             let (a, n, b) = t.blocks[k].dim();
-            let mut blk = t.blocks[k].as_standard_layout().into_owned().into_shape_with_order((a * n, b)).expect("C-order");
+            let mut blk = t.blocks[k]
+                .as_standard_layout()
+                .into_owned()
+                .into_shape_with_order((a * n, b))
+                .expect("C-order");
             let dst = &mut c.as_slice_mut().expect("owned")[self.offsets[k]..self.offsets[k + 1]];
             if k + 1 < d {
                 self.householder[k].apply_qt(blk.view_mut());
@@ -221,7 +262,11 @@ impl TangentSpace {
     /// The tangent vector `E_X c` with coordinates `c`: `dG_k^L = Q_k [0; C_k]`.
     pub fn from_coords(&self, c: ArrayView1<'_, f64>) -> Result<TangentVector> {
         if c.len() != self.dim() {
-            return Err(TtError::Shape(format!("{} coordinates for a tangent space of dimension {}", c.len(), self.dim())));
+            return Err(TtError::Shape(format!(
+                "{} coordinates for a tangent space of dimension {}",
+                c.len(),
+                self.dim()
+            )));
         }
         let d = self.order();
         let mut blocks = Vec::with_capacity(d);
@@ -268,7 +313,8 @@ impl TangentSpace {
             } else if k == d - 1 {
                 let mut w = Array3::zeros((2 * a, n, 1));
                 w.slice_mut(s![..a, .., ..]).assign(&v[k]);
-                w.slice_mut(s![a.., .., ..]).assign(&(&u[k] * shift + &xi.blocks[k] * t));
+                w.slice_mut(s![a.., .., ..])
+                    .assign(&(&u[k] * shift + &xi.blocks[k] * t));
                 w
             } else {
                 let mut w = Array3::zeros((2 * a, n, 2 * b));
@@ -295,7 +341,12 @@ impl TangentSpace {
         let ranks = self.left.internal_ranks();
         let rounded = y.round(&Truncation::ranks(&ranks))?;
         let mut tt = rounded.tt;
-        debug_assert_eq!(tt.gauge(), Gauge::Mixed { center: self.order() - 1 });
+        debug_assert_eq!(
+            tt.gauge(),
+            Gauge::Mixed {
+                center: self.order() - 1
+            }
+        );
         // ranks can only drop if X + t xi has lower rank; keep the fixed-rank shapes
         if tt.internal_ranks() != ranks {
             tt = pad_ranks(tt, &ranks)?;
@@ -314,18 +365,24 @@ impl TangentSpace {
             c[j] = 1.0;
             let xi = self.from_coords(c.view())?;
             let dense = self.to_tt(&xi)?.to_dense()?;
-            e.column_mut(j).assign(&ndarray::Array1::from_iter(dense.iter().cloned()));
+            e.column_mut(j)
+                .assign(&ndarray::Array1::from_iter(dense.iter().cloned()));
         }
         Ok(e)
     }
 
     fn check_vector(&self, t: &TangentVector) -> Result<()> {
         let ok = t.blocks.len() == self.order()
-            && t.blocks.iter().zip(self.left.cores()).all(|(b, c)| b.shape() == c.shape());
+            && t.blocks
+                .iter()
+                .zip(self.left.cores())
+                .all(|(b, c)| b.shape() == c.shape());
         if ok {
             Ok(())
         } else {
-            Err(TtError::Shape("tangent vector blocks do not match the cores of the base point".into()))
+            Err(TtError::Shape(
+                "tangent vector blocks do not match the cores of the base point".into(),
+            ))
         }
     }
 }

@@ -46,7 +46,10 @@ impl TangentSpace {
             let t = linalg::matmul(left_unfolding(&v[k]), omega[k + 1].view())?;
             let t = t.into_shape_with_order((ra, n * sb)).expect("C-order");
             // contract with Z_k^R (s_{k-1} x n s_k): Omega_k = T (Z^R)^T
-            let zr = zc[k].view().into_shape_with_order((sa, n * sb)).expect("C-order");
+            let zr = zc[k]
+                .view()
+                .into_shape_with_order((sa, n * sb))
+                .expect("C-order");
             omega[k] = linalg::matmul(t.view(), zr.t())?;
         }
         let mut blocks = Vec::with_capacity(d);
@@ -83,7 +86,10 @@ impl TangentSpace {
     ) -> Result<TangentVector> {
         let n_samples = si.check(self, features)?;
         if w.len() != n_samples {
-            return Err(TtError::Shape(format!("{} weights for {n_samples} samples", w.len())));
+            return Err(TtError::Shape(format!(
+                "{} weights for {n_samples} samples",
+                w.len()
+            )));
         }
         let d = self.order();
         let mut blocks = Vec::with_capacity(d);
@@ -122,8 +128,16 @@ pub(crate) fn weighted_face_split_gram(
         let (fs, wr) = scratch;
         fs.resize(len * m, 0.0);
         wr.resize(len * rb, 0.0);
-        face_split_into(l.slice(s![rows.clone(), ..]), phi.slice(s![rows.clone(), ..]), &mut fs[..len * m]);
-        for ((dst, rrow), &wi) in wr.chunks_exact_mut(rb).zip(r.slice(s![rows.clone(), ..]).rows()).zip(w.slice(s![rows]).iter()) {
+        face_split_into(
+            l.slice(s![rows.clone(), ..]),
+            phi.slice(s![rows.clone(), ..]),
+            &mut fs[..len * m],
+        );
+        for ((dst, rrow), &wi) in wr
+            .chunks_exact_mut(rb)
+            .zip(r.slice(s![rows.clone(), ..]).rows())
+            .zip(w.slice(s![rows]).iter())
+        {
             for (o, &x) in dst.iter_mut().zip(rrow.iter()) {
                 *o = wi * x;
             }
@@ -137,9 +151,15 @@ pub(crate) fn weighted_face_split_gram(
     let partial: Vec<Array2<f64>> = match par {
         Par::Seq => {
             let mut scratch = (Vec::new(), Vec::new());
-            starts.iter().map(|s0| one(&mut scratch, s0)).collect::<Result<_>>()?
+            starts
+                .iter()
+                .map(|s0| one(&mut scratch, s0))
+                .collect::<Result<_>>()?
         }
-        Par::Rayon(_) => starts.par_iter().map_init(|| (Vec::new(), Vec::new()), one).collect::<Result<_>>()?,
+        Par::Rayon(_) => starts
+            .par_iter()
+            .map_init(|| (Vec::new(), Vec::new()), one)
+            .collect::<Result<_>>()?,
     };
     let mut acc = Array2::zeros((m, rb));
     for p in &partial {

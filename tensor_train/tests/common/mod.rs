@@ -15,7 +15,10 @@ use tensor_train::{clamp_ranks, CoreDistribution, TensorTrain};
 /// Deterministic proptest configuration: ChaCha with a fixed seed, no persistence files.
 /// `TT_PROPTEST_CASES=<n>` overrides the number of cases (for occasional long runs).
 pub fn config(cases: u32, seed: u64) -> ProptestConfig {
-    let cases = std::env::var("TT_PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(cases);
+    let cases = std::env::var("TT_PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(cases);
     ProptestConfig {
         cases,
         rng_algorithm: RngAlgorithm::ChaCha,
@@ -55,7 +58,13 @@ impl Shape {
 
 /// `d` in `dmin..=dmax`, `n_k` in `2..=nmax`, requested ranks in `1..=rmax` clamped to
 /// admissible ones; mode sizes are lowered (largest first) until `prod n_k <= cap`.
-pub fn shapes(dmin: usize, dmax: usize, nmax: usize, rmax: usize, cap: usize) -> impl Strategy<Value = Shape> {
+pub fn shapes(
+    dmin: usize,
+    dmax: usize,
+    nmax: usize,
+    rmax: usize,
+    cap: usize,
+) -> impl Strategy<Value = Shape> {
     (dmin..=dmax)
         .prop_flat_map(move |d| {
             (
@@ -103,7 +112,12 @@ pub fn random_orthonormal(m: usize, n: usize, rng: &mut StdRng) -> Array2<f64> {
 /// A TT whose unfoldings have well-conditioned singular values: cores `k < d` are random
 /// left-orthogonal cores times `diag(s)` with `s` in `[0.6, 1]`, the last core is random, and
 /// the result is retried (deterministically) until `min_k sigma_min(X^<k>) >= floor ||X||`.
-pub fn well_conditioned_tt(sizes: &[usize], ranks: &[usize], floor: f64, rng: &mut StdRng) -> TensorTrain {
+pub fn well_conditioned_tt(
+    sizes: &[usize],
+    ranks: &[usize],
+    floor: f64,
+    rng: &mut StdRng,
+) -> TensorTrain {
     let d = sizes.len();
     let mut full = vec![1];
     full.extend_from_slice(ranks);
@@ -129,7 +143,11 @@ pub fn well_conditioned_tt(sizes: &[usize], ranks: &[usize], floor: f64, rng: &m
         let mut tt = TensorTrain::from_cores(cores).unwrap();
         let nrm = tt.norm().unwrap();
         tt.scale(1.0 / nrm);
-        let smin = tt.min_singular_values().unwrap().into_iter().fold(f64::INFINITY, f64::min);
+        let smin = tt
+            .min_singular_values()
+            .unwrap()
+            .into_iter()
+            .fold(f64::INFINITY, f64::min);
         if smin >= floor {
             return tt;
         }
@@ -167,7 +185,10 @@ pub fn max_abs(a: impl IntoIterator<Item = f64>) -> f64 {
 
 /// Random Gaussian feature matrices `N x n_k`.
 pub fn random_features(sizes: &[usize], n_samples: usize, rng: &mut StdRng) -> Vec<Array2<f64>> {
-    sizes.iter().map(|&n| gaussian((n_samples, n), rng)).collect()
+    sizes
+        .iter()
+        .map(|&n| gaussian((n_samples, n), rng))
+        .collect()
 }
 
 pub fn views(f: &[Array2<f64>]) -> Vec<ArrayView2<'_, f64>> {
@@ -253,7 +274,8 @@ pub fn right_partial(tt: &TensorTrain, k: usize) -> Array2<f64> {
         for j in 0..n {
             let slice = c.index_axis(ndarray::Axis(1), j);
             let prod = slice.dot(&acc); // a x q
-            next.slice_mut(ndarray::s![.., j * q..(j + 1) * q]).assign(&prod);
+            next.slice_mut(ndarray::s![.., j * q..(j + 1) * q])
+                .assign(&prod);
         }
         acc = next;
     }
@@ -298,7 +320,9 @@ pub fn manifold_dim(sizes: &[usize], ranks: &[usize]) -> usize {
     let mut full = vec![1];
     full.extend_from_slice(ranks);
     full.push(1);
-    let params: usize = (0..sizes.len()).map(|k| full[k] * sizes[k] * full[k + 1]).sum();
+    let params: usize = (0..sizes.len())
+        .map(|k| full[k] * sizes[k] * full[k + 1])
+        .sum();
     let gauge: usize = ranks.iter().map(|r| r * r).sum();
     params - gauge
 }
@@ -362,9 +386,13 @@ pub fn legendre_features(x: f64, n: usize) -> Vec<f64> {
 
 /// Tensor Gauss–Legendre grid with `q_k` nodes per mode: feature matrices (orthonormal
 /// Legendre, `n_k` features) and product weights (summing to 1).
-pub fn tensor_quadrature(sizes: &[usize], nodes_per_mode: &[usize]) -> (Vec<Array2<f64>>, Array1<f64>) {
+pub fn tensor_quadrature(
+    sizes: &[usize],
+    nodes_per_mode: &[usize],
+) -> (Vec<Array2<f64>>, Array1<f64>) {
     let d = sizes.len();
-    let rules: Vec<(Vec<f64>, Vec<f64>)> = nodes_per_mode.iter().map(|&q| gauss_legendre(q)).collect();
+    let rules: Vec<(Vec<f64>, Vec<f64>)> =
+        nodes_per_mode.iter().map(|&q| gauss_legendre(q)).collect();
     let total: usize = nodes_per_mode.iter().product();
     let mut feats: Vec<Array2<f64>> = sizes.iter().map(|&n| Array2::zeros((total, n))).collect();
     let mut w = Array1::zeros(total);
