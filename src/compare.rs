@@ -1,12 +1,9 @@
 //! Run several optimizers on the same data from the same start point: the comparison behind
 //! `ttfit compare`, `ttfit demo` and `examples/compare_optimizers.rs`.
 
-use crate::basis::OutsidePolicy;
 use crate::data::Dataset;
 use crate::error::Result;
 use crate::fit::FitConfig;
-use crate::init::initial_tt;
-use crate::model::sample_set;
 use crate::optim::OptimizerConfig;
 use crate::train::{FitResult, IterationRecord, Trainer};
 
@@ -31,24 +28,7 @@ pub fn compare(
     test: Option<&Dataset>,
     mut on_record: impl FnMut(&str, &IterationRecord),
 ) -> Result<Vec<NamedRun>> {
-    let bases = cfg.check(data.n_inputs())?;
-    let (train, valid) = match cfg.validation {
-        Some(f) => {
-            let (t, v) = data.split(crate::data::split::SplitSize::Fraction(f), cfg.seed)?;
-            (t, Some(v))
-        }
-        None => (data.clone(), None),
-    };
-    let features = cfg.feature_map(bases, &train)?;
-    let ranks = cfg.ranks(&features.mode_sizes())?;
-    let policy = OutsidePolicy::Extrapolate;
-    let train_ss = sample_set(&features, &train, policy)?;
-    let valid_ss = valid
-        .as_ref()
-        .map(|v| sample_set(&features, v, policy))
-        .transpose()?;
-    let test_ss = test.map(|t| sample_set(&features, t, policy)).transpose()?;
-    let x0 = initial_tt(&train_ss, &ranks, &cfg.start, cfg.seed)?;
+    let problem = cfg.prepare(data, test)?;
     let mut runs = Vec::with_capacity(optimizers.len());
     for oc in optimizers {
         let mut opt = oc.build()?;
@@ -59,10 +39,10 @@ pub fn compare(
             .observe(|rec: &IterationRecord| on_record(&name, rec))
             .run(
                 opt.as_mut(),
-                x0.clone(),
-                &train_ss,
-                valid_ss.as_ref(),
-                test_ss.as_ref(),
+                problem.start.clone(),
+                &problem.train,
+                problem.valid.as_ref(),
+                problem.test.as_ref(),
             )
             .map_err(|e| e.to_string());
         runs.push(NamedRun { name, result });

@@ -21,9 +21,10 @@ use crate::init::{initial_tt, Start};
 use crate::model::{sample_set, FunctionalTT};
 use crate::model_file::TrainingInfo;
 use crate::optim::OptimizerConfig;
+use crate::samples::SampleSet;
 use crate::train::{FitResult, IterationRecord, Observer, StoppingRules, Trainer};
 use tensor_train::linalg::Par;
-use tensor_train::TtError;
+use tensor_train::{TensorTrain, TtError};
 
 /// Everything that defines a fit. Serializable, so it can come from a TOML file.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -214,6 +215,66 @@ impl FitConfig {
     }
 }
 
+/// Everything a run needs, prepared once from a configuration and data: the feature map
+/// (domains inferred from the training part), the sample sets of the training, validation
+/// and test parts, and the start point. Shared by [`fit`] and [`crate::compare::compare`].
+#[derive(Debug, Clone)]
+pub struct FitProblem {
+    /// Bases and input maps.
+    pub features: FeatureMap,
+    /// Training samples (without the validation part).
+    pub train: SampleSet,
+    /// Validation samples, when a validation fraction is configured.
+    pub valid: Option<SampleSet>,
+    /// Test samples, when test data is given.
+    pub test: Option<SampleSet>,
+    /// The start point (same for every optimizer of a comparison).
+    pub start: TensorTrain,
+}
+
+impl FitConfig {
+    /// Validate against `data`, split off the validation part, build the feature map and the
+    /// sample sets, and compute the start point.
+    pub fn prepare(&self, data: &Dataset, test: Option<&Dataset>) -> Result<FitProblem> {
+        let bases = self.check(data.n_inputs())?;
+        let (train, valid) = match self.validation {
+            Some(f) => {
+                let (t, v) = data.split(SplitSize::Fraction(f), self.seed)?;
+                (t, Some(v))
+            }
+            None => (data.clone(), None),
+        };
+        if let Some(t) = test {
+            if t.input_names != train.input_names {
+                return Err(Error::data(
+                    "test data",
+                    format!(
+                        "input columns {:?} differ from the training columns {:?}",
+                        t.input_names, train.input_names
+                    ),
+                ));
+            }
+        }
+        let features = self.feature_map(bases, &train)?;
+        let ranks = self.ranks(&features.mode_sizes())?;
+        let policy = OutsidePolicy::Extrapolate;
+        let train = sample_set(&features, &train, policy)?;
+        let valid = valid
+            .as_ref()
+            .map(|v| sample_set(&features, v, policy))
+            .transpose()?;
+        let test = test.map(|t| sample_set(&features, t, policy)).transpose()?;
+        let start = initial_tt(&train, &ranks, &self.start, self.seed)?;
+        Ok(FitProblem {
+            features,
+            train,
+            valid,
+            test,
+            start,
+        })
+    }
+}
+
 /// Fit a functional TT to `data` (a validation part is held out when configured) and report
 /// errors on `test` along the way. `observer` receives every iteration record.
 pub fn fit(
@@ -222,35 +283,8 @@ pub fn fit(
     test: Option<&Dataset>,
     observer: impl Observer,
 ) -> Result<Fitted> {
-    let bases = cfg.check(data.n_inputs())?;
-    let (train, valid) = match cfg.validation {
-        Some(f) => {
-            let (t, v) = data.split(SplitSize::Fraction(f), cfg.seed)?;
-            (t, Some(v))
-        }
-        None => (data.clone(), None),
-    };
-    if let Some(t) = test {
-        if t.input_names != train.input_names {
-            return Err(Error::data(
-                "test data",
-                format!(
-                    "input columns {:?} differ from the training columns {:?}",
-                    t.input_names, train.input_names
-                ),
-            ));
-        }
-    }
-    let features = cfg.feature_map(bases, &train)?;
-    let ranks = cfg.ranks(&features.mode_sizes())?;
+    let problem = cfg.prepare(data, test)?;
     let policy = OutsidePolicy::Extrapolate;
-    let train_ss = sample_set(&features, &train, policy)?;
-    let valid_ss = valid
-        .as_ref()
-        .map(|v| sample_set(&features, v, policy))
-        .transpose()?;
-    let test_ss = test.map(|t| sample_set(&features, t, policy)).transpose()?;
-    let x0 = initial_tt(&train_ss, &ranks, &cfg.start, cfg.seed)?;
     let mut opt = cfg.optimizer.build()?;
     let result = Trainer::new(cfg.stopping.clone())
         .par(cfg.par())
@@ -258,10 +292,10 @@ pub fn fit(
         .observe(observer)
         .run(
             opt.as_mut(),
-            x0,
-            &train_ss,
-            valid_ss.as_ref(),
-            test_ss.as_ref(),
+            problem.start,
+            &problem.train,
+            problem.valid.as_ref(),
+            problem.test.as_ref(),
         )?;
     let last: &IterationRecord = result
         .history
@@ -274,7 +308,7 @@ pub fn fit(
         iterations: last.iteration,
         seconds: last.seconds,
         stop_reason: result.stop.to_string(),
-        n_train: train.n_samples(),
+        n_train: problem.train.len(),
         train_error: last.train_error,
         validation_error: match cfg.stopping.validation_patience {
             Some(_) => result
@@ -289,7 +323,7 @@ pub fn fit(
         target: data.target_name.clone(),
         data_source: None,
     };
-    let model = FunctionalTT::new(features, result.tt.clone())?;
+    let model = FunctionalTT::new(problem.features, result.tt.clone())?;
     // with early stopping the returned TT is the best one: report its own test error
     let info = match (test, cfg.stopping.validation_patience) {
         (Some(t), Some(_)) => TrainingInfo {
