@@ -51,7 +51,8 @@ pub struct FitConfig {
     pub domain_margin: f64,
     /// Fraction (or count) of the training rows held out for validation / early stopping.
     pub validation: Option<f64>,
-    /// Worker threads for the sample kernels (`None`: all cores; `Some(1)`: sequential).
+    /// Worker threads (`None`: rayon's global pool, i.e. all cores; `Some(n)`: the fit runs
+    /// inside a pool of `n` threads, see [`fit`]). Results do not depend on it.
     pub threads: Option<usize>,
 }
 
@@ -86,12 +87,12 @@ pub struct Fitted {
 }
 
 impl FitConfig {
-    /// Parallelism implied by `threads`.
+    /// Parallelism implied by `threads`: sequential for one thread, else the current rayon
+    /// pool (whose size [`fit`] sets).
     pub fn par(&self) -> Par {
         match self.threads {
             Some(1) => Par::Seq,
-            Some(n) => Par::Rayon(n),
-            None => Par::Rayon(0),
+            _ => Par::Rayon(0),
         }
     }
 
@@ -277,7 +278,47 @@ impl FitConfig {
 
 /// Fit a functional TT to `data` (a validation part is held out when configured) and report
 /// errors on `test` along the way. `observer` receives every iteration record.
+///
+/// With `cfg.threads = Some(n)` the whole fit runs inside a rayon pool of `n` threads (every
+/// parallel kernel, faer's included, uses the current pool), on a helper thread; the records
+/// are passed back to `observer` on the calling thread, so the observer need not be `Send`.
+/// Every reduction over samples has a fixed order ([`tensor_train::reduce`]), so the model
+/// is bitwise the same for any `n` (tested in `tests/threads.rs`).
 pub fn fit(
+    cfg: &FitConfig,
+    data: &Dataset,
+    test: Option<&Dataset>,
+    mut observer: impl Observer,
+) -> Result<Fitted> {
+    let Some(n) = cfg.threads else {
+        return fit_here(cfg, data, test, observer);
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(n.max(1))
+        .thread_name(|i| format!("ttfit-{i}"))
+        .build()
+        .map_err(|e| Error::param("threads", format!("cannot start {n} worker threads: {e}")))?;
+    let (tx, rx) = std::sync::mpsc::channel::<IterationRecord>();
+    std::thread::scope(|scope| {
+        let worker = scope.spawn(move || {
+            pool.install(|| {
+                fit_here(cfg, data, test, |rec: &IterationRecord| {
+                    // the receiver lives until this thread is joined
+                    let _ = tx.send(rec.clone());
+                })
+            })
+        });
+        for rec in rx {
+            observer.observe(&rec);
+        }
+        worker
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// [`fit`] in the current rayon pool.
+fn fit_here(
     cfg: &FitConfig,
     data: &Dataset,
     test: Option<&Dataset>,

@@ -38,7 +38,12 @@ use std::ops::Range;
 use tensor_train::gauge::{left_multiply, left_unfolding, right_multiply, right_unfolding};
 use tensor_train::interfaces::{self, left_step_into, right_step_into};
 use tensor_train::linalg::{self, Cholesky, Par};
-use tensor_train::TensorTrain;
+use tensor_train::reduce;
+use tensor_train::{Gauge, TensorTrain};
+
+/// Tolerance of the orthogonality check of the gauge an ALS sweep hands on (thin-QR factors
+/// are orthonormal to a few units of round-off times the unfolding size).
+const GAUGE_TOL: f64 = 1e-10;
 
 /// Rows per chunk of the sample kernels of this module (scratch of `ROW_CHUNK x m` doubles).
 pub(crate) const ROW_CHUNK: usize = 256;
@@ -196,7 +201,13 @@ impl Optimizer for Als {
         }
         let loss = ctx.loss.value(pred.view(), data.targets(), data.weights());
         super::check_finite(loss, "ALS training loss")?;
-        let next = TensorTrain::from_cores(cores)?;
+        // the right-to-left half sweep leaves cores 1..d right-orthogonal: keep that gauge, so
+        // the next sweep (and any tangent space built at this point) skips the QR sweep
+        let next = if d > 1 {
+            TensorTrain::from_cores_with_gauge(cores, Gauge::Mixed { center: 0 }, GAUGE_TOL)?
+        } else {
+            TensorTrain::from_cores(cores)?
+        };
         let note = if notes.is_empty() {
             None
         } else {
@@ -443,59 +454,19 @@ fn outer_fixed<const RB: usize>(o: &mut [f64], lp: &[f64], r: &[f64]) {
     }
 }
 
-/// Number of accumulation blocks for a chunked reduction: 1 for [`Par::Seq`], else the number
-/// of threads (capped by the number of chunks). The blocks are contiguous and summed in order,
-/// so the result is deterministic for a given thread count.
-fn reduction_blocks(par: Par, n_chunks: usize) -> usize {
-    match par {
-        Par::Seq => 1,
-        Par::Rayon(t) => {
-            let t = if t == 0 {
-                rayon::current_num_threads()
-            } else {
-                t
-            };
-            t.clamp(1, n_chunks.max(1))
-        }
-    }
-}
-
-/// Deterministic chunked reduction over the rows `0..n_rows`: the chunks of [`ROW_CHUNK`] rows
-/// are split into contiguous blocks (one per thread), each block accumulates its chunks in
-/// order with `body`, and the block results are merged in order.
+/// Deterministic chunked reduction over the rows `0..n_rows` in chunks of [`ROW_CHUNK`] rows,
+/// through the workspace's one sample reduction ([`tensor_train::reduce::fold_chunks`]): the
+/// chunking and the summation order depend on `n_rows` only, so the result is the same bits for
+/// any thread count.
 pub(crate) fn chunked_reduce<T: Send>(
     n_rows: usize,
     par: Par,
     init: impl Fn() -> T + Sync,
     body: impl Fn(&mut T, Range<usize>) -> Result<()> + Sync,
-    merge: impl Fn(&mut T, T),
+    merge: impl Fn(&mut T, T) + Sync,
 ) -> Result<T> {
-    let n_chunks = n_rows.div_ceil(ROW_CHUNK).max(1);
-    let blocks = reduction_blocks(par, n_chunks);
-    let run_block = |bi: usize| -> Result<T> {
-        let c0 = bi * n_chunks / blocks;
-        let c1 = (bi + 1) * n_chunks / blocks;
-        let mut acc = init();
-        for c in c0..c1 {
-            let r0 = c * ROW_CHUNK;
-            let r1 = (r0 + ROW_CHUNK).min(n_rows);
-            if r0 < r1 {
-                body(&mut acc, r0..r1)?;
-            }
-        }
-        Ok(acc)
-    };
-    let parts: Vec<Result<T>> = if blocks == 1 {
-        vec![run_block(0)]
-    } else {
-        (0..blocks).into_par_iter().map(run_block).collect()
-    };
-    let mut it = parts.into_iter();
-    let mut acc = it.next().expect("at least one block")?;
-    for p in it {
-        merge(&mut acc, p?);
-    }
-    Ok(acc)
+    let plan = reduce::Plan::new(n_rows, ROW_CHUNK, reduce::MAX_LEAVES);
+    reduce::fold_chunks(n_rows, plan, par, init, body, merge)
 }
 
 /// Run `f(rows, out_rows)` over row chunks of an `n x c` output, in parallel if asked.

@@ -9,30 +9,80 @@
 //!
 //! Solvers: Cholesky with a Tikhonov shift relative to the trace; eigen-decomposition with a
 //! relative cutoff (pseudo-inverse, robust for `N < D`); Householder QR of the scaled `J`
-//! (condition number of `J`, not its square); matrix-free LSQR with damping (never forms `J`);
-//! block-diagonal (per-core blocks `G_kk`, a block-Jacobi Gauss–Newton step).
+//! (condition number of `J`, not its square; `Q` kept as reflectors); matrix-free LSQR with
+//! damping (never forms `J`); block-diagonal (per-core blocks `G_kk`, a block-Jacobi
+//! Gauss–Newton step); matrix-free block-Jacobi preconditioned CG ([`GramSolver::Pcg`],
+//! MATH.md §12), optionally with the operator and preconditioner from `m << N` rows; and
+//! [`GramSolver::Auto`], the default: Cholesky below [`PCG_MIN_DIM`] tangent dimensions, PCG
+//! above.
 //!
-//! Assembly is chunked over samples (each chunk's Jacobian rows, then one GEMM
-//! `J_c^T H_c J_c` into a group accumulator); the chunks are split into a number of groups
-//! that depends only on `N` and `D`, never on the thread count, so results are bitwise
-//! reproducible for a seed whatever the parallelism.
+//! **Bias of the relative shift.** Cholesky solves `(G + eps I) c = b` with
+//! `eps = rel_shift tr(G) / D`. In the eigenbasis of `G` (`G = sum_j lambda_j w_j w_j^T`) the
+//! shifted solution is the Gauss–Newton one with every component shrunk by
+//! `lambda_j / (lambda_j + eps)`: a relative bias `eps / (lambda_j + eps)`. The default
+//! `rel_shift = 1e-12` changes components with `lambda_j >= 1e-6 tr(G)/D` by at most `1e-6`
+//! relative, and damps the directions the samples do not determine (`lambda_j ~ 0`, `N < D` or
+//! over-parametrized ranks) to zero instead of amplifying rounding errors. With
+//! `rel_shift = 0` the solver refuses a numerically singular Gram (see
+//! [`GramSolver::Cholesky`]).
+//!
+//! Every reduction over samples is independent of the thread count, so results are bitwise
+//! identical for any parallelism: the Gram is a symmetric rank-k update computed tile by tile
+//! (each tile of `G` accumulated by one sequential GEMM per row block, in row-block order,
+//! whichever thread runs it); the diagonal blocks and `J^T w` go through
+//! [`tensor_train::reduce`].
 
 use super::lsqr::{lsqr, LsqrParams};
+pub use super::pcg::SolveReport;
+use super::pcg::{pcg, PcgParams};
 use crate::error::{Error, Result};
 use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, Axis};
 use rayon::prelude::*;
 use tensor_train::interfaces::CHUNK;
-use tensor_train::linalg::{self, Cholesky, Par};
+use tensor_train::linalg::{self, Cholesky, Par, QrLeastSquares};
+use tensor_train::reduce;
 use tensor_train::tangent::{SampleInterfaces, TangentSpace};
+
+/// Tangent dimension from which [`GramSolver::Auto`] switches from dense Cholesky to the
+/// matrix-free PCG. Dense NGD costs `N D^2` flops per iteration for the Gram (at GEMM speed),
+/// PCG about `N D^2 / d` for the preconditioner plus `4 N D` per CG iteration (at the lower
+/// speed of `J v`, `J^T w`); measured crossover: `docs/BENCHMARKS.md` (solver table).
+pub const PCG_MIN_DIM: usize = 1500;
 
 /// How the Gram system is solved.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum GramSolver {
+    /// Dense Cholesky (shift `rel_shift`) for `D < PCG_MIN_DIM`, else [`GramSolver::Pcg`] with
+    /// the same relative shift and the default PCG settings. See [`GramSolver::resolve`].
+    Auto {
+        /// Shift relative to the mean eigenvalue.
+        rel_shift: f64,
+    },
     /// `(G + eps I) c = rhs` by Cholesky, `eps = rel_shift tr(G) / D`. `O(N D^2 + D^3/3)`.
+    /// With `rel_shift = 0` a numerically singular `G` (a pivot `L_ii^2 <= D u max G_ii`, e.g.
+    /// `N < D`) is an error instead of a silently non-minimal step: use the eigen solver for
+    /// the minimum-norm step, or a positive shift (see the module docs for its bias).
     Cholesky {
         /// Shift relative to the mean eigenvalue (e.g. 1e-12 to 1e-6).
         rel_shift: f64,
+    },
+    /// Matrix-free conjugate gradient on `(G + eps I) c = rhs`, `eps = rel_shift tr(G) / D`,
+    /// preconditioned by the factored diagonal blocks `G_kk + eps I` (the ALS normal matrices
+    /// in the gauge complement, `O(N D^2 / d)` to form). Each iteration is one `J v` and one
+    /// `J^T w` (`O(N d n r^2)`); memory `O(N d r + sum_k D_k^2)`, never `N x D`. Stops at
+    /// `||r_j|| <= forcing ||rhs||` or after `max_iter` iterations (reported, see
+    /// [`GramSystem::solve_target_report`]); a truncated solve is still a descent direction.
+    Pcg {
+        /// Shift relative to the mean eigenvalue of `G`.
+        rel_shift: f64,
+        /// Iteration cap.
+        max_iter: usize,
+        /// Forcing term `eta` of the inexact-Newton stopping rule.
+        forcing: f64,
+        /// Build the operator and the preconditioner from `m` of the `N` rows (evenly strided),
+        /// the right-hand side from all rows. `None`: all rows.
+        subsample: Option<usize>,
     },
     /// Pseudo-inverse of `G` by eigen-decomposition, eigenvalues below
     /// `rel_cutoff * lambda_max` dropped. Robust when `N < D`.
@@ -47,9 +97,10 @@ pub enum GramSolver {
     Lsqr {
         /// Damping `lambda`: minimizes `||A c - b||^2 + lambda^2 ||c||^2`.
         damp: f64,
-        /// Iteration cap.
+        /// Iteration cap (reaching it is reported, see [`GramSystem::solve_target_report`]).
         max_iter: usize,
-        /// Relative tolerance on the normal-equation residual.
+        /// Stop when the normal-equation residual `||A^T r - lambda^2 c||` is at most `tol`
+        /// times its value at `c = 0`, `||A^T b||` (the same rule as PCG's forcing term).
         tol: f64,
     },
     /// Block-diagonal approximation `diag(G_11, ..., G_dd)`, each block by Cholesky with a
@@ -62,17 +113,104 @@ pub enum GramSolver {
 
 impl Default for GramSolver {
     fn default() -> Self {
-        GramSolver::Cholesky { rel_shift: 1e-12 }
+        GramSolver::Auto { rel_shift: 1e-12 }
     }
 }
 
+/// Default PCG settings: forcing term, iteration cap.
+pub const PCG_DEFAULT_FORCING: f64 = 1e-4;
+/// Default PCG iteration cap.
+pub const PCG_DEFAULT_MAX_ITER: usize = 100;
+
 impl GramSolver {
+    /// The concrete solver for a tangent dimension `dim`: [`GramSolver::Auto`] becomes
+    /// Cholesky below [`PCG_MIN_DIM`] and PCG from there on; the others are returned as they are.
+    pub fn resolve(self, dim: usize) -> GramSolver {
+        match self {
+            GramSolver::Auto { rel_shift } if dim < PCG_MIN_DIM => {
+                GramSolver::Cholesky { rel_shift }
+            }
+            GramSolver::Auto { rel_shift } => GramSolver::Pcg {
+                rel_shift,
+                max_iter: PCG_DEFAULT_MAX_ITER,
+                forcing: PCG_DEFAULT_FORCING,
+                subsample: None,
+            },
+            other => other,
+        }
+    }
+
+    /// The solver with its Tikhonov regularization raised to at least `shift` (relative to the
+    /// mean eigenvalue): what a mini-batch Gram needs. QR has no shift and becomes Cholesky;
+    /// LSQR's damping is `sqrt(shift)` (it damps `||c||^2` by `damp^2`).
+    pub fn with_min_shift(self, shift: f64) -> GramSolver {
+        match self {
+            GramSolver::Auto { rel_shift } => GramSolver::Auto {
+                rel_shift: rel_shift.max(shift),
+            },
+            GramSolver::Cholesky { rel_shift } => GramSolver::Cholesky {
+                rel_shift: rel_shift.max(shift),
+            },
+            GramSolver::BlockDiagonal { rel_shift } => GramSolver::BlockDiagonal {
+                rel_shift: rel_shift.max(shift),
+            },
+            GramSolver::Pcg {
+                rel_shift,
+                max_iter,
+                forcing,
+                subsample,
+            } => GramSolver::Pcg {
+                rel_shift: rel_shift.max(shift),
+                max_iter,
+                forcing,
+                subsample,
+            },
+            GramSolver::Eigen { rel_cutoff } => GramSolver::Eigen {
+                rel_cutoff: rel_cutoff.max(shift),
+            },
+            GramSolver::Lsqr {
+                damp,
+                max_iter,
+                tol,
+            } => GramSolver::Lsqr {
+                damp: damp.max(shift.sqrt()),
+                max_iter,
+                tol,
+            },
+            GramSolver::Qr => GramSolver::Cholesky { rel_shift: shift },
+        }
+    }
+
     /// Check ranges.
     pub fn validate(&self) -> Result<()> {
         let bad =
             |name: &str, v: f64| Error::param(name, format!("must be finite and >= 0, got {v}"));
         match *self {
-            GramSolver::Cholesky { rel_shift } | GramSolver::BlockDiagonal { rel_shift } => {
+            GramSolver::Pcg {
+                rel_shift,
+                max_iter,
+                forcing,
+                subsample,
+            } => {
+                if !(rel_shift.is_finite() && rel_shift >= 0.0) {
+                    return Err(bad("pcg rel_shift", rel_shift));
+                }
+                if max_iter == 0 {
+                    return Err(Error::param("pcg max_iter", "must be at least 1"));
+                }
+                if !(forcing.is_finite() && forcing > 0.0 && forcing < 1.0) {
+                    return Err(Error::param(
+                        "pcg forcing",
+                        format!("must lie in (0, 1), got {forcing}"),
+                    ));
+                }
+                if subsample == Some(0) {
+                    return Err(Error::param("pcg subsample", "must be at least 1 row"));
+                }
+            }
+            GramSolver::Cholesky { rel_shift }
+            | GramSolver::BlockDiagonal { rel_shift }
+            | GramSolver::Auto { rel_shift } => {
                 if !(rel_shift.is_finite() && rel_shift >= 0.0) {
                     return Err(bad("gram solver rel_shift", rel_shift));
                 }
@@ -108,7 +246,8 @@ impl GramSolver {
         Ok(())
     }
 
-    /// Parse `cholesky[:shift]`, `eigen[:cutoff]`, `qr`, `lsqr[:damp]`, `block[:shift]`.
+    /// Parse `auto[:shift]`, `cholesky[:shift]`, `eigen[:cutoff]`, `qr`, `lsqr[:damp]`,
+    /// `block[:shift]`, `pcg[:shift]`, `pcg-sub<m>[:shift]` (operator from `m` rows).
     pub fn parse(s: &str) -> Result<Self> {
         let (name, arg) = match s.split_once(':') {
             Some((n, a)) => (n, Some(a)),
@@ -123,6 +262,29 @@ impl GramSolver {
             }
         };
         let solver = match name {
+            "auto" => GramSolver::Auto {
+                rel_shift: num(1e-12)?,
+            },
+            "pcg" => GramSolver::Pcg {
+                rel_shift: num(1e-12)?,
+                max_iter: PCG_DEFAULT_MAX_ITER,
+                forcing: PCG_DEFAULT_FORCING,
+                subsample: None,
+            },
+            sub if sub.starts_with("pcg-sub") => {
+                let m: usize = sub["pcg-sub".len()..].parse().map_err(|_| {
+                    Error::param(
+                        "solver",
+                        format!("'{sub}': give the subsample size as in pcg-sub20000"),
+                    )
+                })?;
+                GramSolver::Pcg {
+                    rel_shift: num(1e-12)?,
+                    max_iter: PCG_DEFAULT_MAX_ITER,
+                    forcing: PCG_DEFAULT_FORCING,
+                    subsample: Some(m),
+                }
+            }
             "cholesky" => GramSolver::Cholesky {
                 rel_shift: num(1e-12)?,
             },
@@ -132,7 +294,7 @@ impl GramSolver {
             "qr" => GramSolver::Qr,
             "lsqr" => GramSolver::Lsqr {
                 damp: num(0.0)?,
-                max_iter: 200,
+                max_iter: 1000,
                 tol: 1e-10,
             },
             "block" | "block-diagonal" => GramSolver::BlockDiagonal {
@@ -142,7 +304,7 @@ impl GramSolver {
                 return Err(Error::param(
                     "solver",
                     format!(
-                        "unknown Gram solver '{other}'; choose cholesky, eigen, qr, lsqr or block"
+                        "unknown Gram solver '{other}'; choose auto, cholesky, eigen, qr, lsqr, block, pcg or pcg-sub<m>"
                     ),
                 ))
             }
@@ -154,10 +316,27 @@ impl GramSolver {
 
 enum Factor {
     Cholesky(Cholesky),
-    Eigen { w: Array2<f64>, inv: Array1<f64> },
-    Qr { q: Array2<f64>, r: Array2<f64> },
+    Eigen {
+        w: Array2<f64>,
+        inv: Array1<f64>,
+    },
+    Qr(QrLeastSquares),
     Lsqr(LsqrParams),
     Blocks(Vec<Cholesky>),
+    Pcg {
+        blocks: Vec<Cholesky>,
+        shift: f64,
+        params: PcgParams,
+        sub: Option<SubSample>,
+    },
+}
+
+/// The rows the PCG operator and preconditioner are built from when sub-sampled.
+struct SubSample {
+    si: SampleInterfaces,
+    feats: Vec<Array2<f64>>,
+    /// `h_i / m` on the kept rows.
+    weights: Array1<f64>,
 }
 
 /// A factored Gram system at one iterate; see the module docs.
@@ -172,8 +351,11 @@ pub struct GramSystem<'a> {
     par: Par,
 }
 
-/// Memory budget for the per-group Gram accumulators.
-const GROUP_BYTES: usize = 512 << 20;
+/// Rows of `J` formed at a time by the Gram assembly (the only `N`-proportional buffer is
+/// `ROW_BLOCK x D`).
+const ROW_BLOCK: usize = 2048;
+/// Column tile of the symmetric rank-k update.
+const TILE: usize = 256;
 
 impl<'a> GramSystem<'a> {
     /// Assemble and factor. `h` are the row weights (`None` for all ones).
@@ -190,13 +372,24 @@ impl<'a> GramSystem<'a> {
         let n = n_samples as f64;
         let row_weights = h.map(|h| h.mapv(|v| v.max(0.0) / n));
         let dim = ts.dim();
-        let factor = match solver {
+        let factor = match solver.resolve(dim) {
+            GramSolver::Auto { .. } => unreachable!("resolve() removes Auto"),
             GramSolver::Cholesky { rel_shift } => {
                 let g = assemble_gram(ts, si, feats, row_weights.as_ref(), n, par)?;
                 let shift = shift_of(&g, rel_shift);
-                Factor::Cholesky(Cholesky::new(g.view(), shift).map_err(|e| {
+                let ch = Cholesky::new_with(g.view(), shift, par).map_err(|e| {
                     Error::param("gram solver", format!("{e}; the empirical Gram matrix is singular (too few samples for the rank?): use a larger rel_shift or the eigen solver"))
-                })?)
+                })?;
+                if shift == 0.0 && ch.pivot_ratio() <= Cholesky::singular_ratio(dim) {
+                    return Err(Error::param(
+                        "gram solver",
+                        format!(
+                            "the empirical Gram matrix is numerically singular ({n_samples} samples for {dim} tangent dimensions; smallest Cholesky pivot {:.1e} of the largest diagonal entry): Cholesky without a shift would return a non-minimal step; use the eigen solver (minimum-norm step) or a positive rel_shift",
+                            ch.pivot_ratio()
+                        ),
+                    ));
+                }
+                Factor::Cholesky(ch)
             }
             GramSolver::Eigen { rel_cutoff } => {
                 let g = assemble_gram(ts, si, feats, row_weights.as_ref(), n, par)?;
@@ -218,10 +411,19 @@ impl<'a> GramSystem<'a> {
                         format!("QR needs at least as many samples as tangent dimensions ({n_samples} < {dim}); use eigen, cholesky or lsqr"),
                     ));
                 }
-                let mut j = ts.jacobian(si, feats, par)?;
+                // one N x D buffer: J assembled column-major, scaled in place, factored in
+                // place; Q stays as Householder reflectors
+                let mut j = QrLeastSquares::buffer(n_samples, dim);
+                ts.jacobian_into(si, feats, j.view_mut(), par)?;
                 scale_rows(&mut j, row_weights.as_ref(), n);
-                let (q, r) = linalg::qr_thin(j.view())?;
-                Factor::Qr { q, r }
+                let qr = QrLeastSquares::factor(j, Par::Seq)?;
+                if qr.diag_ratio() <= 1e-14 {
+                    return Err(Error::param(
+                        "gram solver",
+                        "QR found the Jacobian rank-deficient (too few or repeated samples for this rank); use the eigen or cholesky solver",
+                    ));
+                }
+                Factor::Qr(qr)
             }
             GramSolver::Lsqr {
                 damp,
@@ -246,6 +448,52 @@ impl<'a> GramSystem<'a> {
                     })?;
                 Factor::Blocks(facs)
             }
+            GramSolver::Pcg {
+                rel_shift,
+                max_iter,
+                forcing,
+                subsample,
+            } => {
+                let sub = match subsample {
+                    Some(m) if m < n_samples => {
+                        Some(SubSample::new(si, feats, row_weights.as_ref(), m))
+                    }
+                    _ => None,
+                };
+                let blocks = match &sub {
+                    Some(sub) => {
+                        let fv: Vec<ArrayView2<'_, f64>> =
+                            sub.feats.iter().map(|f| f.view()).collect();
+                        let m = sub.weights.len() as f64;
+                        assemble_blocks(ts, &sub.si, &fv, Some(&sub.weights), m, par)?
+                    }
+                    None => assemble_blocks(ts, si, feats, row_weights.as_ref(), n, par)?,
+                };
+                // eps = rel_shift tr(G) / D, with tr(G) = sum_k tr(G_kk)
+                let trace: f64 = blocks.iter().map(|b| b.diag().sum()).sum();
+                let shift = rel_shift * trace / dim.max(1) as f64;
+                let facs = blocks
+                    .iter()
+                    .map(|b| {
+                        // the preconditioner blocks always get at least a tiny relative shift,
+                        // so that a singular block (N < D_k) does not stop the solve
+                        let s = shift.max(shift_of(b, 1e-12));
+                        Cholesky::new(b.view(), s)
+                    })
+                    .collect::<std::result::Result<Vec<_>, _>>()
+                    .map_err(|e| {
+                        Error::param(
+                            "gram solver",
+                            format!("{e} in a preconditioner block; raise rel_shift"),
+                        )
+                    })?;
+                Factor::Pcg {
+                    blocks: facs,
+                    shift,
+                    params: PcgParams { forcing, max_iter },
+                    sub,
+                }
+            }
         };
         Ok(GramSystem {
             ts,
@@ -260,6 +508,18 @@ impl<'a> GramSystem<'a> {
 
     /// `c = argmin sum_i h_i (J_i c - t_i)^2` (with the solver's regularization).
     pub fn solve_target(&self, t: ArrayView1<'_, f64>) -> Result<Array1<f64>> {
+        Ok(self.solve_target_report(t, None)?.0)
+    }
+
+    /// [`GramSystem::solve_target`] with the outcome of the solve (iterations, relative
+    /// residual, converged or not; direct solvers report an exact solve). `forcing` overrides
+    /// the iterative solvers' tolerance for this solve (an inexact-Newton forcing term chosen
+    /// by the optimizer, e.g. Eisenstat–Walker `min(0.5, sqrt(||g_k|| / ||g_0||))`).
+    pub fn solve_target_report(
+        &self,
+        t: ArrayView1<'_, f64>,
+        forcing: Option<f64>,
+    ) -> Result<(Array1<f64>, SolveReport)> {
         if t.len() != self.si.n_samples() {
             return Err(Error::param(
                 "gram target",
@@ -271,6 +531,7 @@ impl<'a> GramSystem<'a> {
             Some(w) => &t * w,
             None => t.mapv(|v| v / self.n),
         };
+        let mut report = SolveReport::direct();
         let c = match &self.factor {
             Factor::Cholesky(ch) => ch.solve_vec(&self.rhs(wt.view())?)?,
             Factor::Eigen { w, inv } => {
@@ -278,15 +539,19 @@ impl<'a> GramSystem<'a> {
                 let z = w.t().dot(&rhs) * inv;
                 w.dot(&z)
             }
-            Factor::Qr { q, r } => {
-                // b = sqrt(h/N) t ; c = R^{-1} Q^T b
+            Factor::Qr(qr) => {
+                // b = sqrt(h/N) t ; c = R^{-1} (Q^T b)[..D]
                 let b = match &self.row_weights {
                     Some(w) => &t * &w.mapv(f64::sqrt),
                     None => t.mapv(|v| v / self.n.sqrt()),
                 };
-                back_substitute(r, &q.t().dot(&b))?
+                qr.solve(&b)?
             }
             Factor::Lsqr(p) => {
+                let p = LsqrParams {
+                    tol: forcing.unwrap_or(p.tol),
+                    ..*p
+                };
                 let sqrt_w = match &self.row_weights {
                     Some(w) => w.mapv(f64::sqrt),
                     None => Array1::from_elem(t.len(), 1.0 / self.n.sqrt()),
@@ -299,20 +564,50 @@ impl<'a> GramSystem<'a> {
                     let wu = u * &sqrt_w;
                     Ok(self.ts.vjp(self.si, &self.feats, wu.view(), self.par)?)
                 };
-                lsqr(av, atv, &b, self.ts.dim(), p)?
+                let (c, rep) = lsqr(av, atv, &b, self.ts.dim(), &p)?;
+                report = rep;
+                c
             }
             Factor::Blocks(facs) => {
                 let rhs = self.rhs(wt.view())?;
+                block_solve(self.ts.block_offsets(), facs, &rhs)?
+            }
+            Factor::Pcg {
+                blocks,
+                shift,
+                params,
+                sub,
+            } => {
+                let rhs = self.rhs(wt.view())?;
+                let p = PcgParams {
+                    forcing: forcing.unwrap_or(params.forcing),
+                    ..*params
+                };
                 let off = self.ts.block_offsets();
-                let mut c = Array1::zeros(self.ts.dim());
-                for (k, f) in facs.iter().enumerate() {
-                    let seg = rhs.slice(s![off[k]..off[k + 1]]).to_owned();
-                    if seg.is_empty() {
-                        continue;
-                    }
-                    c.slice_mut(s![off[k]..off[k + 1]])
-                        .assign(&f.solve_vec(&seg)?);
-                }
+                let op = |v: &Array1<f64>| -> Result<Array1<f64>> {
+                    let mut gv = match sub {
+                        Some(sub) => {
+                            let fv: Vec<ArrayView2<'_, f64>> =
+                                sub.feats.iter().map(|f| f.view()).collect();
+                            let jv = self.ts.jvp(&sub.si, &fv, v.view(), self.par)?;
+                            let wjv = &jv * &sub.weights;
+                            self.ts.vjp(&sub.si, &fv, wjv.view(), self.par)?
+                        }
+                        None => {
+                            let jv = self.ts.jvp(self.si, &self.feats, v.view(), self.par)?;
+                            let wjv = match &self.row_weights {
+                                Some(w) => &jv * w,
+                                None => jv.mapv(|x| x / self.n),
+                            };
+                            self.rhs(wjv.view())?
+                        }
+                    };
+                    gv.scaled_add(*shift, v);
+                    Ok(gv)
+                };
+                let prec = |r: &Array1<f64>| block_solve(off, blocks, r);
+                let (c, rep) = pcg(op, prec, &rhs, &p)?;
+                report = rep;
                 c
             }
         };
@@ -322,7 +617,7 @@ impl<'a> GramSystem<'a> {
                 message: "the natural-gradient solve produced non-finite values; use a Tikhonov shift or the eigen solver".into(),
             });
         }
-        Ok(c)
+        Ok((c, report))
     }
 
     fn rhs(&self, wt: ArrayView1<'_, f64>) -> Result<Array1<f64>> {
@@ -330,11 +625,51 @@ impl<'a> GramSystem<'a> {
     }
 }
 
+impl SubSample {
+    /// Rows `floor(j N / m)`, `j < m`: evenly strided, deterministic.
+    fn new(
+        si: &SampleInterfaces,
+        feats: &[ArrayView2<'_, f64>],
+        row_weights: Option<&Array1<f64>>,
+        m: usize,
+    ) -> Self {
+        let n = si.n_samples();
+        let idx: Vec<usize> = (0..m).map(|j| j * n / m).collect();
+        let pick = |a: &Array2<f64>| a.select(Axis(0), &idx);
+        let si = SampleInterfaces {
+            left_u: si.left_u.iter().map(pick).collect(),
+            right_v: si.right_v.iter().map(pick).collect(),
+        };
+        let feats = feats.iter().map(|f| f.select(Axis(0), &idx)).collect();
+        // h_i / N on all rows becomes h_i / m on the kept ones
+        let scale = n as f64 / m as f64;
+        let weights = match row_weights {
+            Some(w) => Array1::from_iter(idx.iter().map(|&i| w[i] * scale)),
+            None => Array1::from_elem(m, 1.0 / m as f64),
+        };
+        SubSample { si, feats, weights }
+    }
+}
+
+fn block_solve(off: &[usize], facs: &[Cholesky], rhs: &Array1<f64>) -> Result<Array1<f64>> {
+    let mut c = Array1::zeros(rhs.len());
+    for (k, f) in facs.iter().enumerate() {
+        if off[k + 1] == off[k] {
+            continue;
+        }
+        let seg = rhs.slice(s![off[k]..off[k + 1]]).to_owned();
+        c.slice_mut(s![off[k]..off[k + 1]])
+            .assign(&f.solve_vec(&seg)?);
+    }
+    Ok(c)
+}
+
 fn shift_of(g: &Array2<f64>, rel: f64) -> f64 {
     let d = g.nrows().max(1) as f64;
     rel * g.diag().sum() / d
 }
 
+/// Scale row `i` by `sqrt(w_i)` (or all rows by `1/sqrt(N)`), in place.
 fn scale_rows(j: &mut Array2<f64>, w: Option<&Array1<f64>>, n: f64) {
     match w {
         Some(w) => {
@@ -350,63 +685,14 @@ fn scale_rows(j: &mut Array2<f64>, w: Option<&Array1<f64>>, n: f64) {
     }
 }
 
-/// Number of accumulator groups: depends on the sizes only (reproducibility), bounded by
-/// memory.
-fn n_groups(n_chunks: usize, dim: usize) -> usize {
-    let per = dim * dim * 8;
-    let by_mem = (GROUP_BYTES / per.max(1)).max(1);
-    n_chunks.min(8).min(by_mem).max(1)
-}
-
-/// Run `f(chunk rows, weighted rows, group accumulator)` over sample chunks split into
-/// groups, and sum the group accumulators in order.
-fn accumulate<F>(
-    n_samples: usize,
-    dim_acc: usize,
-    n_acc: usize,
-    par: Par,
-    f: F,
-) -> Result<Vec<Array2<f64>>>
-where
-    F: Fn(std::ops::Range<usize>, &mut [Array2<f64>]) -> Result<()> + Sync + Send,
-{
-    let n_chunks = n_samples.div_ceil(CHUNK);
-    let groups = n_groups(n_chunks, dim_acc);
-    let per_group = n_chunks.div_ceil(groups);
-    let run = |gi: usize| -> Result<Vec<Array2<f64>>> {
-        let mut acc = vec![Array2::zeros((0, 0)); n_acc];
-        let first = gi * per_group;
-        let last = ((gi + 1) * per_group).min(n_chunks);
-        for c in first..last {
-            let rows = c * CHUNK..((c + 1) * CHUNK).min(n_samples);
-            f(rows, &mut acc)?;
-        }
-        Ok(acc)
-    };
-    let parts: Vec<Vec<Array2<f64>>> = match par {
-        Par::Seq => (0..groups).map(run).collect::<Result<_>>()?,
-        Par::Rayon(_) => (0..groups)
-            .into_par_iter()
-            .map(run)
-            .collect::<Result<_>>()?,
-    };
-    let mut total: Vec<Array2<f64>> = vec![Array2::zeros((0, 0)); n_acc];
-    for part in parts {
-        for (t, p) in total.iter_mut().zip(part) {
-            if p.is_empty() {
-                continue;
-            }
-            if t.is_empty() {
-                *t = p;
-            } else {
-                *t += &p;
-            }
-        }
-    }
-    Ok(total)
-}
-
-/// `G = J^T diag(w) J` (row weights `w = h/N`, or `1/N`), chunked, GEMM per chunk.
+/// `G = J^T diag(w) J` (row weights `w = h/N`, or `1/N`) as a symmetric rank-k update.
+///
+/// Rows are taken [`ROW_BLOCK`] at a time: that block of `J` is formed (in parallel over
+/// 512-row chunks), scaled by `sqrt(w)` in place, and added into the lower triangle of `G`
+/// tile by tile (`TILE x TILE` tiles `(I, J)`, `J <= I`), one sequential GEMM per tile, the
+/// tiles in parallel. Flops: `N D^2 (1 + TILE / D)`, half of the full product `J^T (W J)`.
+/// Each tile sees the row blocks in order through the same sequential kernel, so the result is
+/// bitwise the same for any thread count. Memory: `G` and one `ROW_BLOCK x D` block.
 pub fn assemble_gram(
     ts: &TangentSpace,
     si: &SampleInterfaces,
@@ -417,24 +703,86 @@ pub fn assemble_gram(
 ) -> Result<Array2<f64>> {
     let dim = ts.dim();
     let n_samples = si.n_samples();
-    let total = accumulate(n_samples, dim, 1, par, |rows, acc| {
-        let mut jc = Array2::zeros((rows.len(), dim));
-        ts.jacobian_rows(si, feats, rows.clone(), jc.view_mut())?;
-        let wj = weighted(&jc, w, rows, n);
-        if acc[0].is_empty() {
-            acc[0] = Array2::zeros((dim, dim));
+    let nt = dim.div_ceil(TILE);
+    let mut tiles: Vec<(usize, usize, Array2<f64>)> = Vec::with_capacity(nt * (nt + 1) / 2);
+    for i in 0..nt {
+        for j in 0..=i {
+            let (ri, rj) = (tile_range(i, dim), tile_range(j, dim));
+            tiles.push((i, j, Array2::zeros((ri.len(), rj.len()))));
         }
-        linalg::gemm(1.0, jc.t(), wj.view(), 1.0, acc[0].view_mut(), Par::Seq)?;
-        Ok(())
-    })?;
-    Ok(total
-        .into_iter()
-        .next()
-        .filter(|g| !g.is_empty())
-        .unwrap_or_else(|| Array2::zeros((dim, dim))))
+    }
+    let mut jb = Array2::<f64>::zeros((ROW_BLOCK.min(n_samples), dim));
+    let mut r0 = 0;
+    while r0 < n_samples {
+        let r1 = (r0 + ROW_BLOCK).min(n_samples);
+        let mut blk = jb.slice_mut(s![..r1 - r0, ..]);
+        let fill = |(ci, mut o): (usize, ndarray::ArrayViewMut2<'_, f64>)| -> Result<()> {
+            let a = r0 + ci * CHUNK;
+            let rows = a..a + o.nrows();
+            ts.jacobian_rows(si, feats, rows.clone(), o.view_mut())?;
+            match w {
+                Some(w) => {
+                    for (mut row, &wi) in o.rows_mut().into_iter().zip(w.slice(s![rows]).iter()) {
+                        let sw = wi.sqrt();
+                        row.mapv_inplace(|v| v * sw);
+                    }
+                }
+                None => {
+                    let sw = 1.0 / n.sqrt();
+                    o.mapv_inplace(|v| v * sw);
+                }
+            }
+            Ok(())
+        };
+        match par {
+            Par::Seq => blk
+                .axis_chunks_iter_mut(Axis(0), CHUNK)
+                .enumerate()
+                .try_for_each(fill)?,
+            Par::Rayon(_) => blk
+                .axis_chunks_iter_mut(Axis(0), CHUNK)
+                .into_par_iter()
+                .enumerate()
+                .try_for_each(fill)?,
+        }
+        let blk = jb.slice(s![..r1 - r0, ..]);
+        let update = |t: &mut (usize, usize, Array2<f64>)| -> Result<()> {
+            let (i, j, acc) = t;
+            let a = blk.slice(s![.., tile_range(*i, dim)]);
+            let b = blk.slice(s![.., tile_range(*j, dim)]);
+            linalg::gemm(1.0, a.t(), b, 1.0, acc.view_mut(), Par::Seq)?;
+            Ok(())
+        };
+        match par {
+            Par::Seq => tiles.iter_mut().try_for_each(update)?,
+            Par::Rayon(_) => tiles.par_iter_mut().try_for_each(update)?,
+        }
+        r0 = r1;
+    }
+    let mut g = Array2::zeros((dim, dim));
+    for (i, j, t) in tiles {
+        let (ri, rj) = (tile_range(i, dim), tile_range(j, dim));
+        g.slice_mut(s![ri.clone(), rj.clone()]).assign(&t);
+        if i != j {
+            g.slice_mut(s![rj, ri]).assign(&t.t());
+        }
+    }
+    // the diagonal tiles are full products: symmetrize them exactly (mirror the lower half)
+    for i in 0..dim {
+        for j in 0..i {
+            g[[j, i]] = g[[i, j]];
+        }
+    }
+    Ok(g)
 }
 
-/// Diagonal blocks `G_kk = J^(k)T diag(w) J^(k)`.
+fn tile_range(t: usize, dim: usize) -> std::ops::Range<usize> {
+    t * TILE..((t + 1) * TILE).min(dim)
+}
+
+/// Diagonal blocks `G_kk = J^(k)T diag(w) J^(k)`, block by block (only `J^(k)` is formed, a
+/// chunk at a time), each summed over samples by [`tensor_train::reduce::fold_chunks`] (fixed
+/// order, any thread count). Memory: `O(sum_k D_k^2)` plus a few chunk buffers.
 pub fn assemble_blocks(
     ts: &TangentSpace,
     si: &SampleInterfaces,
@@ -443,74 +791,50 @@ pub fn assemble_blocks(
     n: f64,
     par: Par,
 ) -> Result<Vec<Array2<f64>>> {
-    let dim = ts.dim();
-    let off = ts.block_offsets().to_vec();
-    let d = ts.order();
-    let max_block = ts.block_dims().iter().cloned().max().unwrap_or(0);
-    let total = accumulate(si.n_samples(), max_block, d, par, |rows, acc| {
-        let mut jc = Array2::zeros((rows.len(), dim));
-        ts.jacobian_rows(si, feats, rows.clone(), jc.view_mut())?;
-        let wj = weighted(&jc, w, rows, n);
-        for k in 0..d {
-            let dk = off[k + 1] - off[k];
-            if acc[k].is_empty() {
-                acc[k] = Array2::zeros((dk, dk));
-            }
-            let a = jc.slice(s![.., off[k]..off[k + 1]]);
-            let b = wj.slice(s![.., off[k]..off[k + 1]]);
-            linalg::gemm(1.0, a.t(), b, 1.0, acc[k].view_mut(), Par::Seq)?;
-        }
-        Ok(())
-    })?;
-    Ok(total
-        .into_iter()
+    let n_samples = si.n_samples();
+    let plan = reduce::Plan::default_for(n_samples);
+    ts.block_dims()
+        .iter()
         .enumerate()
-        .map(|(k, b)| {
-            if b.is_empty() {
-                Array2::zeros((off[k + 1] - off[k], off[k + 1] - off[k]))
-            } else {
-                b
+        .map(|(k, &dk)| {
+            if dk == 0 {
+                return Ok(Array2::zeros((0, 0)));
             }
+            // accumulator: (G_kk, scratch rows of J^(k))
+            type Acc = (Array2<f64>, Vec<f64>);
+            let (g, _) = reduce::fold_chunks(
+                n_samples,
+                plan,
+                par,
+                || -> Acc { (Array2::zeros((dk, dk)), Vec::new()) },
+                |acc: &mut Acc, rows: std::ops::Range<usize>| -> Result<()> {
+                    let len = rows.len();
+                    acc.1.resize(len * dk, 0.0);
+                    let mut jk =
+                        ndarray::ArrayViewMut2::from_shape((len, dk), &mut acc.1[..len * dk])
+                            .expect("scratch sized above");
+                    ts.jacobian_block_rows(si, feats, k, rows.clone(), jk.view_mut())?;
+                    match w {
+                        Some(w) => {
+                            for (mut row, &wi) in
+                                jk.rows_mut().into_iter().zip(w.slice(s![rows]).iter())
+                            {
+                                let sw = wi.sqrt();
+                                row.mapv_inplace(|v| v * sw);
+                            }
+                        }
+                        None => {
+                            let sw = 1.0 / n.sqrt();
+                            jk.mapv_inplace(|v| v * sw);
+                        }
+                    }
+                    let jk = jk.view();
+                    linalg::gemm(1.0, jk.t(), jk, 1.0, acc.0.view_mut(), Par::Seq)?;
+                    Ok(())
+                },
+                |a: &mut Acc, b: Acc| a.0 += &b.0,
+            )?;
+            Ok(g)
         })
-        .collect())
-}
-
-fn weighted(
-    jc: &Array2<f64>,
-    w: Option<&Array1<f64>>,
-    rows: std::ops::Range<usize>,
-    n: f64,
-) -> Array2<f64> {
-    let mut wj = jc.clone();
-    match w {
-        Some(w) => {
-            for (mut row, &wi) in wj.axis_iter_mut(Axis(0)).zip(w.slice(s![rows]).iter()) {
-                row.mapv_inplace(|v| v * wi);
-            }
-        }
-        None => wj.mapv_inplace(|v| v / n),
-    }
-    wj
-}
-
-/// Solve `R c = b` for upper-triangular `R` (`D x D`).
-fn back_substitute(r: &Array2<f64>, b: &Array1<f64>) -> Result<Array1<f64>> {
-    let dim = r.nrows();
-    let mut c = b.clone();
-    let rmax = r.diag().iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    for i in (0..dim).rev() {
-        let mut acc = c[i];
-        for j in i + 1..dim {
-            acc -= r[[i, j]] * c[j];
-        }
-        let piv = r[[i, i]];
-        if piv.abs() <= 1e-14 * rmax {
-            return Err(Error::param(
-                "gram solver",
-                "QR found the Jacobian rank-deficient (too few or repeated samples for this rank); use the eigen or cholesky solver",
-            ));
-        }
-        c[i] = acc / piv;
-    }
-    Ok(c)
+        .collect()
 }

@@ -28,6 +28,7 @@ pub mod linesearch;
 pub mod lsqr;
 pub mod nesterov;
 pub mod ngd;
+pub mod pcg;
 pub mod rcg;
 pub mod rgd;
 

@@ -137,28 +137,7 @@ impl NgdConfig {
         if full_batch {
             return self.solver;
         }
-        let mb = self.minibatch_shift;
-        match self.solver {
-            GramSolver::Cholesky { rel_shift } => GramSolver::Cholesky {
-                rel_shift: rel_shift.max(mb),
-            },
-            GramSolver::BlockDiagonal { rel_shift } => GramSolver::BlockDiagonal {
-                rel_shift: rel_shift.max(mb),
-            },
-            GramSolver::Eigen { rel_cutoff } => GramSolver::Eigen {
-                rel_cutoff: rel_cutoff.max(mb),
-            },
-            GramSolver::Lsqr {
-                damp,
-                max_iter,
-                tol,
-            } => GramSolver::Lsqr {
-                damp: damp.max(mb.sqrt()),
-                max_iter,
-                tol,
-            },
-            GramSolver::Qr => GramSolver::Cholesky { rel_shift: mb },
-        }
+        self.solver.with_min_shift(self.minibatch_shift)
     }
 
     /// Short name suffix describing the metric and batching (`""`, `"-pop"`, `"-mb256"`).

@@ -12,6 +12,7 @@
 //! - [`tangent`]: the tangent space of the fixed-rank manifold with an explicit orthonormal
 //!   basis from the gauge, projection, transport, retraction and the sample Jacobian.
 //! - [`linalg`]: the dense kernels, on faer by default or LAPACK with feature `lapack`.
+//! - [`reduce`]: the one deterministic sum over samples (fixed chunks, fixed order).
 //!
 //! ```
 //! use tensor_train::{TensorTrain, CoreDistribution, Truncation};
@@ -33,6 +34,7 @@ pub mod eval;
 pub mod gauge;
 pub mod interfaces;
 pub mod linalg;
+pub mod reduce;
 pub mod rounding;
 pub mod tangent;
 pub mod tt;

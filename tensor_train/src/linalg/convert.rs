@@ -18,8 +18,3 @@ pub fn faer_mut<'a>(a: &'a mut ArrayViewMut2<'_, f64>) -> faer::MatMut<'a, f64> 
     // SAFETY: as in `faer_ref`; the exclusive borrow of the view prevents aliasing.
     unsafe { faer::MatMut::from_raw_parts_mut(a.as_mut_ptr(), m, n, s[0], s[1]) }
 }
-
-/// Copy a faer matrix into a new C-order ndarray.
-pub(crate) fn to_ndarray(m: faer::MatRef<'_, f64>) -> ndarray::Array2<f64> {
-    ndarray::Array2::from_shape_fn((m.nrows(), m.ncols()), |(i, j)| m[(i, j)])
-}

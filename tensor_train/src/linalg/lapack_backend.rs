@@ -203,8 +203,12 @@ pub(super) fn eigh(a: ArrayView2<'_, f64>) -> Result<(Array1<f64>, Array2<f64>),
     Ok((lam, into_c_order(w)))
 }
 
-/// Lower Cholesky factor by potrf; a failing pivot maps to `NotPositiveDefinite`.
-pub(super) fn cholesky_lower(a: ArrayView2<'_, f64>) -> Result<Array2<f64>, LinalgError> {
+/// Lower Cholesky factor by potrf; a failing pivot maps to `NotPositiveDefinite`. OpenBLAS runs
+/// on one thread (see `init_threads`), so `_par` is not used.
+pub(super) fn cholesky_lower(
+    a: ArrayView2<'_, f64>,
+    _par: Par,
+) -> Result<Array2<f64>, LinalgError> {
     if square("Cholesky", &a)? == 0 {
         return Ok(Array2::zeros((0, 0)));
     }

@@ -18,16 +18,19 @@
 //!   positive;
 //! - zero-size inputs (a rank 0 after truncation, an empty tangent block) return correctly
 //!   shaped empty factors instead of reaching LAPACK;
-//! - the factorizations run sequentially; parallelism is applied above them, over samples or
-//!   cores, where the work is large. [`gemm`] takes its parallelism as a parameter.
+//! - the factorizations run sequentially: the faer backend calls faer's low-level APIs with an
+//!   explicit `Par::Seq` (faer's high-level `qr()`/`thin_svd()`/`llt()` would read faer's global
+//!   parallelism, i.e. all rayon threads, even for the 32x32 matrices of a TT sweep), and the
+//!   LAPACK backend pins OpenBLAS to one thread. Parallelism is applied above them, over
+//!   samples or cores, where the work is large. [`gemm`] and [`Cholesky::new_with`] take their
+//!   parallelism as a parameter.
 
-// `to_ndarray` is only used by the faer backend.
-#[cfg_attr(feature = "lapack", allow(dead_code))]
 mod convert;
 #[cfg(not(feature = "lapack"))]
 mod faer_backend;
 #[cfg(feature = "lapack")]
 mod lapack_backend;
+mod qr_lstsq;
 
 #[cfg(not(feature = "lapack"))]
 use faer_backend as backend;
@@ -36,6 +39,7 @@ use lapack_backend as backend;
 
 pub use backend::Householder;
 pub use convert::{faer_mut, faer_ref};
+pub use qr_lstsq::QrLeastSquares;
 
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Axis};
 
@@ -166,11 +170,20 @@ pub fn gram(a: ArrayView2<'_, f64>, par: Par) -> Result<Array2<f64>, LinalgError
 /// Thin QR `A = Q R` of an `m x n` matrix: `Q` is `m x k` with orthonormal columns, `R` is
 /// `k x n` upper trapezoidal, `k = min(m, n)`, and `diag(R) >= 0`.
 ///
+/// Tall well-conditioned matrices (`m >= 4 n`, the unfoldings of TT sweeps) go through
+/// CholeskyQR2 ([`qr_tall_cholesky`]): two Gram products, two `n x n` Cholesky factorizations
+/// and two triangular solves, all at GEMM-class speed, where an unblocked Householder QR of a
+/// `320 x 32` matrix runs at a tenth of it. Everything else, and every matrix the Cholesky
+/// test finds ill-conditioned, goes through Householder QR.
+///
 /// NaN or infinite entries give [`LinalgError::NoConvergence`] (neither backend detects them
 /// on its own: they would propagate silently into `Q` and `R`).
 pub fn qr_thin(a: ArrayView2<'_, f64>) -> Result<(Array2<f64>, Array2<f64>), LinalgError> {
     if a.iter().any(|x| !x.is_finite()) {
         return Err(LinalgError::NoConvergence { op: "QR" });
+    }
+    if let Some(qr) = qr_tall_cholesky(a)? {
+        return Ok(qr);
     }
     let (mut q, mut r) = backend::qr_thin(a)?;
     for i in 0..r.nrows() {
@@ -180,6 +193,59 @@ pub fn qr_thin(a: ArrayView2<'_, f64>) -> Result<(Array2<f64>, Array2<f64>), Lin
         }
     }
     Ok((q, r))
+}
+
+/// Smallest accepted `min_i L_ii^2 / max_i G_ii` of the first CholeskyQR pass, i.e. roughly
+/// `kappa(A) <= 1e5`. CholeskyQR2 is then orthogonal to `O(u)` (Yamamoto et al. 2015: two
+/// passes suffice for `kappa(A) <~ u^{-1/2} = 6.7e7`); the margin of 600 keeps clear of that bound.
+const CHOLQR_MIN_PIVOT: f64 = 1e-10;
+
+/// CholeskyQR2 of a tall matrix (`m >= 4 n`, `n >= 1`): `G = A^T A = L L^T`, `Q_1 = A L^{-T}`,
+/// then once more on `Q_1`, `R = L_2^T L_1^T`. `None` when `A` is not tall enough or the first
+/// pass finds it too ill-conditioned (see `CHOLQR_MIN_PIVOT`); the caller then uses
+/// Householder QR. `diag(R) > 0` by construction.
+pub fn qr_tall_cholesky(
+    a: ArrayView2<'_, f64>,
+) -> Result<Option<(Array2<f64>, Array2<f64>)>, LinalgError> {
+    let (m, n) = a.dim();
+    if n == 0 || m < 4 * n {
+        return Ok(None);
+    }
+    let mut q = a.as_standard_layout().into_owned();
+    let mut r = Array2::<f64>::eye(n);
+    for pass in 0..2 {
+        let g = gram(q.view(), Par::Seq)?;
+        let l = match backend::cholesky_lower(g.view(), Par::Seq) {
+            Ok(l) => l,
+            Err(LinalgError::NotPositiveDefinite { .. }) if pass == 0 => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if pass == 0 {
+            let ch = Cholesky { l: l.clone() };
+            if !(ch.pivot_ratio() > CHOLQR_MIN_PIVOT) {
+                return Ok(None);
+            }
+        }
+        // Q <- Q L^{-T}, i.e. Q^T <- L^{-1} Q^T (the transposed view of C-order Q is
+        // column-major, faer's native layout)
+        {
+            let lv = l.view();
+            let mut qt = q.view_mut().reversed_axes();
+            faer::linalg::triangular_solve::solve_lower_triangular_in_place(
+                faer_ref(&lv),
+                faer_mut(&mut qt),
+                faer::Par::Seq,
+            );
+        }
+        // R <- L^T R
+        let mut nr = Array2::zeros((n, n));
+        gemm(1.0, l.t(), r.view(), 0.0, nr.view_mut(), Par::Seq)?;
+        r = nr;
+    }
+    if q.iter().any(|x| !x.is_finite()) {
+        return Ok(None);
+    }
+    Ok(Some((q, r)))
 }
 
 /// A thin SVD `A = U diag(s) V^T`: `U` is `m x k`, `s` has `k = min(m, n)` non-increasing
@@ -218,7 +284,24 @@ pub fn svd_thin(a: ArrayView2<'_, f64>) -> Result<Svd, LinalgError> {
             vt: Array2::zeros((k, n)),
         });
     }
-    let mut svd = backend::svd_thin(a)?;
+    let mut svd = if m >= 4 * n {
+        // tall: A = Q R (CholeskyQR2 when well conditioned), R = U_R S V^T, U = Q U_R
+        match qr_tall_cholesky(a)? {
+            Some((q, r)) => {
+                let small = backend::svd_thin(r.view())?;
+                let mut u = Array2::zeros((m, n));
+                gemm(1.0, q.view(), small.u.view(), 0.0, u.view_mut(), Par::Seq)?;
+                Svd {
+                    u,
+                    s: small.s,
+                    vt: small.vt,
+                }
+            }
+            None => backend::svd_thin(a)?,
+        }
+    } else {
+        backend::svd_thin(a)?
+    };
     for j in 0..svd.s.len() {
         let col = svd.u.column(j);
         let mut best = 0.0f64;
@@ -280,8 +363,14 @@ pub struct Cholesky {
 }
 
 impl Cholesky {
-    /// Factor `A + shift I` (only the lower triangle of `A` is read).
+    /// Factor `A + shift I` (only the lower triangle of `A` is read), sequentially.
     pub fn new(a: ArrayView2<'_, f64>, shift: f64) -> Result<Self, LinalgError> {
+        Self::new_with(a, shift, Par::Seq)
+    }
+
+    /// Factor `A + shift I` with explicit parallelism (large Gram matrices; the result is the
+    /// same for any `par` up to the summation order inside faer's blocked kernel).
+    pub fn new_with(a: ArrayView2<'_, f64>, shift: f64, par: Par) -> Result<Self, LinalgError> {
         square("cholesky", &a)?;
         let n = a.nrows();
         let mut m = a.to_owned();
@@ -291,8 +380,41 @@ impl Cholesky {
         if n == 0 {
             return Ok(Cholesky { l: m });
         }
-        let l = backend::cholesky_lower(m.view())?;
+        let l = backend::cholesky_lower(m.view(), par)?;
         Ok(Cholesky { l })
+    }
+
+    /// `min_i L_ii^2 / max_i A_ii` of the factored (shifted) matrix. The pivots `L_ii^2` are the
+    /// diagonal of the successive Schur complements; in floating point a singular positive
+    /// semi-definite matrix still factors, with some pivot of the size of the rounding error
+    /// `~ n u max_i A_ii` (Higham, *Accuracy and Stability*, Thm 10.3). A ratio at or below
+    /// [`Cholesky::singular_ratio`] therefore means "numerically singular": the solve is then
+    /// dominated by rounding and is not the minimum-norm least-squares solution.
+    pub fn pivot_ratio(&self) -> f64 {
+        let n = self.l.nrows();
+        if n == 0 {
+            return 1.0;
+        }
+        let dmax = (0..n)
+            .map(|i| self.l.row(i).dot(&self.l.row(i)))
+            .fold(0.0f64, f64::max);
+        let pmin = self
+            .l
+            .diag()
+            .iter()
+            .map(|x| x * x)
+            .fold(f64::INFINITY, f64::min);
+        if dmax > 0.0 {
+            pmin / dmax
+        } else {
+            0.0
+        }
+    }
+
+    /// The threshold `n u` (`u` the unit round-off) below which [`Cholesky::pivot_ratio`]
+    /// reports a numerically singular matrix of order `n`.
+    pub fn singular_ratio(n: usize) -> f64 {
+        n.max(1) as f64 * f64::EPSILON
     }
 
     /// The lower-triangular factor `L`.

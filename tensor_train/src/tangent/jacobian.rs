@@ -128,58 +128,98 @@ impl TangentSpace {
                 self.dim()
             )));
         }
-        let d = self.order();
         let offsets = self.block_offsets();
-        for k in 0..d {
-            let rb = self.point().cores()[k].shape()[2];
-            let l = si.left_u[k].slice(s![rows.clone(), ..]);
-            let phi = features[k].slice(s![rows.clone(), ..]);
-            let m = l.ncols() * phi.ncols();
-            if k + 1 < d && m == rb {
-                continue; // empty block: full-rank left unfolding
-            }
-            let mut a = face_split(l, phi); // rows x m, C-order
-            let mut dst = out.slice_mut(s![.., offsets[k]..offsets[k + 1]]);
-            if k + 1 == d {
-                dst.assign(&a);
-                continue;
-            }
-            // Q_k^T on the columns of a^T (m x rows, unit row stride: faer's native layout, no
-            // copy); afterwards a[i, rb..] = (Q_k^perp)^T (ell (x) phi)(x^i)
-            self.householder(k).apply_qt(a.view_mut().reversed_axes());
-            let r = si.right_v[k + 1].slice(s![rows.clone(), ..]);
-            let a_s = a.as_slice().expect("face_split returns a C-order array");
-            let mut rbuf = vec![0.0; rb];
-            for (i, (arow, mut jrow)) in a_s.chunks_exact(m).zip(dst.rows_mut()).enumerate() {
-                let p = &arow[rb..];
-                let rrow = match r.row(i).to_slice() {
-                    Some(x) => x,
-                    None => {
-                        for (o, &v) in rbuf.iter_mut().zip(r.row(i)) {
-                            *o = v;
-                        }
-                        &rbuf[..]
+        for k in 0..self.order() {
+            let dst = out.slice_mut(s![.., offsets[k]..offsets[k + 1]]);
+            self.jacobian_block_rows_unchecked(si, features, k, rows.clone(), dst);
+        }
+        Ok(())
+    }
+
+    /// Rows `rows` of the Jacobian block `J^(k)` (core `k`, `rows.len() x D_k`) into `out`:
+    /// what the block-Jacobi preconditioner and the block-diagonal solver need, without
+    /// forming the other blocks.
+    pub fn jacobian_block_rows(
+        &self,
+        si: &SampleInterfaces,
+        features: &[ArrayView2<'_, f64>],
+        k: usize,
+        rows: std::ops::Range<usize>,
+        out: ndarray::ArrayViewMut2<'_, f64>,
+    ) -> Result<()> {
+        let n_samples = si.check(self, features)?;
+        let dk = self.block_dims().get(k).copied().ok_or_else(|| {
+            TtError::Shape(format!(
+                "block {k} of a tangent space of order {}",
+                self.order()
+            ))
+        })?;
+        if rows.end > n_samples || out.dim() != (rows.len(), dk) {
+            return Err(TtError::Shape(format!(
+                "Jacobian block {k} rows {rows:?} of {n_samples} into an output of shape {:?} (expected ({}, {dk}))",
+                out.dim(),
+                rows.len(),
+            )));
+        }
+        self.jacobian_block_rows_unchecked(si, features, k, rows, out);
+        Ok(())
+    }
+
+    fn jacobian_block_rows_unchecked(
+        &self,
+        si: &SampleInterfaces,
+        features: &[ArrayView2<'_, f64>],
+        k: usize,
+        rows: std::ops::Range<usize>,
+        mut dst: ndarray::ArrayViewMut2<'_, f64>,
+    ) {
+        let d = self.order();
+        let rb = self.point().cores()[k].shape()[2];
+        let l = si.left_u[k].slice(s![rows.clone(), ..]);
+        let phi = features[k].slice(s![rows.clone(), ..]);
+        let m = l.ncols() * phi.ncols();
+        if k + 1 < d && m == rb {
+            return; // empty block: full-rank left unfolding
+        }
+        let mut a = face_split(l, phi); // rows x m, C-order
+        if k + 1 == d {
+            dst.assign(&a);
+            return;
+        }
+        // Q_k^T on the columns of a^T (m x rows, unit row stride: faer's native layout, no
+        // copy); afterwards a[i, rb..] = (Q_k^perp)^T (ell (x) phi)(x^i)
+        self.householder(k).apply_qt(a.view_mut().reversed_axes());
+        let r = si.right_v[k + 1].slice(s![rows.clone(), ..]);
+        let a_s = a.as_slice().expect("face_split returns a C-order array");
+        let mut rbuf = vec![0.0; rb];
+        for (i, (arow, mut jrow)) in a_s.chunks_exact(m).zip(dst.rows_mut()).enumerate() {
+            let p = &arow[rb..];
+            let rrow = match r.row(i).to_slice() {
+                Some(x) => x,
+                None => {
+                    for (o, &v) in rbuf.iter_mut().zip(r.row(i)) {
+                        *o = v;
                     }
-                };
-                match jrow.as_slice_mut() {
-                    Some(js) => {
-                        for (seg, &pa) in js.chunks_exact_mut(rb).zip(p) {
-                            for (o, &rv) in seg.iter_mut().zip(rrow) {
-                                *o = pa * rv;
-                            }
+                    &rbuf[..]
+                }
+            };
+            match jrow.as_slice_mut() {
+                Some(js) => {
+                    for (seg, &pa) in js.chunks_exact_mut(rb).zip(p) {
+                        for (o, &rv) in seg.iter_mut().zip(rrow) {
+                            *o = pa * rv;
                         }
                     }
-                    None => {
-                        for (a_idx, &pa) in p.iter().enumerate() {
-                            for (b, &rv) in rrow.iter().enumerate() {
-                                jrow[a_idx * rb + b] = pa * rv;
-                            }
+                }
+                None => {
+                    for (a_idx, &pa) in p.iter().enumerate() {
+                        for (b, &rv) in rrow.iter().enumerate() {
+                            jrow[a_idx * rb + b] = pa * rv;
                         }
                     }
                 }
             }
         }
-        Ok(())
     }
 
     /// `J c`: the values at the samples of the tangent vector `xi`,
