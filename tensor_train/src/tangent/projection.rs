@@ -106,9 +106,11 @@ impl TangentSpace {
     }
 }
 
-/// `(L (.) Phi)^T diag(w) R` (`(r_a n) x r_b`) over row chunks; the face-splitting product
-/// `L (.) Phi` is formed one chunk at a time. The per-chunk products are summed in chunk order,
-/// so the result does not depend on `par` or on the thread schedule.
+/// `(L (.) Phi)^T diag(w) R` (`(r_a n) x r_b`) over row chunks, summed by the workspace's
+/// one sample reduction ([`crate::reduce::fold_chunks`]): each chunk's face split `L (.) Phi`
+/// is formed in a scratch buffer and added by one GEMM into its leaf's accumulator, and the
+/// leaves are merged in a fixed order, so the result does not depend on `par` or on the thread
+/// schedule.
 pub(crate) fn weighted_face_split_gram(
     l: ArrayView2<'_, f64>,
     phi: ArrayView2<'_, f64>,
@@ -119,52 +121,41 @@ pub(crate) fn weighted_face_split_gram(
     let n_samples = l.nrows();
     let (ra, n, rb) = (l.ncols(), phi.ncols(), r.ncols());
     let m = ra * n;
-    let chunk = crate::interfaces::CHUNK;
-    let starts: Vec<usize> = (0..n_samples).step_by(chunk).collect();
-    // scratch: the face split of a chunk and the weighted right interfaces
-    let one = |scratch: &mut (Vec<f64>, Vec<f64>), &s0: &usize| -> Result<Array2<f64>> {
-        let rows = s0..(s0 + chunk).min(n_samples);
-        let len = rows.len();
-        let (fs, wr) = scratch;
-        fs.resize(len * m, 0.0);
-        wr.resize(len * rb, 0.0);
-        face_split_into(
-            l.slice(s![rows.clone(), ..]),
-            phi.slice(s![rows.clone(), ..]),
-            &mut fs[..len * m],
-        );
-        for ((dst, rrow), &wi) in wr
-            .chunks_exact_mut(rb)
-            .zip(r.slice(s![rows.clone(), ..]).rows())
-            .zip(w.slice(s![rows]).iter())
-        {
-            for (o, &x) in dst.iter_mut().zip(rrow.iter()) {
-                *o = wi * x;
+    // accumulator with its scratch: the face split of a chunk and the weighted right interfaces
+    type Acc = (Array2<f64>, Vec<f64>, Vec<f64>);
+    let (acc, _, _) = crate::reduce::fold_chunks(
+        n_samples,
+        crate::reduce::Plan::default_for(n_samples),
+        par,
+        || -> Acc { (Array2::zeros((m, rb)), Vec::new(), Vec::new()) },
+        |acc: &mut Acc, rows: std::ops::Range<usize>| -> Result<()> {
+            let len = rows.len();
+            let (g, fs, wr) = acc;
+            fs.resize(len * m, 0.0);
+            wr.resize(len * rb, 0.0);
+            face_split_into(
+                l.slice(s![rows.clone(), ..]),
+                phi.slice(s![rows.clone(), ..]),
+                &mut fs[..len * m],
+            );
+            for ((dst, rrow), &wi) in wr
+                .chunks_exact_mut(rb)
+                .zip(r.slice(s![rows.clone(), ..]).rows())
+                .zip(w.slice(s![rows]).iter())
+            {
+                for (o, &x) in dst.iter_mut().zip(rrow.iter()) {
+                    *o = wi * x;
+                }
             }
-        }
-        let a = ArrayView2::from_shape((len, m), &fs[..len * m]).expect("scratch sized above");
-        let b = ArrayView2::from_shape((len, rb), &wr[..len * rb]).expect("scratch sized above");
-        let mut acc = Array2::zeros((m, rb));
-        linalg::gemm(1.0, a.t(), b, 0.0, acc.view_mut(), Par::Seq)?;
-        Ok(acc)
-    };
-    let partial: Vec<Array2<f64>> = match par {
-        Par::Seq => {
-            let mut scratch = (Vec::new(), Vec::new());
-            starts
-                .iter()
-                .map(|s0| one(&mut scratch, s0))
-                .collect::<Result<_>>()?
-        }
-        Par::Rayon(_) => starts
-            .par_iter()
-            .map_init(|| (Vec::new(), Vec::new()), one)
-            .collect::<Result<_>>()?,
-    };
-    let mut acc = Array2::zeros((m, rb));
-    for p in &partial {
-        acc += p;
-    }
+            let a =
+                ArrayView2::from_shape((len, m), &fs[..len * m]).expect("scratch sized above");
+            let b =
+                ArrayView2::from_shape((len, rb), &wr[..len * rb]).expect("scratch sized above");
+            linalg::gemm(1.0, a.t(), b, 1.0, g.view_mut(), Par::Seq)?;
+            Ok(())
+        },
+        |a: &mut Acc, b: Acc| a.0 += &b.0,
+    )?;
     Ok(acc)
 }
 
