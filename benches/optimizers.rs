@@ -126,9 +126,7 @@ fn bench_iterations(c: &mut Criterion) {
     for (name, par) in [("seq", Par::Seq), ("rayon", Par::Rayon(0))] {
         g.bench_function(
             BenchmarkId::new(format!("gram_assembly_{name}"), format!("N20000_D{dim}")),
-            |b| {
-                b.iter(|| black_box(assemble_gram(&ts, &si, &views, None, 20_000.0, par).unwrap()))
-            },
+            |b| b.iter(|| black_box(assemble_gram(&ts, &si, &views, None, 20_000.0, par).unwrap())),
         );
     }
     let _ = GramSolver::default();

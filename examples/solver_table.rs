@@ -3,7 +3,8 @@
 //! NGD-Nesterov on the Genz oscillatory function, Legendre features, at given `(d, N, r, n)`.
 //!
 //! Run: `cargo run --release --example solver_table -- [--sizes 10,100000,8,8;20,20000,4,6]
-//! [--iters 3] [--threads 2] [--methods als,ngd-dense,ngd-pcg,nesterov-pcg]`
+//! [--iters 3] [--threads 2] [--methods als,ngd-dense,ngd-pcg,nesterov-pcg] [--forcing 1e-4]
+//! [--pcg-iters 100] [--subsample m] [--time-limit s]`
 //!
 //! Seconds are optimizer seconds (the trainer excludes the evaluation of test errors); the
 //! test set has 10,000 points. Peak memory is the process's `VmHWM` at the end of each row
@@ -35,7 +36,26 @@ fn optimizer(method: &str) -> ttfit::Result<OptimizerConfig> {
         c
     };
     let chol = GramSolver::Cholesky { rel_shift: 1e-12 };
-    let pcg = GramSolver::parse("pcg")?;
+    let pcg = match GramSolver::parse("pcg")? {
+        GramSolver::Pcg {
+            rel_shift,
+            max_iter,
+            forcing,
+            subsample,
+        } => GramSolver::Pcg {
+            rel_shift,
+            max_iter: arg("--pcg-iters")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(max_iter),
+            forcing: arg("--forcing")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(forcing),
+            subsample: arg("--subsample")
+                .and_then(|s| s.parse().ok())
+                .or(subsample),
+        },
+        other => other,
+    };
     Ok(match method {
         "als" => OptimizerConfig::from_name("als")?,
         "ngd-dense" => set(OptimizerConfig::from_name("ngd")?, chol),
@@ -123,7 +143,9 @@ fn main() -> ttfit::Result<()> {
                         peak_rss_mb().unwrap_or(f64::NAN)
                     );
                 }
-                Err(e) => println!("| {d} | {n_train} | {r} | {n} | {dim} | {method} | failed: {e} | | | |"),
+                Err(e) => println!(
+                    "| {d} | {n_train} | {r} | {n} | {dim} | {method} | failed: {e} | | | |"
+                ),
             }
         }
     }

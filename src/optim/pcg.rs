@@ -80,7 +80,7 @@ where
     while it < p.max_iter && rel > p.forcing {
         let ad = a(&d)?;
         let dad = d.dot(&ad);
-        if !(dad > 0.0) {
+        if dad.is_nan() || dad <= 0.0 {
             // the operator is not positive definite along d (rounding at a singular G with
             // lambda = 0): stop with the last iterate, which is still a descent direction
             break;

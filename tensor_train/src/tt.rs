@@ -133,7 +133,7 @@ impl TensorTrain {
             let err = t
                 .left_orthogonality_error(center)
                 .max(t.right_orthogonality_error(center + 1));
-            if !(err <= tol) {
+            if err.is_nan() || err > tol {
                 return Err(TtError::Parameter(format!(
                     "cores are not in the stated gauge (centre {center}): orthogonality error {err:e} > {tol:e}"
                 )));

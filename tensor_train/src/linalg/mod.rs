@@ -195,6 +195,9 @@ pub fn qr_thin(a: ArrayView2<'_, f64>) -> Result<(Array2<f64>, Array2<f64>), Lin
     Ok((q, r))
 }
 
+/// `(Q, R)` of a thin QR.
+pub type QrFactors = (Array2<f64>, Array2<f64>);
+
 /// Smallest accepted `min_i L_ii^2 / max_i G_ii` of the first CholeskyQR pass, i.e. roughly
 /// `kappa(A) <= 1e5`. CholeskyQR2 is then orthogonal to `O(u)` (Yamamoto et al. 2015: two
 /// passes suffice for `kappa(A) <~ u^{-1/2} = 6.7e7`); the margin of 600 keeps clear of that bound.
@@ -204,9 +207,7 @@ const CHOLQR_MIN_PIVOT: f64 = 1e-10;
 /// then once more on `Q_1`, `R = L_2^T L_1^T`. `None` when `A` is not tall enough or the first
 /// pass finds it too ill-conditioned (see `CHOLQR_MIN_PIVOT`); the caller then uses
 /// Householder QR. `diag(R) > 0` by construction.
-pub fn qr_tall_cholesky(
-    a: ArrayView2<'_, f64>,
-) -> Result<Option<(Array2<f64>, Array2<f64>)>, LinalgError> {
+pub fn qr_tall_cholesky(a: ArrayView2<'_, f64>) -> Result<Option<QrFactors>, LinalgError> {
     let (m, n) = a.dim();
     if n == 0 || m < 4 * n {
         return Ok(None);
@@ -222,7 +223,8 @@ pub fn qr_tall_cholesky(
         };
         if pass == 0 {
             let ch = Cholesky { l: l.clone() };
-            if !(ch.pivot_ratio() > CHOLQR_MIN_PIVOT) {
+            // NaN ratios (non-finite Gram) also fall back
+            if ch.pivot_ratio().is_nan() || ch.pivot_ratio() <= CHOLQR_MIN_PIVOT {
                 return Ok(None);
             }
         }

@@ -8,7 +8,6 @@ use crate::interfaces::face_split_into;
 use crate::linalg::{self, Par};
 use crate::tt::TensorTrain;
 use ndarray::{s, Array2, ArrayView1, ArrayView2};
-use rayon::prelude::*;
 
 impl TangentSpace {
     /// `P_X Z` for a TT `Z` of any ranks `s`, without dense tensors, `O(d n r s (r + s))`.
@@ -147,8 +146,7 @@ pub(crate) fn weighted_face_split_gram(
                     *o = wi * x;
                 }
             }
-            let a =
-                ArrayView2::from_shape((len, m), &fs[..len * m]).expect("scratch sized above");
+            let a = ArrayView2::from_shape((len, m), &fs[..len * m]).expect("scratch sized above");
             let b =
                 ArrayView2::from_shape((len, rb), &wr[..len * rb]).expect("scratch sized above");
             linalg::gemm(1.0, a.t(), b, 1.0, g.view_mut(), Par::Seq)?;
