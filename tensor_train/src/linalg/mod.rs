@@ -91,7 +91,11 @@ pub enum Par {
     /// One thread. The default: small products slow down when split (LINALG.md §3).
     #[default]
     Seq,
-    /// Split across `n` threads of the global rayon pool (`0` means all of them).
+    /// Run on the *current* rayon pool (the global one, or the pool a caller `install`ed, as
+    /// `ttfit::fit::fit` does for `--threads`). The sample kernels split into fixed chunks
+    /// whatever the pool size; for [`gemm`], `n > 0` is the number of pieces faer splits the
+    /// product into (`0`: the pool size). Results of the sample reductions do not depend on it
+    /// (`crate::reduce`).
     Rayon(usize),
 }
 
