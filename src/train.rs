@@ -267,7 +267,10 @@ impl<'o> Trainer<'o> {
             })?;
             seconds += t_start.elapsed().as_secs_f64();
             let (train_loss, train_error) = {
-                let pred = predict(&next, train, par)?;
+                let pred = match opt.take_train_predictions() {
+                    Some(p) if p.len() == train.len() => p,
+                    _ => predict(&next, train, par)?,
+                };
                 let l = self
                     .loss
                     .value(pred.view(), train.targets(), train.weights());

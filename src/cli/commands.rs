@@ -139,8 +139,7 @@ fn config(m: &ModelArgs, optimizer: Option<&str>, train: &Dataset) -> Result<Fit
 fn apply_optimizer_options(oc: &mut OptimizerConfig, m: &ModelArgs) -> Result<()> {
     let natural = match oc {
         OptimizerConfig::Ngd(c) => Some(c),
-        OptimizerConfig::NgdHb(c) => Some(&mut c.natural),
-        OptimizerConfig::NgdNesterov(c) => Some(&mut c.natural),
+        OptimizerConfig::Momentum(c) => Some(&mut c.natural),
         _ => None,
     };
     match natural {
@@ -163,8 +162,7 @@ fn apply_optimizer_options(oc: &mut OptimizerConfig, m: &ModelArgs) -> Result<()
     }
     if let Some(beta) = m.beta {
         match oc {
-            OptimizerConfig::NgdHb(c) => c.momentum.beta = beta,
-            OptimizerConfig::NgdNesterov(c) => c.momentum.beta = beta,
+            OptimizerConfig::Momentum(c) => c.momentum.beta = beta,
             _ => {
                 return Err(Error::param(
                     "--beta",

@@ -12,8 +12,7 @@
 //! | [`rcg`] | Riemannian conjugate gradient (Fletcher–Reeves / PR+), transport by projection |
 //! | [`gd`] | plain gradient descent on the cores (no geometry) |
 //! | [`ngd`] | natural gradient descent (Riemannian Gauss–Newton in the empirical metric) |
-//! | [`heavy_ball`] | natural Heavy-Ball momentum |
-//! | [`nesterov`] | natural Nesterov momentum |
+//! | [`momentum`] | natural gradient with momentum: Heavy-Ball and Nesterov presets, adaptive `beta` |
 //!
 //! Shared machinery: [`prepare`] (tangent space, interfaces, residuals at an iterate),
 //! [`linesearch`] (Armijo on the retraction), [`gram`] (Gram systems and their solvers),
@@ -23,13 +22,13 @@ pub mod als;
 pub mod config;
 pub mod gd;
 pub mod gram;
-pub mod heavy_ball;
 pub mod linesearch;
 pub mod lsqr;
-pub mod nesterov;
+pub mod momentum;
 pub mod ngd;
 pub mod rcg;
 pub mod rgd;
+pub mod state;
 
 pub use config::OptimizerConfig;
 
@@ -77,6 +76,12 @@ pub trait Optimizer: Send {
     fn name(&self) -> String;
     /// Drop internal memory (momentum, previous direction).
     fn reset(&mut self) {}
+    /// Predictions on the full training set at the point the last [`Optimizer::step`]
+    /// returned, when the step computed them (the accepted line-search trial); the driver
+    /// then does not evaluate the model again. Taken once.
+    fn take_train_predictions(&mut self) -> Option<Array1<f64>> {
+        None
+    }
     /// One iteration from `x` on `data`; returns the next iterate.
     fn step(
         &mut self,
