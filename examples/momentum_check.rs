@@ -76,7 +76,12 @@ fn main() -> ttfit::Result<()> {
                     .find(|h| h.train_error < 1e-10)
                     .map(|h| h.iteration.to_string())
                     .unwrap_or_else(|| "-".into());
-                let last = f.result.history.last().map(|h| h.train_error).unwrap_or(f64::NAN);
+                let last = f
+                    .result
+                    .history
+                    .last()
+                    .map(|h| h.train_error)
+                    .unwrap_or(f64::NAN);
                 row.push_str(&format!(
                     " | {hit:>4} ({last:.1e}, {} it, {} restarts)",
                     f.result.history.len() - 1,

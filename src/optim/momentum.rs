@@ -10,9 +10,11 @@
 //!   in the population metric by the exact TT projection (`E_{X_k}^T` of the dense tensor),
 //!   in the empirical metric by the least-squares fit `argmin_m ||J_k m - t||` of the
 //!   carried quantity's sample values `t` (`q_{k-1} = J_{k-1} c_{k-1}`, or
-//!   `pred_k - pred_{k-1}`), with the **unweighted** Gram `J^T J / N` (MATH.md §7: the
-//!   momentum projection uses the plain Gram, the gradient the loss-weighted one). When `l''`
-//!   is constant both are the same least-squares problem and one factorization serves both.
+//!   `pred_k - pred_{k-1}`), with the **plain** Gram `J^T W J / N` (`W` the sample weights,
+//!   if any: the empirical measure; MATH.md §7: the momentum projection uses the plain Gram,
+//!   the gradient the loss-weighted `J^T diag(l'') J / N`). When `l''_i / w_i` is constant
+//!   (least squares) both are the same least-squares problem and one factorization serves
+//!   both.
 //!   In mini-batch mode that system carries the batch's Tikhonov shift
 //!   ([`NgdConfig::solver_for`]), which damps the transported momentum as it damps the
 //!   natural direction: `m = (G + eps I)^{-1} J^T t / N`;
@@ -298,6 +300,33 @@ impl Momentum {
         self.state = state;
     }
 
+    /// Coordinates, in the basis of `TangentSpace::new(x)`, of the momentum the next step from
+    /// `x` on all of `data` would transport (before scaling by `beta`); `None` without memory
+    /// at `x`. For tests against dense references.
+    pub fn transported_momentum(
+        &self,
+        x: &TensorTrain,
+        data: &SampleSet,
+        loss: &dyn crate::loss::Loss,
+        par: tensor_train::linalg::Par,
+    ) -> Result<Option<Array1<f64>>> {
+        let mem = match &self.state.memory {
+            Some(m) if same_point(&m.point, x) => m,
+            _ => return Ok(None),
+        };
+        let p = prepare(x, data, loss, par)?;
+        let np = NaturalPoint::new(&p, data, &self.cfg.natural, true, par)?;
+        let sys = plain_system(&np, &self.cfg.natural, data, true, par)?;
+        Ok(Some(self.transported(
+            mem,
+            &np,
+            sys.as_ref(),
+            true,
+            data,
+            par,
+        )?))
+    }
+
     /// Coordinates at `X_k` of the transported momentum `m_k` (before scaling by `beta`) for
     /// the memory `mem` (see the module docs); `sys` is the unweighted empirical system.
     pub(crate) fn transported(
@@ -341,6 +370,31 @@ impl Momentum {
     }
 }
 
+/// The plain Gram system of the empirical momentum projection (sample weights only, no
+/// `l''`), or `None` when the loss system serves (`l''_i / w_i` constant) or the metric is the
+/// population one.
+fn plain_system<'p>(
+    np: &NaturalPoint<'p>,
+    cfg: &NgdConfig,
+    batch: &'p SampleSet,
+    full: bool,
+    par: tensor_train::linalg::Par,
+) -> Result<Option<GramSystem<'p>>> {
+    let w = batch.weights();
+    if cfg.metric == Metric::Population || proportional(&np.p.d2, w) {
+        return Ok(None);
+    }
+    let p = np.p;
+    Ok(Some(GramSystem::new(
+        &p.ts,
+        &p.si,
+        &np.feats,
+        w,
+        cfg.solver_for(full),
+        par,
+    )?))
+}
+
 /// The minimizer `(alpha, beta)` of the Gauss–Newton model
 /// `sum_i [l'_i (a jd_i + b jm_i) + l''_i (a jd_i + b jm_i)^2 / 2]` over the plane (MATH.md
 /// §12); `None` when `J d` and `J m` are numerically collinear in the `l''`-weighted product
@@ -367,6 +421,24 @@ pub fn subspace_step(
     let alpha = (-u * c + v * b) / det;
     let beta = (-v * a + u * b) / det;
     (alpha.is_finite() && beta.is_finite()).then_some((alpha, beta))
+}
+
+/// Whether `h_i = c w_i` for one constant `c` (`w_i = 1` when absent): then the loss-weighted
+/// and the plain Gram systems have the same minimizers (the relative shift scales with them).
+fn proportional(h: &Array1<f64>, w: Option<ndarray::ArrayView1<'_, f64>>) -> bool {
+    match w {
+        None => h.iter().all(|&v| v == h[0]),
+        Some(w) => {
+            let mut ratio = None;
+            h.iter().zip(w.iter()).all(|(&hi, &wi)| {
+                if wi == 0.0 {
+                    return hi == 0.0;
+                }
+                let r = hi / wi;
+                *ratio.get_or_insert(r) == r
+            })
+        }
+    }
 }
 
 /// Whether two TTs have the same cores (the gauge flag is not compared).
@@ -425,18 +497,9 @@ impl Optimizer for Momentum {
         };
         let rule = cfg.natural.step;
         let adaptive = cfg.momentum.schedule == BetaSchedule::Adaptive;
-        // the unweighted Gram of the momentum projection: the loss system when l'' is constant
-        let constant_h = p.d2.iter().all(|&h| h == p.d2[0]);
-        let plain_sys = match (cfg.natural.metric, &memory, constant_h) {
-            (Metric::Empirical, Some(_), false) => Some(GramSystem::new(
-                &p.ts,
-                &p.si,
-                &np.feats,
-                None,
-                cfg.natural.solver_for(full),
-                par,
-            )?),
-            _ => None,
+        let plain_sys = match &memory {
+            Some(_) => plain_system(&np, &cfg.natural, batch, full, par)?,
+            None => None,
         };
         // (taken, step coordinates, sample values of the step, beta used, restarted)
         let mut outcome: Option<(Taken, Array1<f64>, Array1<f64>, f64)> = None;
@@ -547,7 +610,12 @@ impl Optimizer for Momentum {
                 spent = taken.trials;
                 if taken.x.is_some() || !cfg.momentum.restart {
                     let a = taken.alpha;
-                    outcome = Some((taken, fixed + &(&d * a), &jm * beta_fixed + &(&jd * a), beta_fixed));
+                    outcome = Some((
+                        taken,
+                        fixed + &(&d * a),
+                        &jm * beta_fixed + &(&jd * a),
+                        beta_fixed,
+                    ));
                 } else {
                     restarted = true;
                     note = Some(format!(
@@ -593,7 +661,9 @@ impl Optimizer for Momentum {
         match taken.x {
             Some(y) => {
                 let carried = match cfg.form {
-                    MomentumForm::MomentumVariable => p.ts.to_tt(&p.ts.from_coords(step.view())?)?,
+                    MomentumForm::MomentumVariable => {
+                        p.ts.to_tt(&p.ts.from_coords(step.view())?)?
+                    }
                     MomentumForm::IterateDifference => x.clone(),
                 };
                 let values = full.then(|| match cfg.form {

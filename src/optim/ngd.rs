@@ -452,7 +452,8 @@ impl Optimizer for Ngd {
         let batch = batch.as_ref();
         let p = prepare(x, batch, ctx.loss, ctx.par)?;
         let np = NaturalPoint::new(&p, batch, &self.cfg, full, ctx.par)?;
-        let (_, _, taken, note) = natural_step(&np, &self.cfg.step, batch, ctx.loss, ctx.par, None)?;
+        let (_, _, taken, note) =
+            natural_step(&np, &self.cfg.step, batch, ctx.loss, ctx.par, None)?;
         match taken.x {
             Some(y) => {
                 if full {

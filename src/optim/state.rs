@@ -28,7 +28,11 @@ impl TtData {
                     [a, n, b]
                 })
                 .collect(),
-            cores: tt.cores().iter().map(|c| c.iter().cloned().collect()).collect(),
+            cores: tt
+                .cores()
+                .iter()
+                .map(|c| c.iter().cloned().collect())
+                .collect(),
         }
     }
 
@@ -37,7 +41,11 @@ impl TtData {
         if self.shapes.len() != self.cores.len() {
             return Err(Error::param(
                 "tensor train data",
-                format!("{} shapes for {} cores", self.shapes.len(), self.cores.len()),
+                format!(
+                    "{} shapes for {} cores",
+                    self.shapes.len(),
+                    self.cores.len()
+                ),
             ));
         }
         let cores = self
@@ -46,9 +54,8 @@ impl TtData {
             .zip(&self.cores)
             .enumerate()
             .map(|(k, (&[a, n, b], v))| {
-                Array3::from_shape_vec((a, n, b), v.clone()).map_err(|e| {
-                    Error::param("tensor train data", format!("core {}: {e}", k + 1))
-                })
+                Array3::from_shape_vec((a, n, b), v.clone())
+                    .map_err(|e| Error::param("tensor train data", format!("core {}: {e}", k + 1)))
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(TensorTrain::from_cores(cores)?)
