@@ -2,8 +2,9 @@
 //!
 //! Following `argmin`'s design, an optimizer only knows one iteration ([`Optimizer::step`]); the
 //! driver in [`crate::train`] runs iterations, applies stopping rules and feeds observers.
-//! Internal memory (CG directions, momentum) lives in the optimizer and is dropped by
-//! [`Optimizer::reset`].
+//! Internal memory (CG directions, momentum) lives in the optimizer, is dropped by
+//! [`Optimizer::reset`], and is exposed as public serializable data by [`Optimizer::state`] /
+//! [`Optimizer::set_state`] ([`state::OptimizerState`]) for checkpoints and resume.
 //!
 //! | file | method |
 //! |---|---|
@@ -81,6 +82,21 @@ pub trait Optimizer: Send {
     /// then does not evaluate the model again. Taken once.
     fn take_train_predictions(&mut self) -> Option<Array1<f64>> {
         None
+    }
+    /// Everything the optimizer keeps between iterations, as data (checkpoints).
+    fn state(&self) -> state::OptimizerState {
+        state::OptimizerState::Stateless
+    }
+    /// Restore a state returned by [`Optimizer::state`] (resume): the next step continues
+    /// exactly as the optimizer that produced it would have.
+    fn set_state(&mut self, s: &state::OptimizerState) -> Result<()> {
+        match s {
+            state::OptimizerState::Stateless => {
+                self.reset();
+                Ok(())
+            }
+            other => Err(other.mismatch(&self.name())),
+        }
     }
     /// One iteration from `x` on `data`; returns the next iterate.
     fn step(

@@ -50,7 +50,7 @@ use super::ngd::{
     iteration_samples, natural_step, take_step, weighted_system, Metric, NaturalPoint, NgdConfig,
     StepRule, Taken,
 };
-use super::state::TtData;
+use super::state::{OptimizerState, TtData};
 use super::{prepare, Optimizer, StepContext, StepReport};
 use crate::error::{Error, Result};
 use crate::samples::SampleSet;
@@ -469,6 +469,21 @@ impl Optimizer for Momentum {
 
     fn take_train_predictions(&mut self) -> Option<Array1<f64>> {
         self.carried_pred.take()
+    }
+
+    fn state(&self) -> OptimizerState {
+        OptimizerState::Momentum(self.state.to_data())
+    }
+
+    fn set_state(&mut self, s: &OptimizerState) -> Result<()> {
+        match s {
+            OptimizerState::Momentum(d) => {
+                self.state = MomentumState::from_data(d)?;
+                self.carried_pred = None;
+                Ok(())
+            }
+            other => Err(other.mismatch(&self.name())),
+        }
     }
 
     fn step(
