@@ -155,3 +155,26 @@ fn a_checkpoint_of_another_optimizer_is_refused() {
     assert!(err.to_string().contains("cannot be restored"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `TtData` restores exact cores and the gauge; a false gauge claim is refused.
+#[test]
+fn tt_data_round_trips_cores_and_checked_gauge() {
+    let mut rng = StdRng::seed_from_u64(1);
+    let tt = TensorTrain::random(
+        &[3; 4],
+        &[2; 3],
+        tensor_train::CoreDistribution::ScaledNormal,
+        &mut rng,
+    )
+    .unwrap();
+    let left = tt.to_left_orthogonal().unwrap();
+    let data = ttfit::optim::state::TtData::from_tt(&left);
+    let json = serde_json::to_string(&data).unwrap();
+    let back: ttfit::optim::state::TtData = serde_json::from_str(&json).unwrap();
+    let restored = back.to_tt().unwrap();
+    assert_eq!(restored, left, "cores or gauge changed");
+    let mut lie = ttfit::optim::state::TtData::from_tt(&tt);
+    lie.gauge = Some(left.gauge());
+    let err = lie.to_tt().unwrap_err();
+    assert!(err.to_string().contains("not orthogonal"), "{err}");
+}

@@ -102,7 +102,8 @@ pub fn armijo(
     let mut spent = 0;
     for trial in 1..=rule.max_trials {
         let slope = slope_fixed + alpha * slope_dir;
-        if !(slope < 0.0) {
+        // NaN counts as not descent
+        if slope.is_nan() || slope >= 0.0 {
             return Ok(LineSearch {
                 x: None,
                 alpha,

@@ -28,7 +28,8 @@
 //!
 //! `[[dGd, dGm], [mGd, mGm]] (alpha, beta) = -(g.d, g.m)`, `G = J^T diag(l'') J / N`,
 //!
-//! computed from the sample values `J d`, `J m` (no extra solve). When `d` is the exact
+//! computed from the sample values `J d`, `J m` (no extra solve), with `beta` clamped to
+//! `[0, beta_cap]` (`MomentumParams::beta`) and `alpha` re-minimized. When `d` is the exact
 //! Gauss–Newton step of least squares, `J^T (J d + e) = 0` gives `alpha = 1, beta = 0`:
 //! momentum switches itself off where Gauss–Newton is already optimal and turns on where the
 //! direction is damped (mini-batch), the population metric, or the look-ahead. The combined
@@ -89,8 +90,8 @@ pub enum BetaSchedule {
     /// `beta_k = min(beta, j / (j + 3))`, `j` = iterations since the last restart
     /// (Nesterov's sequence, restarted with the momentum).
     Increasing,
-    /// `(alpha_k, beta_k)` minimize the Gauss–Newton model over `span{d, m}` (module docs);
-    /// `beta` is then only the cap of the look-ahead factor.
+    /// `(alpha_k, beta_k)` minimize the Gauss–Newton model over `span{d, m}` (module docs),
+    /// `beta_k` clamped to `[0, beta]`.
     #[default]
     Adaptive,
 }
@@ -110,7 +111,7 @@ impl BetaSchedule {
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MomentumParams {
     /// Momentum factor `beta` in `[0, 1)` of the fixed schedules (0 reproduces NGD exactly);
-    /// the cap of the look-ahead factor under `Adaptive`.
+    /// under `Adaptive` the cap of the chosen `beta` and of the look-ahead factor.
     pub beta: f64,
     /// Restart (zero the memory, plain natural step) when the momentum step is rejected.
     pub restart: bool,
@@ -398,12 +399,15 @@ fn plain_system<'p>(
 /// The minimizer `(alpha, beta)` of the Gauss–Newton model
 /// `sum_i [l'_i (a jd_i + b jm_i) + l''_i (a jd_i + b jm_i)^2 / 2]` over the plane (MATH.md
 /// §12); `None` when `J d` and `J m` are numerically collinear in the `l''`-weighted product
-/// (`det <= 1e-10 * G_dd G_mm`) or a diagonal entry vanishes.
+/// (`det <= 1e-10 * G_dd G_mm`) or a diagonal entry vanishes. A `beta` outside
+/// `[0, beta_max]` is clamped and `alpha` re-minimized for it: on a mini-batch the model is the
+/// batch's, and an unbounded `beta` fits the batch's noise.
 pub fn subspace_step(
     d1: &Array1<f64>,
     d2: &Array1<f64>,
     jd: &Array1<f64>,
     jm: &Array1<f64>,
+    beta_max: f64,
 ) -> Option<(f64, f64)> {
     let (mut a, mut b, mut c, mut u, mut v) = (0.0, 0.0, 0.0, 0.0, 0.0);
     for i in 0..d1.len() {
@@ -418,8 +422,12 @@ pub fn subspace_step(
     if !(a > 0.0 && c > 0.0 && det > 1e-10 * a * c) {
         return None;
     }
-    let alpha = (-u * c + v * b) / det;
-    let beta = (-v * a + u * b) / det;
+    let mut alpha = (-u * c + v * b) / det;
+    let mut beta = (-v * a + u * b) / det;
+    if !(0.0..=beta_max).contains(&beta) {
+        beta = beta.clamp(0.0, beta_max);
+        alpha = -(u + beta * b) / a;
+    }
     (alpha.is_finite() && beta.is_finite()).then_some((alpha, beta))
 }
 
@@ -564,7 +572,7 @@ impl Optimizer for Momentum {
                 reuse = Some((d.clone(), jd.clone()));
             }
             if adaptive {
-                match subspace_step(&p.d1, &p.d2, &jd, &jm) {
+                match subspace_step(&p.d1, &p.d2, &jd, &jm, cfg.momentum.beta) {
                     Some((a, b)) => {
                         let s = &d * a + &m * b;
                         let js = &jd * a + &jm * b;

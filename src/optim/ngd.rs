@@ -307,7 +307,8 @@ pub(crate) fn take_step(
     let slope_fixed = fixed.map(|f| f.1).unwrap_or(0.0);
     match rule {
         StepRule::Fixed { alpha } => {
-            if !(slope_fixed + alpha * slope_dir < 0.0) {
+            let slope = slope_fixed + alpha * slope_dir;
+            if slope.is_nan() || slope >= 0.0 {
                 return Ok(Taken {
                     x: None,
                     alpha: *alpha,
@@ -379,6 +380,9 @@ pub(crate) fn armijo_rule(rule: &StepRule) -> StepRule {
     }
 }
 
+/// A plain natural step: the direction, its sample values, what was taken, and a note.
+pub(crate) type NaturalStep = (Array1<f64>, Array1<f64>, Taken, Option<String>);
+
 /// One plain natural-gradient step at a prepared point (MATH.md §7.1 `NGD`): the direction
 /// with the system weighted at `X`, then `rule` (a failed fixed step falls back to Armijo).
 /// Also the restart of every momentum method. `pre` is the direction and its sample values
@@ -390,7 +394,7 @@ pub(crate) fn natural_step(
     loss: &dyn Loss,
     par: Par,
     pre: Option<(Array1<f64>, Array1<f64>)>,
-) -> Result<(Array1<f64>, Array1<f64>, Taken, Option<String>)> {
+) -> Result<NaturalStep> {
     let p = np.p;
     let (d, jd) = match pre {
         Some(pair) => pair,
