@@ -67,7 +67,7 @@ fn sigint_checkpoint_then_resume_equals_the_uninterrupted_fit() {
     let train = sample(&dir, 2000, 1);
     let ck = dir.join("ck.json");
     let interrupted = dir.join("interrupted.json");
-    let mut child = bin()
+    let child = bin()
         .arg("fit")
         .args(["--data", s(&train)])
         .args(FIT)
