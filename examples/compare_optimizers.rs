@@ -130,8 +130,7 @@ fn main() -> ttfit::Result<()> {
             let mut oc = OptimizerConfig::from_name(n)?;
             match &mut oc {
                 OptimizerConfig::Ngd(c) => c.batch_size = Some(p.batch),
-                OptimizerConfig::NgdHb(c) => c.natural.batch_size = Some(p.batch),
-                OptimizerConfig::NgdNesterov(c) => c.natural.batch_size = Some(p.batch),
+                OptimizerConfig::Momentum(c) => c.natural.batch_size = Some(p.batch),
                 _ => {}
             }
             opts.push(oc);

@@ -276,6 +276,47 @@ impl FitConfig {
     }
 }
 
+/// How a fit is started and kept safe: warm start, resume, checkpoints, interruption
+/// (`ttfit fit --init/--resume/--checkpoint`). The default starts from the configured start
+/// point and writes nothing.
+#[derive(Debug, Clone, Default)]
+pub struct RunControl {
+    /// Warm start: this TT replaces the configured start (mode sizes and ranks must match).
+    pub init: Option<TensorTrain>,
+    /// Continue from a checkpoint's state (written by a run of the same configuration on the
+    /// same data, see [`data_fingerprint`]).
+    pub resume: Option<crate::train::TrainerState>,
+    /// Write a checkpoint to this file every this many iterations and on interruption.
+    pub checkpoint: Option<(std::path::PathBuf, usize)>,
+    /// Stop after the current iteration once set (SIGINT/SIGTERM handler).
+    pub interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+}
+
+/// A fingerprint of the training data (FNV-1a over the bits of inputs and targets), stored in
+/// checkpoints so that a resume on other data is refused.
+pub fn data_fingerprint(data: &Dataset) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for v in data.x.iter().chain(data.y.iter()) {
+        for b in v.to_bits().to_le_bytes() {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}
+
+/// The configuration stored in a checkpoint of `ttfit fit`: the fit configuration and the
+/// fingerprint of the data it ran on.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CheckpointConfig {
+    /// The fit configuration.
+    pub fit: FitConfig,
+    /// [`data_fingerprint`] of the training data.
+    pub data_fingerprint: u64,
+    /// Number of training rows.
+    pub data_rows: usize,
+}
+
 /// Fit a functional TT to `data` (a validation part is held out when configured) and report
 /// errors on `test` along the way. `observer` receives every iteration record.
 ///
@@ -324,20 +365,64 @@ fn fit_here(
     test: Option<&Dataset>,
     observer: impl Observer,
 ) -> Result<Fitted> {
-    let problem = cfg.prepare(data, test)?;
+    fit_with(cfg, data, test, observer, RunControl::default())
+}
+
+/// [`fit`] with a warm start, resume, checkpoints or interruption ([`RunControl`]).
+pub fn fit_with(
+    cfg: &FitConfig,
+    data: &Dataset,
+    test: Option<&Dataset>,
+    observer: impl Observer,
+    control: RunControl,
+) -> Result<Fitted> {
+    let mut problem = cfg.prepare(data, test)?;
+    if let Some(init) = control.init {
+        if init.mode_sizes() != problem.start.mode_sizes()
+            || init.internal_ranks() != problem.start.internal_ranks()
+        {
+            return Err(Error::param(
+                "--init",
+                format!(
+                    "the initial model has {:?} features and ranks {:?}, the fit {:?} and {:?}; use the same --basis and --rank as the initial model",
+                    init.mode_sizes(),
+                    init.internal_ranks(),
+                    problem.start.mode_sizes(),
+                    problem.start.internal_ranks()
+                ),
+            ));
+        }
+        problem.start = init;
+    }
     let policy = OutsidePolicy::Extrapolate;
     let mut opt = cfg.optimizer.build()?;
-    let result = Trainer::new(cfg.stopping.clone())
+    let mut trainer = Trainer::new(cfg.stopping.clone())
         .par(cfg.par())
         .seed(cfg.seed)
-        .observe(observer)
-        .run(
-            opt.as_mut(),
-            problem.start,
-            &problem.train,
-            problem.valid.as_ref(),
-            problem.test.as_ref(),
-        )?;
+        .observe(observer);
+    if let Some((path, every)) = control.checkpoint {
+        let meta = CheckpointConfig {
+            fit: cfg.clone(),
+            data_fingerprint: data_fingerprint(data),
+            data_rows: data.n_samples(),
+        };
+        let value =
+            serde_json::to_value(&meta).map_err(|e| Error::param("checkpoint", e.to_string()))?;
+        trainer = trainer.checkpoint(path, every, value);
+    }
+    if let Some(flag) = control.interrupt {
+        trainer = trainer.interrupt(flag);
+    }
+    if let Some(state) = control.resume {
+        trainer = trainer.resume(state);
+    }
+    let result = trainer.run(
+        opt.as_mut(),
+        problem.start,
+        &problem.train,
+        problem.valid.as_ref(),
+        problem.test.as_ref(),
+    )?;
     let last: &IterationRecord = result
         .history
         .last()

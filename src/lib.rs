@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 pub mod basis;
+pub mod checkpoint;
 pub mod data;
 pub mod error;
 pub mod functions;

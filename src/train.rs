@@ -1,11 +1,17 @@
 //! The training driver: runs an [`Optimizer`] one step at a time, applies stopping rules,
 //! tracks validation/test errors and feeds observers (the executor of `argmin`'s design).
 
+use crate::checkpoint::Checkpoint;
 use crate::error::{Error, Result};
 use crate::loss::{relative_error, LeastSquares, Loss};
+use crate::optim::state::{OptimizerState, TtData};
 use crate::optim::{evaluate, predict, Optimizer, StepContext, StepReport};
 use crate::samples::SampleSet;
+use rand::rngs::StdRng;
 use rand::SeedableRng;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tensor_train::linalg::Par;
 use tensor_train::TensorTrain;
@@ -96,6 +102,8 @@ pub enum StopReason {
     EarlyStopping,
     /// The optimizer could not make progress (line search failed from a stationary point).
     NoProgress,
+    /// Interrupted (SIGINT/SIGTERM); a last checkpoint was written when checkpointing is on.
+    Interrupted,
 }
 
 impl std::fmt::Display for StopReason {
@@ -107,6 +115,7 @@ impl std::fmt::Display for StopReason {
             StopReason::Stalled => "loss stalled",
             StopReason::EarlyStopping => "validation error stopped improving",
             StopReason::NoProgress => "no further progress",
+            StopReason::Interrupted => "interrupted",
         };
         f.write_str(s)
     }
@@ -137,6 +146,54 @@ pub struct FitResult {
     pub restarts: usize,
 }
 
+/// Everything the driver keeps between iterations, as data: with the optimizer's state and
+/// the iterate it is a complete checkpoint ([`crate::checkpoint`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TrainerState {
+    /// Iterations done.
+    pub iteration: usize,
+    /// Cumulative optimizer seconds.
+    pub seconds: f64,
+    /// The current iterate (exact cores and gauge).
+    pub x: TtData,
+    /// The optimizer's state.
+    pub optimizer: OptimizerState,
+    /// The history so far (iteration 0 first).
+    pub history: Vec<IterationRecord>,
+    /// Training loss of the start point.
+    pub loss0: f64,
+    /// Training loss after the last iteration.
+    pub prev_loss: f64,
+    /// Consecutive stalled iterations.
+    pub stalled: usize,
+    /// Restarts so far.
+    pub restarts: usize,
+    /// Best validation error, its iteration and iterate (early stopping).
+    pub best: Option<(f64, usize, TtData)>,
+    /// Seed of the per-iteration generators.
+    pub seed: u64,
+}
+
+/// The generator of iteration `it` (mini-batches): seeded by `(seed, it)` only, so that a
+/// resumed run draws the same batches as an uninterrupted one.
+pub fn iteration_rng(seed: u64, it: usize) -> StdRng {
+    fn mix(mut z: u64) -> u64 {
+        // splitmix64 finalizer
+        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    StdRng::seed_from_u64(mix(seed ^ mix(it as u64)))
+}
+
+/// Where and how often a run writes checkpoints.
+struct Checkpointing {
+    path: PathBuf,
+    every: usize,
+    config: serde_json::Value,
+}
+
 /// Drives an optimizer: `Trainer::new(rules).run(&mut opt, x0, &train, valid, test)`.
 pub struct Trainer<'o> {
     rules: StoppingRules,
@@ -144,6 +201,9 @@ pub struct Trainer<'o> {
     par: Par,
     seed: u64,
     observers: Vec<Box<dyn Observer + 'o>>,
+    checkpoint: Option<Checkpointing>,
+    interrupt: Option<Arc<AtomicBool>>,
+    resume: Option<TrainerState>,
 }
 
 impl<'o> Trainer<'o> {
@@ -155,10 +215,13 @@ impl<'o> Trainer<'o> {
             par: Par::Rayon(0),
             seed: 0,
             observers: Vec::new(),
+            checkpoint: None,
+            interrupt: None,
+            resume: None,
         }
     }
 
-    /// Seed of the generator handed to the optimizer (mini-batches).
+    /// Seed of the generators handed to the optimizer (mini-batches).
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
         self
@@ -182,6 +245,38 @@ impl<'o> Trainer<'o> {
         self
     }
 
+    /// Write a checkpoint (atomically) to `path` every `every` iterations, and when the run is
+    /// interrupted; `config` is stored with it.
+    pub fn checkpoint(mut self, path: PathBuf, every: usize, config: serde_json::Value) -> Self {
+        self.checkpoint = Some(Checkpointing {
+            path,
+            every: every.max(1),
+            config,
+        });
+        self
+    }
+
+    /// Stop after the current iteration once `flag` is set (SIGINT/SIGTERM), writing a last
+    /// checkpoint when checkpointing is on; the run ends with [`StopReason::Interrupted`].
+    pub fn interrupt(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.interrupt = Some(flag);
+        self
+    }
+
+    /// Continue from a saved state instead of starting at `x0` (whose mode sizes must still
+    /// match).
+    pub fn resume(mut self, state: TrainerState) -> Self {
+        self.resume = Some(state);
+        self
+    }
+
+    fn write_checkpoint(&self, state: &TrainerState) -> Result<()> {
+        if let Some(c) = &self.checkpoint {
+            Checkpoint::new(c.config.clone(), state.clone()).write(&c.path)?;
+        }
+        Ok(())
+    }
+
     /// Run `opt` from `x0` on `train`, tracking the relative errors on `valid` and `test`.
     pub fn run(
         &mut self,
@@ -198,18 +293,7 @@ impl<'o> Trainer<'o> {
                 "early stopping needs a validation set",
             ));
         }
-        if x0.mode_sizes() != train.mode_sizes() {
-            return Err(Error::param(
-                "start point",
-                format!(
-                    "mode sizes {:?} do not match the features {:?}",
-                    x0.mode_sizes(),
-                    train.mode_sizes()
-                ),
-            ));
-        }
         opt.reset();
-        let mut rng = rand::rngs::StdRng::seed_from_u64(self.seed);
         let par = self.par;
         let errors = |x: &TensorTrain| -> Result<(Option<f64>, Option<f64>)> {
             let v = match valid {
@@ -222,36 +306,65 @@ impl<'o> Trainer<'o> {
             };
             Ok((v, t))
         };
-        let (loss0, pred0) = evaluate(&x0, train, self.loss.as_ref(), par)?;
-        if !loss0.is_finite() {
-            return Err(Error::Diverged {
-                iteration: 0,
-                message: "the start point has a non-finite loss".into(),
-            });
+        let (mut state, mut x) = match self.resume.take() {
+            Some(st) => {
+                let x = st.x.to_tt()?;
+                opt.set_state(&st.optimizer)?;
+                (st, x)
+            }
+            None => {
+                let (loss0, pred0) = evaluate(&x0, train, self.loss.as_ref(), par)?;
+                if !loss0.is_finite() {
+                    return Err(Error::Diverged {
+                        iteration: 0,
+                        message: "the start point has a non-finite loss".into(),
+                    });
+                }
+                let (v0, t0) = errors(&x0)?;
+                let rec = IterationRecord {
+                    iteration: 0,
+                    seconds: 0.0,
+                    train_loss: loss0,
+                    train_error: relative_error(pred0.view(), train.targets()),
+                    validation_error: v0,
+                    test_error: t0,
+                    step: StepReport {
+                        loss: Some(loss0),
+                        ..Default::default()
+                    },
+                };
+                self.notify(&rec);
+                let st = TrainerState {
+                    iteration: 0,
+                    seconds: 0.0,
+                    x: TtData::from_tt(&x0),
+                    optimizer: opt.state(),
+                    history: vec![rec],
+                    loss0,
+                    prev_loss: loss0,
+                    stalled: 0,
+                    restarts: 0,
+                    best: v0.map(|v| (v, 0, TtData::from_tt(&x0))),
+                    seed: self.seed,
+                };
+                (st, x0)
+            }
+        };
+        if x.mode_sizes() != train.mode_sizes() {
+            return Err(Error::param(
+                "start point",
+                format!(
+                    "mode sizes {:?} do not match the features {:?}",
+                    x.mode_sizes(),
+                    train.mode_sizes()
+                ),
+            ));
         }
-        let (v0, t0) = errors(&x0)?;
-        let mut history = vec![IterationRecord {
-            iteration: 0,
-            seconds: 0.0,
-            train_loss: loss0,
-            train_error: relative_error(pred0.view(), train.targets()),
-            validation_error: v0,
-            test_error: t0,
-            step: StepReport {
-                loss: Some(loss0),
-                ..Default::default()
-            },
-        }];
-        self.notify(&history[0]);
-        let mut x = x0;
-        let mut best = (v0.unwrap_or(f64::INFINITY), x.clone(), 0usize);
-        let mut seconds = 0.0;
-        let mut stalled = 0usize;
-        let mut restarts = 0usize;
-        let mut prev_loss = loss0;
+        let loss0 = state.loss0;
         let mut stop = StopReason::MaxIter;
-        for it in 1..=self.rules.max_iter {
+        for it in state.iteration + 1..=self.rules.max_iter {
             let t_start = Instant::now();
+            let mut rng = iteration_rng(state.seed, it);
             let mut ctx = StepContext {
                 loss: self.loss.as_ref(),
                 par,
@@ -265,9 +378,12 @@ impl<'o> Trainer<'o> {
                 },
                 other => other,
             })?;
-            seconds += t_start.elapsed().as_secs_f64();
+            state.seconds += t_start.elapsed().as_secs_f64();
             let (train_loss, train_error) = {
-                let pred = predict(&next, train, par)?;
+                let pred = match opt.take_train_predictions() {
+                    Some(p) if p.len() == train.len() => p,
+                    _ => predict(&next, train, par)?,
+                };
                 let l = self
                     .loss
                     .value(pred.view(), train.targets(), train.weights());
@@ -282,15 +398,15 @@ impl<'o> Trainer<'o> {
                 });
             }
             if report.restarted {
-                restarts += 1;
+                state.restarts += 1;
             }
             // mini-batch steps (no full-data loss reported) may fail on one batch and succeed on the next
-            let moved = report.step_size != 0.0 || report.loss.is_none_or(|l| l < prev_loss);
+            let moved = report.step_size != 0.0 || report.loss.is_none_or(|l| l < state.prev_loss);
             x = next;
             let (v, t) = errors(&x)?;
             let rec = IterationRecord {
                 iteration: it,
-                seconds,
+                seconds: state.seconds,
                 train_loss,
                 train_error,
                 validation_error: v,
@@ -298,57 +414,74 @@ impl<'o> Trainer<'o> {
                 step: report,
             };
             self.notify(&rec);
-            history.push(rec);
+            state.history.push(rec);
+            state.iteration = it;
             if let Some(ve) = v {
-                if ve < best.0 {
-                    best = (ve, x.clone(), it);
+                if state.best.as_ref().is_none_or(|b| ve < b.0) {
+                    state.best = Some((ve, it, TtData::from_tt(&x)));
                 }
             }
+            let decrease = (state.prev_loss - train_loss) / state.prev_loss.max(f64::MIN_POSITIVE);
             // stopping rules, in order of precedence
+            let mut stopped = None;
             if self.rules.target_loss.is_some_and(|t| train_loss <= t) {
-                stop = StopReason::TargetLoss;
-                break;
-            }
-            if let (Some(p), Some(_)) = (self.rules.validation_patience, v) {
-                if it - best.2 >= p {
-                    stop = StopReason::EarlyStopping;
-                    break;
+                stopped = Some(StopReason::TargetLoss);
+            } else if let (Some(p), Some(b)) = (self.rules.validation_patience, &state.best) {
+                if it - b.1 >= p {
+                    stopped = Some(StopReason::EarlyStopping);
                 }
             }
-            let decrease = (prev_loss - train_loss) / prev_loss.max(f64::MIN_POSITIVE);
-            if !moved {
-                stop = StopReason::NoProgress;
+            if stopped.is_none() && !moved {
+                stopped = Some(StopReason::NoProgress);
+            }
+            if stopped.is_none() {
+                if self.rules.rel_tol > 0.0 && decrease.abs() < self.rules.rel_tol {
+                    state.stalled += 1;
+                    if state.stalled >= self.rules.stall_patience {
+                        stopped = Some(StopReason::Stalled);
+                    }
+                } else {
+                    state.stalled = 0;
+                }
+            }
+            if stopped.is_none() {
+                state.prev_loss = train_loss;
+                if self
+                    .rules
+                    .time_limit
+                    .is_some_and(|tl| state.seconds >= tl.as_secs_f64())
+                {
+                    stopped = Some(StopReason::TimeLimit);
+                }
+            }
+            let interrupted = self
+                .interrupt
+                .as_ref()
+                .is_some_and(|f| f.load(Ordering::SeqCst));
+            let periodic = self.checkpoint.as_ref().is_some_and(|c| it % c.every == 0);
+            if stopped.is_none() && (interrupted || periodic) {
+                state.x = TtData::from_tt(&x);
+                state.optimizer = opt.state();
+                self.write_checkpoint(&state)?;
+            }
+            if let Some(s) = stopped {
+                stop = s;
                 break;
             }
-            if self.rules.rel_tol > 0.0 && decrease.abs() < self.rules.rel_tol {
-                stalled += 1;
-                if stalled >= self.rules.stall_patience {
-                    stop = StopReason::Stalled;
-                    break;
-                }
-            } else {
-                stalled = 0;
-            }
-            prev_loss = train_loss;
-            if self
-                .rules
-                .time_limit
-                .is_some_and(|tl| seconds >= tl.as_secs_f64())
-            {
-                stop = StopReason::TimeLimit;
+            if interrupted {
+                stop = StopReason::Interrupted;
                 break;
             }
         }
-        let tt = if self.rules.validation_patience.is_some() {
-            best.1
-        } else {
-            x
+        let tt = match (self.rules.validation_patience, &state.best) {
+            (Some(_), Some(b)) => b.2.to_tt()?,
+            _ => x,
         };
         Ok(FitResult {
             tt,
-            history,
+            history: state.history,
             stop,
-            restarts,
+            restarts: state.restarts,
         })
     }
 

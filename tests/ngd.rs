@@ -9,10 +9,9 @@ use tensor_train::tangent::{SampleInterfaces, TangentSpace};
 use tensor_train::{CoreDistribution, TensorTrain};
 use ttfit::loss::{relative_error, LeastSquares};
 use ttfit::optim::gram::{GramSolver, GramSystem};
-use ttfit::optim::heavy_ball::{
-    BetaSchedule, HeavyBall, HeavyBallConfig, HeavyBallForm, MomentumParams,
+use ttfit::optim::momentum::{
+    BetaSchedule, GradientAt, Momentum, MomentumConfig, MomentumForm, MomentumParams,
 };
-use ttfit::optim::nesterov::{Nesterov, NesterovConfig};
 use ttfit::optim::ngd::{Metric, Ngd, NgdConfig, StepRule};
 use ttfit::optim::{predict, prepare, Optimizer};
 use ttfit::samples::SampleSet;
@@ -304,10 +303,11 @@ fn beta_zero_reproduces_ngd_exactly() {
             };
             let base = run(&mut Ngd::new(natural.clone()).unwrap(), &x0, &data, 6, None);
             let hb = run(
-                &mut HeavyBall::new(HeavyBallConfig {
+                &mut Momentum::new(MomentumConfig {
                     natural: natural.clone(),
                     momentum: zero,
-                    form: HeavyBallForm::MomentumVariable,
+                    form: MomentumForm::MomentumVariable,
+                    gradient_at: GradientAt::Current,
                 })
                 .unwrap(),
                 &x0,
@@ -316,10 +316,11 @@ fn beta_zero_reproduces_ngd_exactly() {
                 None,
             );
             let nest = run(
-                &mut Nesterov::new(NesterovConfig {
+                &mut Momentum::new(MomentumConfig {
                     natural: natural.clone(),
                     momentum: zero,
-                    lookahead: true,
+                    form: MomentumForm::IterateDifference,
+                    gradient_at: GradientAt::Lookahead,
                 })
                 .unwrap(),
                 &x0,
@@ -359,26 +360,29 @@ fn momentum_losses_are_monotone_with_restart() {
         };
         let mut opts: Vec<Box<dyn Optimizer>> = vec![
             Box::new(
-                HeavyBall::new(HeavyBallConfig {
+                Momentum::new(MomentumConfig {
                     natural: natural.clone(),
                     momentum,
-                    form: HeavyBallForm::MomentumVariable,
+                    form: MomentumForm::MomentumVariable,
+                    gradient_at: GradientAt::Current,
                 })
                 .unwrap(),
             ),
             Box::new(
-                HeavyBall::new(HeavyBallConfig {
+                Momentum::new(MomentumConfig {
                     natural: natural.clone(),
                     momentum,
-                    form: HeavyBallForm::IterateDifference,
+                    form: MomentumForm::IterateDifference,
+                    gradient_at: GradientAt::Current,
                 })
                 .unwrap(),
             ),
             Box::new(
-                Nesterov::new(NesterovConfig {
+                Momentum::new(MomentumConfig {
                     natural: natural.clone(),
                     momentum,
-                    lookahead: true,
+                    form: MomentumForm::IterateDifference,
+                    gradient_at: GradientAt::Lookahead,
                 })
                 .unwrap(),
             ),
@@ -415,8 +419,8 @@ fn ngd_family_recovers_a_random_functional_tt() {
         .unwrap();
     let mut opts: Vec<Box<dyn Optimizer>> = vec![
         Box::new(Ngd::new(NgdConfig::default()).unwrap()),
-        Box::new(HeavyBall::new(HeavyBallConfig::default()).unwrap()),
-        Box::new(Nesterov::new(NesterovConfig::default()).unwrap()),
+        Box::new(Momentum::new(MomentumConfig::heavy_ball()).unwrap()),
+        Box::new(Momentum::new(MomentumConfig::nesterov()).unwrap()),
     ];
     for opt in opts.iter_mut() {
         let rules = StoppingRules {
@@ -483,14 +487,15 @@ fn nesterov_accelerates_population_ngd_on_an_ill_conditioned_problem() {
     };
     let gd = iters_to(&mut Ngd::new(natural.clone()).unwrap());
     let nest = iters_to(
-        &mut Nesterov::new(NesterovConfig {
+        &mut Momentum::new(MomentumConfig {
             natural,
             momentum: MomentumParams {
                 beta,
                 restart: true,
                 schedule: BetaSchedule::Constant,
             },
-            lookahead: true,
+            form: MomentumForm::IterateDifference,
+            gradient_at: GradientAt::Lookahead,
         })
         .unwrap(),
     );

@@ -140,6 +140,21 @@ pub struct FitArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    // --- checkpoint, resume, warm start (issue 9) ---
+    /// Write the full state of the fit to this file, atomically, every --checkpoint-every
+    /// iterations and on SIGINT/SIGTERM (then stop); continue later with --resume.
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    /// Iterations between checkpoints.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub checkpoint_every: u64,
+    /// Continue the fit saved in this checkpoint (written by --checkpoint), on the same data;
+    /// the configuration is the checkpoint's, the model options given here are not used.
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+    /// Warm start from an existing model file (same basis and rank as this fit).
+    #[arg(long)]
+    pub init: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

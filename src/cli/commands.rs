@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use ttfit::basis::{Basis, OutsidePolicy};
 use ttfit::compare::compare;
 use ttfit::data::Dataset;
-use ttfit::fit::{fit, FitConfig};
+use ttfit::fit::FitConfig;
 use ttfit::functions::TestFunction;
 use ttfit::init::Start;
 use ttfit::optim::gram::GramSolver;
@@ -139,8 +139,7 @@ fn config(m: &ModelArgs, optimizer: Option<&str>, train: &Dataset) -> Result<Fit
 fn apply_optimizer_options(oc: &mut OptimizerConfig, m: &ModelArgs) -> Result<()> {
     let natural = match oc {
         OptimizerConfig::Ngd(c) => Some(c),
-        OptimizerConfig::NgdHb(c) => Some(&mut c.natural),
-        OptimizerConfig::NgdNesterov(c) => Some(&mut c.natural),
+        OptimizerConfig::Momentum(c) => Some(&mut c.natural),
         _ => None,
     };
     match natural {
@@ -163,8 +162,7 @@ fn apply_optimizer_options(oc: &mut OptimizerConfig, m: &ModelArgs) -> Result<()
     }
     if let Some(beta) = m.beta {
         match oc {
-            OptimizerConfig::NgdHb(c) => c.momentum.beta = beta,
-            OptimizerConfig::NgdNesterov(c) => c.momentum.beta = beta,
+            OptimizerConfig::Momentum(c) => c.momentum.beta = beta,
             _ => {
                 return Err(Error::param(
                     "--beta",
@@ -248,12 +246,72 @@ fn read_domain(path: &Path, names: &[String]) -> Result<Vec<(f64, f64)>> {
 
 fn fit_cmd(a: FitArgs) -> Result<()> {
     let (train, test) = read_data(&a.model)?;
-    let cfg = config(&a.model, Some(&a.optimizer), &train)?;
+    let mut cfg = config(&a.model, Some(&a.optimizer), &train)?;
+    // --- checkpoint, resume, warm start (issue 9) ---
+    let mut control = ttfit::fit::RunControl::default();
+    if let Some(path) = &a.resume {
+        let ck = ttfit::checkpoint::Checkpoint::read(path)?;
+        let meta: ttfit::fit::CheckpointConfig = serde_json::from_value(ck.config.clone())
+            .map_err(|e| Error::ModelFile {
+                path: path.clone(),
+                message: format!("not a checkpoint of `ttfit fit` ({e})"),
+            })?;
+        if meta.data_rows != train.n_samples()
+            || meta.data_fingerprint != ttfit::fit::data_fingerprint(&train)
+        {
+            return Err(Error::param(
+                "--resume",
+                format!(
+                    "{} was written for other training data ({} rows); resume with the same --data",
+                    path.display(),
+                    meta.data_rows
+                ),
+            ));
+        }
+        eprintln!(
+            "resuming from iteration {} of {} (configuration from the checkpoint)",
+            ck.state.iteration,
+            path.display()
+        );
+        cfg = meta.fit;
+        control.resume = Some(ck.state);
+    }
+    if let Some(path) = &a.init {
+        let (model, _) = model_file::load(path)?;
+        control.init = Some(model.tt().clone());
+    }
+    if let Some(path) = &a.checkpoint {
+        control.checkpoint = Some((path.clone(), a.checkpoint_every as usize));
+        let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let f = flag.clone();
+        ctrlc::set_handler(move || f.store(true, std::sync::atomic::Ordering::SeqCst)).map_err(
+            |e| {
+                Error::param(
+                    "--checkpoint",
+                    format!("cannot install the signal handler: {e}"),
+                )
+            },
+        )?;
+        control.interrupt = Some(flag);
+    }
     let progress = Progress::new(cfg.stopping.max_iter, &a.optimizer, a.quiet);
-    let fitted = fit(&cfg, &train, test.as_ref(), |rec: &IterationRecord| {
-        progress.update(rec)
-    })?;
+    let fitted = ttfit::fit::fit_with(
+        &cfg,
+        &train,
+        test.as_ref(),
+        |rec: &IterationRecord| progress.update(rec),
+        control,
+    )?;
     progress.finish();
+    if fitted.result.stop == ttfit::train::StopReason::Interrupted {
+        let it = fitted.result.history.last().map_or(0, |h| h.iteration);
+        eprintln!(
+            "interrupted after iteration {it}: state saved to {}; continue with --resume {}; no model written",
+            a.checkpoint.as_ref().map_or(String::new(), |p| p.display().to_string()),
+            a.checkpoint.as_ref().map_or(String::new(), |p| p.display().to_string()),
+        );
+        std::process::exit(130);
+    }
     let mut info = fitted.info.clone();
     info.data_source = Some(a.model.data.display().to_string());
     model_file::save(&fitted.model, Some(&info), &a.out)?;

@@ -1,7 +1,7 @@
 //! One serde-serializable configuration per optimizer, and the enum that builds any of them by
 //! name (the CLI's `--optimizer` values).
 
-use super::{als, gd, heavy_ball, nesterov, ngd, rcg, rgd, Optimizer};
+use super::{als, gd, momentum, ngd, rcg, rgd, Optimizer};
 use crate::error::{Error, Result};
 
 /// Any optimizer's configuration; `build` validates it and returns the optimizer.
@@ -18,10 +18,8 @@ pub enum OptimizerConfig {
     Gd(gd::GdConfig),
     /// Natural gradient descent.
     Ngd(ngd::NgdConfig),
-    /// Natural Heavy-Ball.
-    NgdHb(heavy_ball::HeavyBallConfig),
-    /// Natural Nesterov.
-    NgdNesterov(nesterov::NesterovConfig),
+    /// Natural gradient with momentum (Heavy-Ball and Nesterov are presets of it).
+    Momentum(momentum::MomentumConfig),
 }
 
 /// The names accepted by [`OptimizerConfig::from_name`], with one line each.
@@ -66,23 +64,23 @@ impl OptimizerConfig {
             "rcg" => OptimizerConfig::Rcg(rcg::RcgConfig::default()),
             "gd" => OptimizerConfig::Gd(gd::GdConfig::default()),
             "ngd" => OptimizerConfig::Ngd(ngd::NgdConfig::default()),
-            "ngd-hb" | "hb" => OptimizerConfig::NgdHb(heavy_ball::HeavyBallConfig::default()),
+            "ngd-hb" | "hb" => OptimizerConfig::Momentum(momentum::MomentumConfig::heavy_ball()),
             "ngd-nesterov" | "nesterov" => {
-                OptimizerConfig::NgdNesterov(nesterov::NesterovConfig::default())
+                OptimizerConfig::Momentum(momentum::MomentumConfig::nesterov())
             }
             "ngd-pop" => OptimizerConfig::Ngd(ngd::NgdConfig {
                 metric: pop,
                 ..Default::default()
             }),
             "ngd-hb-pop" => {
-                let mut c = heavy_ball::HeavyBallConfig::default();
+                let mut c = momentum::MomentumConfig::heavy_ball();
                 c.natural.metric = pop;
-                OptimizerConfig::NgdHb(c)
+                OptimizerConfig::Momentum(c)
             }
             "ngd-nesterov-pop" => {
-                let mut c = nesterov::NesterovConfig::default();
+                let mut c = momentum::MomentumConfig::nesterov();
                 c.natural.metric = pop;
-                OptimizerConfig::NgdNesterov(c)
+                OptimizerConfig::Momentum(c)
             }
             other => {
                 let known: Vec<&str> = OPTIMIZER_NAMES.iter().map(|(n, _)| *n).collect();
@@ -105,8 +103,7 @@ impl OptimizerConfig {
             OptimizerConfig::Rcg(c) => Box::new(rcg::Rcg::new(c.clone())?),
             OptimizerConfig::Gd(c) => Box::new(gd::Gd::new(c.clone())?),
             OptimizerConfig::Ngd(c) => Box::new(ngd::Ngd::new(c.clone())?),
-            OptimizerConfig::NgdHb(c) => Box::new(heavy_ball::HeavyBall::new(c.clone())?),
-            OptimizerConfig::NgdNesterov(c) => Box::new(nesterov::Nesterov::new(c.clone())?),
+            OptimizerConfig::Momentum(c) => Box::new(momentum::Momentum::new(c.clone())?),
         })
     }
 }

@@ -134,6 +134,22 @@ impl Optimizer for Gd {
         self.last_alpha = None;
     }
 
+    fn state(&self) -> super::state::OptimizerState {
+        super::state::OptimizerState::Gd {
+            last_alpha: self.last_alpha,
+        }
+    }
+
+    fn set_state(&mut self, s: &super::state::OptimizerState) -> Result<()> {
+        match s {
+            super::state::OptimizerState::Gd { last_alpha } => {
+                self.last_alpha = *last_alpha;
+                Ok(())
+            }
+            other => Err(other.mismatch(&self.name())),
+        }
+    }
+
     fn step(
         &mut self,
         x: &TensorTrain,

@@ -3,6 +3,12 @@
 //! The step is `xi(alpha) = fixed + alpha dir` (the fixed part is the frozen momentum term,
 //! absent for plain methods), and `alpha` is accepted when
 //! `L(R_X(xi(alpha))) <= L(X) + sigma g^T xi(alpha)`.
+//!
+//! The search fails as soon as a trial is not a descent direction, `g^T xi(alpha) >= 0`
+//! (MATH.md §7 rule iii). Without a fixed part this never happens for a descent `dir`; with a
+//! frozen momentum `beta m` and `g^T beta m > 0`, shrinking `alpha` eventually makes the
+//! combined step point uphill, and the Armijo bound `L + sigma g^T xi(alpha)` then lies above
+//! `L`: accepting it could raise the loss. The caller restarts instead.
 
 use super::{evaluate, Prepared};
 use crate::error::Result;
@@ -72,6 +78,8 @@ pub struct LineSearch {
     pub pred: Option<Array1<f64>>,
     /// Loss evaluations spent.
     pub trials: usize,
+    /// The search stopped because the trial step was not a descent direction.
+    pub not_descent: bool,
 }
 
 /// Backtrack on `alpha` from `alpha0` for the step `fixed + alpha dir` from the prepared
@@ -91,14 +99,28 @@ pub fn armijo(
     rule: &Armijo,
 ) -> Result<LineSearch> {
     let mut alpha = alpha0;
+    let mut spent = 0;
     for trial in 1..=rule.max_trials {
+        let slope = slope_fixed + alpha * slope_dir;
+        // NaN counts as not descent
+        if slope.is_nan() || slope >= 0.0 {
+            return Ok(LineSearch {
+                x: None,
+                alpha,
+                loss: p.loss,
+                pred: None,
+                trials: spent,
+                not_descent: true,
+            });
+        }
+        spent = trial;
         let mut xi = dir.scaled(alpha);
         if let Some(f) = fixed {
             xi.axpy(1.0, f);
         }
         let y = p.ts.retract(1.0, &xi)?;
         let (value, pred) = evaluate(&y, data, loss, par)?;
-        let bound = p.loss + rule.sigma * (slope_fixed + alpha * slope_dir);
+        let bound = p.loss + rule.sigma * slope;
         if value.is_finite() && value <= bound {
             return Ok(LineSearch {
                 x: Some(y),
@@ -106,6 +128,7 @@ pub fn armijo(
                 loss: value,
                 pred: Some(pred),
                 trials: trial,
+                not_descent: false,
             });
         }
         alpha *= rule.shrink;
@@ -116,5 +139,6 @@ pub fn armijo(
         loss: p.loss,
         pred: None,
         trials: rule.max_trials,
+        not_descent: false,
     })
 }

@@ -2,8 +2,9 @@
 //!
 //! Following `argmin`'s design, an optimizer only knows one iteration ([`Optimizer::step`]); the
 //! driver in [`crate::train`] runs iterations, applies stopping rules and feeds observers.
-//! Internal memory (CG directions, momentum) lives in the optimizer and is dropped by
-//! [`Optimizer::reset`].
+//! Internal memory (CG directions, momentum) lives in the optimizer, is dropped by
+//! [`Optimizer::reset`], and is exposed as public serializable data by [`Optimizer::state`] /
+//! [`Optimizer::set_state`] ([`state::OptimizerState`]) for checkpoints and resume.
 //!
 //! | file | method |
 //! |---|---|
@@ -12,8 +13,7 @@
 //! | [`rcg`] | Riemannian conjugate gradient (Fletcher–Reeves / PR+), transport by projection |
 //! | [`gd`] | plain gradient descent on the cores (no geometry) |
 //! | [`ngd`] | natural gradient descent (Riemannian Gauss–Newton in the empirical metric) |
-//! | [`heavy_ball`] | natural Heavy-Ball momentum |
-//! | [`nesterov`] | natural Nesterov momentum |
+//! | [`momentum`] | natural gradient with momentum: Heavy-Ball and Nesterov presets, adaptive `beta` |
 //!
 //! Shared machinery: [`prepare`] (tangent space, interfaces, residuals at an iterate),
 //! [`linesearch`] (Armijo on the retraction), [`gram`] (Gram systems and their solvers),
@@ -23,14 +23,14 @@ pub mod als;
 pub mod config;
 pub mod gd;
 pub mod gram;
-pub mod heavy_ball;
 pub mod linesearch;
 pub mod lsqr;
-pub mod nesterov;
+pub mod momentum;
 pub mod ngd;
 pub mod pcg;
 pub mod rcg;
 pub mod rgd;
+pub mod state;
 
 pub use config::OptimizerConfig;
 
@@ -78,6 +78,27 @@ pub trait Optimizer: Send {
     fn name(&self) -> String;
     /// Drop internal memory (momentum, previous direction).
     fn reset(&mut self) {}
+    /// Predictions on the full training set at the point the last [`Optimizer::step`]
+    /// returned, when the step computed them (the accepted line-search trial); the driver
+    /// then does not evaluate the model again. Taken once.
+    fn take_train_predictions(&mut self) -> Option<Array1<f64>> {
+        None
+    }
+    /// Everything the optimizer keeps between iterations, as data (checkpoints).
+    fn state(&self) -> state::OptimizerState {
+        state::OptimizerState::Stateless
+    }
+    /// Restore a state returned by [`Optimizer::state`] (resume): the next step continues
+    /// exactly as the optimizer that produced it would have.
+    fn set_state(&mut self, s: &state::OptimizerState) -> Result<()> {
+        match s {
+            state::OptimizerState::Stateless => {
+                self.reset();
+                Ok(())
+            }
+            other => Err(other.mismatch(&self.name())),
+        }
+    }
     /// One iteration from `x` on `data`; returns the next iterate.
     fn step(
         &mut self,

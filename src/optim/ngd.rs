@@ -168,17 +168,20 @@ pub(crate) fn iteration_samples<'d>(
     }
 }
 
-/// What every member of the NGD family computes at an iterate: the prepared point, the
-/// gradient coordinates and (empirical metric) the factored Gram system of the loss.
+/// What every member of the NGD family computes at an iterate: the prepared point and
+/// (empirical metric) the factored Gram system of the loss, weighted by `l''` at `X`.
+///
+/// No gradient vector is formed here: the empirical direction's right-hand side `J^T l' / N`
+/// is the one gradient of the iteration (inside [`GramSystem::solve_target`]), and slopes
+/// `g^T c = <l', J c> / N` are read off the sample values `J c` that the step needs anyway.
 pub(crate) struct NaturalPoint<'p> {
     pub p: &'p Prepared,
-    pub g: Array1<f64>,
     pub feats: Vec<ndarray::ArrayView2<'p, f64>>,
     pub sys: Option<GramSystem<'p>>,
 }
 
 impl<'p> NaturalPoint<'p> {
-    /// Gradient and (empirical metric) the Gram system with row weights `l''`.
+    /// The point and (empirical metric) the Gram system with row weights `l''` at `X`.
     pub fn new(
         p: &'p Prepared,
         data: &'p SampleSet,
@@ -187,42 +190,39 @@ impl<'p> NaturalPoint<'p> {
         par: Par,
     ) -> Result<Self> {
         let feats = data.feature_views();
-        let g = p.ts.to_coords(&p.gradient(data, par)?)?;
         let sys = match cfg.metric {
             Metric::Population => None,
-            Metric::Empirical => {
-                let unit = p.d2.iter().all(|&h| h == 1.0);
-                let h = if unit { None } else { Some(p.d2.view()) };
-                Some(GramSystem::new(
-                    &p.ts,
-                    &p.si,
-                    &feats,
-                    h,
-                    cfg.solver_for(full_batch),
-                    par,
-                )?)
-            }
+            Metric::Empirical => Some(weighted_system(
+                p,
+                &feats,
+                p.d2.view(),
+                cfg.solver_for(full_batch),
+                par,
+            )?),
         };
-        Ok(NaturalPoint { p, g, feats, sys })
+        Ok(NaturalPoint { p, feats, sys })
     }
 
     /// Natural direction for first/second loss derivatives `d1`, `d2` at the samples (at `X`,
-    /// or at a look-ahead point for Nesterov): empirical `argmin sum h (J c + l'/l'')^2`,
-    /// population `-J^T l' / N`.
+    /// or at a look-ahead point for Nesterov) with the system `sys` (default: the one at `X`):
+    /// empirical `argmin sum h (J c + l'/l'')^2`, population `-J^T l' / N`.
     pub fn direction(
         &self,
         d1: ArrayView1<'_, f64>,
         d2: ArrayView1<'_, f64>,
+        sys: Option<&GramSystem<'_>>,
         par: Par,
     ) -> Result<Array1<f64>> {
-        match &self.sys {
-            Some(sys) => {
-                let t = ndarray::Zip::from(&d1)
-                    .and(&d2)
-                    .map_collect(|&a, &h| -a / h.max(1e-12));
-                sys.solve_target(t.view())
-            }
-            None => {
+        let solve = |sys: &GramSystem<'_>| {
+            let t = ndarray::Zip::from(&d1)
+                .and(&d2)
+                .map_collect(|&a, &h| -a / h.max(1e-12));
+            sys.solve_target(t.view())
+        };
+        match (sys, &self.sys) {
+            (Some(s), _) => solve(s),
+            (None, Some(s)) => solve(s),
+            (None, None) => {
                 let n = d1.len() as f64;
                 let w = d1.mapv(|v| -v / n);
                 Ok(self.p.ts.vjp(&self.p.si, &self.feats, w.view(), par)?)
@@ -230,17 +230,30 @@ impl<'p> NaturalPoint<'p> {
         }
     }
 
-    /// Coordinates of the projection, in the chosen metric, of sample values `t` onto the
-    /// tangent space (empirical: `argmin ||J m - t||`); used for the momentum transport.
-    pub fn project_values(&self, t: ArrayView1<'_, f64>) -> Result<Array1<f64>> {
-        match &self.sys {
-            Some(sys) => sys.solve_target(t),
-            None => Err(Error::param(
-                "metric",
-                "sample-value projection is only defined for the empirical metric",
-            )),
-        }
+    /// Sample values `J c` of tangent coordinates `c`.
+    pub fn values(&self, c: &Array1<f64>, par: Par) -> Result<Array1<f64>> {
+        Ok(self.p.ts.jvp(&self.p.si, &self.feats, c.view(), par)?)
     }
+
+    /// Directional derivative of the loss at `X` along coordinates with sample values `jc`:
+    /// `g^T c = <l', J c> / N`.
+    pub fn slope(&self, jc: &Array1<f64>) -> f64 {
+        self.p.d1.dot(jc) / self.p.d1.len() as f64
+    }
+}
+
+/// The empirical Gram system at the prepared point with row weights `h` (`None` when they are
+/// all 1, the least-squares case).
+pub(crate) fn weighted_system<'p>(
+    p: &'p Prepared,
+    feats: &[ndarray::ArrayView2<'p, f64>],
+    h: ArrayView1<'_, f64>,
+    solver: GramSolver,
+    par: Par,
+) -> Result<GramSystem<'p>> {
+    let unit = h.iter().all(|&v| v == 1.0);
+    let h = if unit { None } else { Some(h) };
+    GramSystem::new(&p.ts, &p.si, feats, h, solver, par)
 }
 
 /// Outcome of taking `fixed + alpha d` from a prepared point under a step rule.
@@ -249,36 +262,56 @@ pub(crate) struct Taken {
     pub alpha: f64,
     pub loss: f64,
     pub trials: usize,
+    /// Predictions of the accepted point on the step's samples.
+    pub pred: Option<Array1<f64>>,
+    /// The step was rejected because it was not a descent direction.
+    pub not_descent: bool,
 }
 
-/// Take the step `fixed + alpha dir` (coordinates) under `rule`. Fixed steps are accepted
-/// when the loss does not rise (`x = None` otherwise, so the caller can restart).
+/// Take the step `fixed + alpha dir` (coordinates) under `rule`, with the slopes
+/// `slope_fixed = g^T fixed` and `slope_dir = g^T dir`. Every trial must be a descent
+/// direction (`g^T (fixed + alpha dir) < 0`); fixed steps are accepted when the loss does not
+/// rise (`x = None` otherwise, so the caller can restart).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn take_step(
-    np: &NaturalPoint<'_>,
-    fixed: Option<&Array1<f64>>,
+    p: &Prepared,
+    fixed: Option<(&Array1<f64>, f64)>,
     dir: &Array1<f64>,
+    slope_dir: f64,
     rule: &StepRule,
     data: &SampleSet,
     loss: &dyn Loss,
     par: Par,
 ) -> Result<Taken> {
-    let p = np.p;
+    let slope_fixed = fixed.map(|f| f.1).unwrap_or(0.0);
     match rule {
         StepRule::Fixed { alpha } => {
+            let slope = slope_fixed + alpha * slope_dir;
+            if slope.is_nan() || slope >= 0.0 {
+                return Ok(Taken {
+                    x: None,
+                    alpha: *alpha,
+                    loss: p.loss,
+                    trials: 0,
+                    pred: None,
+                    not_descent: true,
+                });
+            }
             let mut c = dir * *alpha;
-            if let Some(f) = fixed {
+            if let Some((f, _)) = fixed {
                 c += f;
             }
             let xi = p.ts.from_coords(c.view())?;
             let y = p.ts.retract(1.0, &xi)?;
-            let (value, _) = evaluate(&y, data, loss, par)?;
+            let (value, pred) = evaluate(&y, data, loss, par)?;
             let ok = value.is_finite() && value <= p.loss;
             Ok(Taken {
                 x: ok.then_some(y),
                 alpha: *alpha,
                 loss: value,
                 trials: 1,
+                pred: ok.then_some(pred),
+                not_descent: false,
             })
         }
         StepRule::Armijo {
@@ -287,11 +320,9 @@ pub(crate) fn take_step(
         } => {
             let dir_t = p.ts.from_coords(dir.view())?;
             let fixed_t = match fixed {
-                Some(f) => Some(p.ts.from_coords(f.view())?),
+                Some((f, _)) => Some(p.ts.from_coords(f.view())?),
                 None => None,
             };
-            let slope_fixed = fixed.map(|f| np.g.dot(f)).unwrap_or(0.0);
-            let slope_dir = np.g.dot(dir);
             let ls = armijo(
                 p,
                 fixed_t.as_ref(),
@@ -309,6 +340,8 @@ pub(crate) fn take_step(
                 alpha: ls.alpha,
                 loss: ls.loss,
                 trials: ls.trials,
+                pred: ls.pred,
+                not_descent: ls.not_descent,
             })
         }
     }
@@ -326,17 +359,54 @@ pub(crate) fn armijo_rule(rule: &StepRule) -> StepRule {
     }
 }
 
+/// A plain natural step: the direction, its sample values, what was taken, and a note.
+pub(crate) type NaturalStep = (Array1<f64>, Array1<f64>, Taken, Option<String>);
+
+/// One plain natural-gradient step at a prepared point (MATH.md §7.1 `NGD`): the direction
+/// with the system weighted at `X`, then `rule` (a failed fixed step falls back to Armijo).
+/// Also the restart of every momentum method. `pre` is the direction and its sample values
+/// when the caller already has them. Returns the direction, its values and what was taken.
+pub(crate) fn natural_step(
+    np: &NaturalPoint<'_>,
+    rule: &StepRule,
+    data: &SampleSet,
+    loss: &dyn Loss,
+    par: Par,
+    pre: Option<(Array1<f64>, Array1<f64>)>,
+) -> Result<NaturalStep> {
+    let p = np.p;
+    let (d, jd) = match pre {
+        Some(pair) => pair,
+        None => {
+            let d = np.direction(p.d1.view(), p.d2.view(), None, par)?;
+            let jd = np.values(&d, par)?;
+            (d, jd)
+        }
+    };
+    let slope = np.slope(&jd);
+    let mut taken = take_step(p, None, &d, slope, rule, data, loss, par)?;
+    let mut note = None;
+    if taken.x.is_none() && matches!(rule, StepRule::Fixed { .. }) {
+        // a fixed step that raised the loss: fall back to Armijo for this iteration
+        taken = take_step(p, None, &d, slope, &armijo_rule(rule), data, loss, par)?;
+        note = Some("fixed step raised the loss; took an Armijo step".to_string());
+    }
+    Ok((d, jd, taken, note))
+}
+
 /// Natural gradient descent (MATH.md §7.1 `NGD`).
 #[derive(Debug, Clone)]
 pub struct Ngd {
     cfg: NgdConfig,
+    /// Predictions on the full training set at the point the last step returned.
+    carried: Option<Array1<f64>>,
 }
 
 impl Ngd {
     /// Validate and build.
     pub fn new(cfg: NgdConfig) -> Result<Self> {
         cfg.validate()?;
-        Ok(Ngd { cfg })
+        Ok(Ngd { cfg, carried: None })
     }
 }
 
@@ -345,56 +415,59 @@ impl Optimizer for Ngd {
         format!("ngd{}", self.cfg.suffix())
     }
 
+    fn reset(&mut self) {
+        self.carried = None;
+    }
+
+    fn take_train_predictions(&mut self) -> Option<Array1<f64>> {
+        self.carried.take()
+    }
+
     fn step(
         &mut self,
         x: &TensorTrain,
         data: &SampleSet,
         ctx: &mut StepContext<'_>,
     ) -> Result<(TensorTrain, StepReport)> {
+        self.carried = None;
         let full = self.cfg.batch_size.is_none_or(|b| b >= data.len());
         let batch = iteration_samples(data, self.cfg.batch_size, ctx.rng);
         let batch = batch.as_ref();
         let p = prepare(x, batch, ctx.loss, ctx.par)?;
         let np = NaturalPoint::new(&p, batch, &self.cfg, full, ctx.par)?;
-        let d = np.direction(p.d1.view(), p.d2.view(), ctx.par)?;
-        let mut taken = take_step(&np, None, &d, &self.cfg.step, batch, ctx.loss, ctx.par)?;
-        let mut note = None;
-        if taken.x.is_none() {
-            if let StepRule::Fixed { .. } = self.cfg.step {
-                // a fixed step that raised the loss: fall back to Armijo for this iteration
-                taken = take_step(
-                    &np,
-                    None,
-                    &d,
-                    &armijo_rule(&self.cfg.step),
-                    batch,
-                    ctx.loss,
-                    ctx.par,
-                )?;
-                note = Some("fixed step raised the loss; took an Armijo step".to_string());
-            }
-        }
+        let (_, _, taken, note) =
+            natural_step(&np, &self.cfg.step, batch, ctx.loss, ctx.par, None)?;
         match taken.x {
-            Some(y) => Ok((
-                y,
-                StepReport {
-                    loss: full.then_some(taken.loss),
-                    step_size: taken.alpha,
-                    restarted: false,
-                    trials: taken.trials,
-                    note,
-                },
-            )),
-            None => Ok((
-                x.clone(),
-                StepReport {
-                    loss: full.then_some(p.loss),
-                    step_size: 0.0,
-                    restarted: false,
-                    trials: taken.trials,
-                    note: Some("line search found no decrease".into()),
-                },
-            )),
+            Some(y) => {
+                if full {
+                    self.carried = taken.pred;
+                }
+                Ok((
+                    y,
+                    StepReport {
+                        loss: full.then_some(taken.loss),
+                        step_size: taken.alpha,
+                        restarted: false,
+                        trials: taken.trials,
+                        note,
+                    },
+                ))
+            }
+            None => {
+                if full {
+                    self.carried = Some(p.pred.clone());
+                }
+                Ok((
+                    x.clone(),
+                    StepReport {
+                        loss: full.then_some(p.loss),
+                        step_size: 0.0,
+                        restarted: false,
+                        trials: taken.trials,
+                        note: Some("line search found no decrease".into()),
+                    },
+                ))
+            }
         }
     }
 }

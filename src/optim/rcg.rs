@@ -22,6 +22,7 @@
 
 use super::linesearch::{armijo, Armijo};
 use super::rgd::{initial_step, stationary};
+use super::state::{OptimizerState, TtData};
 use super::{linearized_step, prepare, Optimizer, StepContext, StepReport};
 use crate::error::{Error, Result};
 use crate::samples::SampleSet;
@@ -82,6 +83,23 @@ struct Memory {
     since_restart: usize,
 }
 
+/// Serializable form of the RCG memory (the tangent space is rebuilt from `previous`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RcgStateData {
+    /// The point the memory is valid at.
+    pub point: TtData,
+    /// The previous iterate (left-orthogonal form), base of `g` and `eta`.
+    pub previous: TtData,
+    /// Previous gradient blocks.
+    pub g: TtData,
+    /// Previous direction blocks.
+    pub eta: TtData,
+    /// `||g_{k-1}||^2`.
+    pub gg: f64,
+    /// CG steps since the last steepest-descent step.
+    pub since_restart: usize,
+}
+
 /// Riemannian conjugate gradient (FR / PR+), transport by projection, linearized exact step
 /// with Armijo backtracking.
 #[derive(Debug, Clone)]
@@ -127,6 +145,51 @@ impl Optimizer for Rcg {
         self.memory = None;
     }
 
+    fn state(&self) -> OptimizerState {
+        match &self.memory {
+            None => OptimizerState::Stateless,
+            Some(m) => OptimizerState::Rcg(RcgStateData {
+                point: TtData::from_tt(&m.point),
+                previous: TtData::from_tt(m.ts.point()),
+                g: TtData::from_blocks(&m.g.blocks),
+                eta: TtData::from_blocks(&m.eta.blocks),
+                gg: m.gg,
+                since_restart: m.since_restart,
+            }),
+        }
+    }
+
+    fn set_state(&mut self, s: &OptimizerState) -> Result<()> {
+        match s {
+            OptimizerState::Stateless => {
+                self.memory = None;
+                Ok(())
+            }
+            OptimizerState::Rcg(d) => {
+                let ts = TangentSpace::new(&d.previous.to_tt()?)?;
+                let g = TangentVector {
+                    blocks: d.g.to_blocks()?,
+                };
+                let eta = TangentVector {
+                    blocks: d.eta.to_blocks()?,
+                };
+                // validate the block shapes against the rebuilt tangent space
+                ts.to_coords(&g)?;
+                ts.to_coords(&eta)?;
+                self.memory = Some(Memory {
+                    point: d.point.to_tt()?,
+                    ts,
+                    g,
+                    eta,
+                    gg: d.gg,
+                    since_restart: d.since_restart,
+                });
+                Ok(())
+            }
+            other => Err(other.mismatch(&self.name())),
+        }
+    }
+
     fn step(
         &mut self,
         x: &TensorTrain,
@@ -134,7 +197,7 @@ impl Optimizer for Rcg {
         ctx: &mut StepContext<'_>,
     ) -> Result<(TensorTrain, StepReport)> {
         let par = ctx.par;
-        let memory = self.memory.take().filter(|m| m.point == *x);
+        let memory = self.memory.take().filter(|m| m.point.cores() == x.cores());
         let p = prepare(x, data, ctx.loss, par)?;
         let g = p.gradient(data, par)?;
         let gg = g.dot(&g);
