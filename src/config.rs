@@ -139,6 +139,23 @@ fn collect_paths(v: &Value, path: &str, out: &mut BTreeSet<String>) {
     }
 }
 
+/// Refuses non-finite floats anywhere in the file, naming the key.
+fn check_finite(v: &toml::Value, path: &str) -> Result<()> {
+    match v {
+        toml::Value::Float(f) if !f.is_finite() => Err(err(format!(
+            "'{path}' is {f}; configuration values must be finite numbers"
+        ))),
+        toml::Value::Table(t) => t
+            .iter()
+            .try_for_each(|(k, x)| check_finite(x, &display_path(path, k))),
+        toml::Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, x)| check_finite(x, &format!("{path}[{i}]"))),
+        _ => Ok(()),
+    }
+}
+
 fn basis_value(v: &Value, what: &str) -> Result<Value> {
     match v {
         Value::String(s) => {
@@ -159,6 +176,8 @@ impl ConfigFile {
     pub fn parse(text: &str) -> Result<ConfigFile> {
         let toml: toml::Table =
             toml::from_str(text).map_err(|e| err(format!("not valid TOML: {e}")))?;
+        // JSON has no NaN or infinity: they would silently become "unset"
+        check_finite(&toml::Value::Table(toml.clone()), "")?;
         let Value::Object(mut table) = json_of(&toml)? else {
             return Err(err("the file must be a TOML table"));
         };

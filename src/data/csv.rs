@@ -135,6 +135,10 @@ impl RawTable {
             [] => {
                 let hint = if self.header.iter().all(|h| h.parse::<f64>().is_ok()) {
                     " (the first line looks numeric: the file needs a header row of column names)"
+                } else if self.header.len() == 1 && self.header[0].contains(';') {
+                    " (the header looks semicolon-separated: ttfit reads comma-separated files)"
+                } else if self.header.len() == 1 && self.header[0].contains('\t') {
+                    " (the header looks tab-separated: ttfit reads comma-separated files)"
                 } else {
                     ""
                 };
