@@ -136,6 +136,17 @@ fn generate_fixtures(dir: &Path) {
         "test.csv",
     ]);
     run(&[
+        "sample",
+        "--function",
+        "borehole",
+        "--n",
+        "50",
+        "--seed",
+        "3",
+        "--out",
+        "borehole_50.csv",
+    ]);
+    run(&[
         "fit",
         "--data",
         "train.csv",

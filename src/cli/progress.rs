@@ -74,7 +74,9 @@ impl State {
                 }
             }
         }
-        if let Some(eta) = self.eta() {
+        if self.done {
+            s.push_str("  done");
+        } else if let Some(eta) = self.eta() {
             s.push_str(&format!("  ETA {:.0} s", eta.as_secs_f64().ceil()));
         }
         s
@@ -233,8 +235,6 @@ impl Progress {
                 if let Some(t) = ticker.take() {
                     if let Ok(mut s) = shared.0.lock() {
                         s.done = true;
-                        s.time_limit = None;
-                        s.max_iter = s.last.as_ref().map(|r| r.iteration).or(s.max_iter);
                     }
                     shared.1.notify_all();
                     let _ = t.join();
