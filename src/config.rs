@@ -384,6 +384,29 @@ mod tests {
         );
     }
 
+    /// The examples of docs/CONFIG.md parse; the complete one spells out the defaults.
+    #[test]
+    fn documented_examples_parse() {
+        let doc = include_str!("../docs/CONFIG.md");
+        let blocks: Vec<&str> = doc
+            .split("```toml\n")
+            .skip(1)
+            .map(|b| b.split("```").next().unwrap())
+            .collect();
+        assert_eq!(blocks.len(), 2);
+        let full = ConfigFile::parse(blocks[0]).unwrap();
+        let (cfg, _) = full.apply(&FitConfig::default(), None).unwrap();
+        assert_eq!(cfg, FitConfig::default());
+        let short = ConfigFile::parse(blocks[1]).unwrap();
+        let (cfg, _) = short.apply(&FitConfig::default(), None).unwrap();
+        assert_eq!(cfg.rank, vec![3]);
+        let OptimizerConfig::NgdHb(c) = &cfg.optimizer else {
+            panic!("{cfg:?}")
+        };
+        assert_eq!(c.momentum.beta, 0.7);
+        assert!(short.is_set("stopping.time_limit"));
+    }
+
     #[test]
     fn wrong_kinds_name_the_key() {
         let e = ConfigFile::parse("[stopping]\nmax_iter = \"ten\"\n")

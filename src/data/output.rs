@@ -87,7 +87,12 @@ fn refuse_input(option: &str, out: &Path, dest: &Path, inputs: &[Input]) -> Resu
 /// Creates and removes a probe file in `dir`, so that a missing permission or a read-only
 /// file system is reported before the work starts.
 fn probe_dir(option: &str, out: &Path, dir: &Path) -> Result<()> {
-    let probe = dir.join(format!(".ttfit-write-probe.{}", std::process::id()));
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let probe = dir.join(format!(
+        ".ttfit-write-probe.{}.{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
     match std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
