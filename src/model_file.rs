@@ -290,3 +290,89 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<(FunctionalTT, Option<Training
     let model = FunctionalTT::new(features, tt).map_err(|e| bad(e.to_string()))?;
     Ok((model, file.training))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::basis::{Basis, InputMap};
+    use rand::SeedableRng;
+
+    fn model() -> FunctionalTT {
+        let features = FeatureMap::from_parts(
+            vec![Basis::Legendre { n: 3 }; 3],
+            vec![InputMap::Interval { lo: -1.0, hi: 1.0 }; 3],
+            vec!["a".into(), "b".into(), "c".into()],
+        )
+        .unwrap();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let tt = TensorTrain::random(
+            &[3, 3, 3],
+            &[2, 2],
+            tensor_train::CoreDistribution::ScaledNormal,
+            &mut rng,
+        )
+        .unwrap();
+        FunctionalTT::new(features, tt).unwrap()
+    }
+
+    #[test]
+    fn round_trip_keeps_cores_bitwise_and_any_edit_is_refused() {
+        let m = model();
+        let info = TrainingInfo {
+            seed: 3,
+            ..Default::default()
+        };
+        let text = to_string(&m, Some(&info)).unwrap();
+        let (back, back_info) = parse(text.as_bytes(), Path::new("m.json")).unwrap();
+        assert_eq!(back.tt().cores(), m.tt().cores());
+        assert_eq!(back_info, Some(info));
+        // change one digit of the numbers in turn: the checksum catches every edit that
+        // changes a value (a digit beyond f64 precision may parse to the same value: then the
+        // model read back must be exactly the original)
+        let original: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let digits: Vec<usize> = text
+            .char_indices()
+            .filter(|(_, c)| c.is_ascii_digit())
+            .map(|(i, _)| i)
+            .collect();
+        let mut checked = 0;
+        for &i in digits.iter().step_by(7) {
+            let mut bytes = text.clone().into_bytes();
+            bytes[i] = if bytes[i] == b'9' { b'1' } else { bytes[i] + 1 };
+            let edited = String::from_utf8(bytes).unwrap();
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(&edited) else {
+                continue;
+            };
+            if v.get("checksum") != original.get("checksum") {
+                continue;
+            }
+            match parse(edited.as_bytes(), Path::new("m.json")) {
+                Err(e) => {
+                    let e = e.to_string();
+                    assert!(
+                        e.contains("checksum mismatch") || e.contains("version"),
+                        "{e}"
+                    );
+                    checked += 1;
+                }
+                Ok((same, _)) => {
+                    assert_eq!(v, original, "an edit that changes a value was accepted");
+                    assert_eq!(same.tt().cores(), m.tt().cores());
+                }
+            }
+        }
+        assert!(checked > 20, "{checked}");
+    }
+
+    #[test]
+    fn version_1_files_are_still_read() {
+        let m = model();
+        let text = to_string(&m, None).unwrap();
+        let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let obj = v.as_object_mut().unwrap();
+        obj.remove("checksum");
+        obj.insert("version".into(), 1.into());
+        let (back, _) = parse(v.to_string().as_bytes(), Path::new("old.json")).unwrap();
+        assert_eq!(back.tt().cores(), m.tt().cores());
+    }
+}
