@@ -4,7 +4,7 @@ d = tomllib.load(open(__import__('os').path.join(__import__('os').path.dirname(_
 cases = d['case']
 from collections import Counter
 cnt = Counter(c['area'] for c in cases)
-lines = [f"{len(cases)} cases: " + ", ".join(f"{a} {n}" for a, n in sorted(cnt.items())) + ".", "",
+lines = ["# The bad-input corpus (generated from cases.toml by listing.py)", "", f"{len(cases)} cases: " + ", ".join(f"{a} {n}" for a, n in sorted(cnt.items())) + ".", "",
          "| # | area | case | command (`ttfit ...`) | exit | message must match | may write |", "|---|---|---|---|---|---|---|"]
 for i, c in enumerate(cases, 1):
     cmd = " ".join(shlex.quote(a) for a in c['args']).replace("|", "\\|")
