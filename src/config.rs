@@ -257,8 +257,15 @@ impl ConfigFile {
             set.insert("optimizer.method".into());
         }
         let file = ConfigFile { table, method, set };
-        // check keys and kinds now, against the defaults
-        file.apply(&FitConfig::default(), None)?;
+        // check keys and kinds now, against the defaults; an [optimizer] table without a
+        // method belongs to whatever --optimizer names, so it is checked by `apply`
+        if file.method.is_some() || !file.table.contains_key("optimizer") {
+            file.apply(&FitConfig::default(), None)?;
+        } else {
+            let mut rest = file.clone();
+            rest.table.remove("optimizer");
+            rest.apply(&FitConfig::default(), None)?;
+        }
         Ok(file)
     }
 
@@ -367,6 +374,18 @@ mod tests {
         let (other, note) = f.apply(&FitConfig::default(), Some("als")).unwrap();
         assert!(matches!(other.optimizer, OptimizerConfig::Als(_)));
         assert!(note.is_some());
+    }
+
+    #[test]
+    fn optimizer_table_without_method_goes_with_the_option() {
+        let f = ConfigFile::parse("[optimizer]\ndescent_tol = 0.5\n").unwrap();
+        let (cfg, _) = f.apply(&FitConfig::default(), Some("rcg")).unwrap();
+        let OptimizerConfig::Rcg(c) = &cfg.optimizer else {
+            panic!("{cfg:?}")
+        };
+        assert_eq!(c.descent_tol, 0.5);
+        // the default optimizer has no such key
+        assert!(f.apply(&FitConfig::default(), None).is_err());
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 ///   ttfit predict --model model.json --data test.csv --out pred.csv
 ///   ttfit compare --data train.csv --test test.csv --rank 4 --out report/
 ///
-/// Option values may start with '-' (--domain -4:4,-1:1, --beta -0.1 is rejected by range).
+/// Option values may start with '-': --domain -4:4,-1:1 works as written.
 /// Outputs are checked before any work starts: an output that is an input, a directory, a
 /// device or in a missing directory is refused; symbolic links are written through.
 ///

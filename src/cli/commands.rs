@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use ttfit::basis::{Basis, OutsidePolicy};
 use ttfit::compare::compare;
 use ttfit::config::ConfigFile;
-use ttfit::data::output::{check_output_dir, check_output_file, Input};
+use ttfit::data::output::{check_output_dir, check_output_file, same_destination, Input};
 use ttfit::data::Dataset;
 use ttfit::fit::{fit, FitConfig};
 use ttfit::functions::TestFunction;
@@ -373,11 +373,8 @@ fn predict(a: PredictArgs) -> Result<()> {
     let inputs = [("--model", a.model.as_path()), ("--data", a.data.as_path())];
     check_output_file("--out", &a.out, &inputs)?;
     if let Some(m) = &a.metrics {
-        let mut with_out = inputs.to_vec();
-        with_out.push(("--out", a.out.as_path()));
-        if check_output_file("--metrics", m, &with_out).is_err() || m == &a.out {
-            // report the precise reason (or that it equals --out)
-            check_output_file("--metrics", m, &inputs)?;
+        check_output_file("--metrics", m, &inputs)?;
+        if same_destination(m, &a.out) {
             return Err(Error::param(
                 "--metrics",
                 format!(

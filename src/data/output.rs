@@ -47,6 +47,17 @@ pub fn resolve(path: &Path) -> Result<PathBuf> {
     ))
 }
 
+/// Whether writes to `a` and `b` land on the same file: the same resolved path (links
+/// followed, parent directories canonicalized) or, when both exist, the same file.
+pub fn same_destination(a: &Path, b: &Path) -> bool {
+    let canonical = |p: &Path| -> Option<PathBuf> {
+        let r = resolve(p).ok()?;
+        let dir = std::fs::canonicalize(parent_of(&r)).ok()?;
+        Some(dir.join(r.file_name()?))
+    };
+    same_file(a, b) || matches!((canonical(a), canonical(b)), (Some(x), Some(y)) if x == y)
+}
+
 /// An input of the command: the option that names it and its path.
 pub type Input<'a> = (&'a str, &'a Path);
 
