@@ -69,6 +69,31 @@ fn read_data(m: &ModelArgs) -> Result<(Dataset, Option<Dataset>)> {
     Ok((train, test))
 }
 
+/// Largest configuration file read (a configuration is a few hundred bytes; this bounds a
+/// mistaken `--config /dev/zero` or a data file given by mistake).
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+fn read_config_text(p: &Path) -> Result<String> {
+    use std::io::Read;
+    let io = |e| Error::Io {
+        path: p.to_path_buf(),
+        source: e,
+    };
+    let mut text = String::new();
+    std::fs::File::open(p)
+        .map_err(io)?
+        .take(MAX_CONFIG_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(io)?;
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(Error::param(
+            format!("--config {}", p.display()),
+            format!("is larger than {MAX_CONFIG_BYTES} bytes; a configuration file is a short TOML file (docs/CONFIG.md)"),
+        ));
+    }
+    Ok(text)
+}
+
 /// The input files of the model options, for the output guard.
 fn model_inputs(m: &ModelArgs) -> Vec<(&'static str, PathBuf)> {
     let mut v = vec![("--data", m.data.clone())];
@@ -92,12 +117,13 @@ fn as_inputs<'a>(v: &'a [(&'static str, PathBuf)]) -> Vec<Input<'a>> {
 /// field (docs/CONFIG.md).
 fn config(m: &ModelArgs, optimizer: Option<&str>, train: &Dataset) -> Result<FitConfig> {
     let mut cfg = FitConfig::default();
+    if let Some(name) = optimizer {
+        // an unknown --optimizer is the option's error, not the file's
+        OptimizerConfig::from_name(name)?;
+    }
     let file = match &m.config {
         Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| Error::Io {
-                path: p.clone(),
-                source: e,
-            })?;
+            let text = read_config_text(p)?;
             let named = |e: Error| match e {
                 Error::InvalidParameter { message, .. } => {
                     Error::param(format!("--config {}", p.display()), message)
