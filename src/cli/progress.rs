@@ -74,8 +74,11 @@ impl State {
                 }
             }
         }
+        let over = self.time_limit.is_some_and(|t| self.started.elapsed() >= t);
         if self.done {
             s.push_str("  done");
+        } else if over {
+            s.push_str("  time limit reached: finishing the current iteration");
         } else if let Some(eta) = self.eta() {
             s.push_str(&format!("  ETA {:.0} s", eta.as_secs_f64().ceil()));
         }
