@@ -29,8 +29,7 @@ fn optimizer(method: &str) -> ttfit::Result<OptimizerConfig> {
     let set = |mut c: OptimizerConfig, s: GramSolver| {
         match &mut c {
             OptimizerConfig::Ngd(n) => n.solver = s,
-            OptimizerConfig::NgdNesterov(n) => n.natural.solver = s,
-            OptimizerConfig::NgdHb(n) => n.natural.solver = s,
+            OptimizerConfig::Momentum(n) => n.natural.solver = s,
             _ => {}
         }
         c

@@ -34,9 +34,9 @@ pub enum Error {
         message: String,
     },
     /// An input point lies outside the model's domain and the policy is `error`.
-    #[error("input row {row}, variable {variable} = {value} lies outside the model domain [{lo}, {hi}]; use --outside extrapolate or clamp to predict anyway")]
+    #[error("data row {}, variable {variable} = {value} lies outside the model domain [{lo}, {hi}]; use --outside extrapolate or clamp to predict anyway", .row + 1)]
     OutsideDomain {
-        /// Row (0-based in the data given).
+        /// Row (0-based in the data given; shown 1-based as "data row").
         row: usize,
         /// Variable name.
         variable: String,

@@ -238,6 +238,7 @@ impl FitConfig {
     /// sample sets, and compute the start point.
     pub fn prepare(&self, data: &Dataset, test: Option<&Dataset>) -> Result<FitProblem> {
         let bases = self.check(data.n_inputs())?;
+        data.check_fit_range()?;
         let (train, valid) = match self.validation {
             Some(f) => {
                 let (t, v) = data.split(SplitSize::Fraction(f), self.seed)?;
@@ -376,6 +377,8 @@ pub fn fit_with(
     observer: impl Observer,
     control: RunControl,
 ) -> Result<Fitted> {
+    // the time limit is wall-clock time for the whole fit, preparation included
+    let started = std::time::Instant::now();
     let mut problem = cfg.prepare(data, test)?;
     if let Some(init) = control.init {
         if init.mode_sizes() != problem.start.mode_sizes()
@@ -397,6 +400,7 @@ pub fn fit_with(
     let policy = OutsidePolicy::Extrapolate;
     let mut opt = cfg.optimizer.build()?;
     let mut trainer = Trainer::new(cfg.stopping.clone())
+        .started_at(started)
         .par(cfg.par())
         .seed(cfg.seed)
         .observe(observer);
@@ -448,6 +452,7 @@ pub fn fit_with(
         seed: cfg.seed,
         target: data.target_name.clone(),
         data_source: None,
+        settings: serde_json::to_value(cfg).ok(),
     };
     let model = FunctionalTT::new(problem.features, result.tt.clone())?;
     // with early stopping the returned TT is the best one: report its own test error

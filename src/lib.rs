@@ -13,6 +13,7 @@ pub mod functions;
 pub use error::{Error, Result};
 pub use tensor_train;
 pub mod compare;
+pub mod config;
 pub mod fit;
 pub mod init;
 pub mod loss;

@@ -21,8 +21,9 @@ use tensor_train::TensorTrain;
 pub struct StoppingRules {
     /// Maximal number of iterations (sweeps for ALS).
     pub max_iter: usize,
-    /// Wall-clock budget for the optimizer steps (evaluation of validation/test errors is not
-    /// counted).
+    /// Wall-clock budget of the whole run: optimizer steps, error evaluations and (through
+    /// [`Trainer::started_at`], as `fit` does) the preparation before the first step. Checked
+    /// after every iteration, so a run overshoots by at most one iteration.
     pub time_limit: Option<Duration>,
     /// Stop when the relative decrease of the training loss stays below this for
     /// `stall_patience` consecutive iterations (0 disables).
@@ -60,6 +61,17 @@ impl StoppingRules {
                 "rel-tol",
                 format!("must be finite and >= 0, got {}", self.rel_tol),
             ));
+        }
+        if let Some(t) = self.target_loss {
+            if !(t.is_finite() && t >= 0.0) {
+                return Err(Error::param(
+                    "target-loss",
+                    format!("must be a finite number >= 0, got {t}"),
+                ));
+            }
+        }
+        if self.time_limit.is_some_and(|t| t.is_zero()) {
+            return Err(Error::param("time-limit", "must be positive"));
         }
         if self.validation_patience == Some(0) {
             return Err(Error::param("patience", "must be at least 1"));
@@ -204,6 +216,7 @@ pub struct Trainer<'o> {
     checkpoint: Option<Checkpointing>,
     interrupt: Option<Arc<AtomicBool>>,
     resume: Option<TrainerState>,
+    started: Option<Instant>,
 }
 
 impl<'o> Trainer<'o> {
@@ -218,7 +231,14 @@ impl<'o> Trainer<'o> {
             checkpoint: None,
             interrupt: None,
             resume: None,
+            started: None,
         }
+    }
+
+    /// The instant the time limit counts from (default: the start of [`Trainer::run`]).
+    pub fn started_at(mut self, t: Instant) -> Self {
+        self.started = Some(t);
+        self
     }
 
     /// Seed of the generators handed to the optimizer (mini-batches).
@@ -293,6 +313,7 @@ impl<'o> Trainer<'o> {
                 "early stopping needs a validation set",
             ));
         }
+        let clock = self.started.unwrap_or_else(Instant::now);
         opt.reset();
         let par = self.par;
         let errors = |x: &TensorTrain| -> Result<(Option<f64>, Option<f64>)> {
@@ -449,7 +470,7 @@ impl<'o> Trainer<'o> {
                 if self
                     .rules
                     .time_limit
-                    .is_some_and(|tl| state.seconds >= tl.as_secs_f64())
+                    .is_some_and(|tl| clock.elapsed() >= tl)
                 {
                     stopped = Some(StopReason::TimeLimit);
                 }

@@ -340,3 +340,80 @@ fn an_interrupted_fit_leaves_no_partial_model_file() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Without a terminal (stderr is a pipe here) `fit` writes progress lines at least every 5 s,
+/// with the elapsed time and an ETA; `--time-limit` is wall-clock time for the whole fit and
+/// lifts the default limit of 100 iterations.
+#[test]
+fn progress_lines_without_a_terminal_and_a_wall_clock_time_limit() {
+    let dir = scratch("progress");
+    let train = sample(&dir, "train.csv", "ishigami", 400, 1);
+    let cfg = dir.join("no-stall.toml");
+    std::fs::write(&cfg, "[stopping]\nrel_tol = 0\n").unwrap();
+    let model = dir.join("model.json");
+    let limit = 9.0;
+    let t0 = std::time::Instant::now();
+    let o = ttfit(&[
+        "fit",
+        "--data",
+        p(&train),
+        "--rank",
+        "2",
+        "--basis",
+        "legendre:4",
+        "--optimizer",
+        "gd",
+        "--config",
+        p(&cfg),
+        "--time-limit",
+        &limit.to_string(),
+        "--out",
+        p(&model),
+    ]);
+    let wall = t0.elapsed().as_secs_f64();
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("(time limit)"), "{out}");
+    let iterations: usize = out
+        .split("gd: ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|s| s.parse().ok())
+        .expect("iteration count");
+    assert!(
+        iterations > 100,
+        "the time limit lifts the default 100 iterations: {out}"
+    );
+    // wall clock: the limit plus at most one iteration, process start and file writing
+    assert!(
+        wall < limit + 3.0,
+        "took {wall:.1} s for --time-limit {limit}"
+    );
+    let times: Vec<f64> = err
+        .lines()
+        .filter(|l| l.starts_with("[gd]"))
+        .map(|l| {
+            l["[gd]".len()..]
+                .split_whitespace()
+                .next()
+                .and_then(|s| s.parse().ok())
+                .expect("elapsed seconds")
+        })
+        .collect();
+    assert!(times.len() >= 3, "{err}");
+    assert!(times[0] <= 5.0, "{err}");
+    for w in times.windows(2) {
+        assert!(
+            w[1] - w[0] <= 5.0,
+            "gap of {:.1} s between progress lines:\n{err}",
+            w[1] - w[0]
+        );
+    }
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("[gd]")).collect();
+    assert!(
+        lines[..lines.len() - 1].iter().all(|l| l.contains("ETA")),
+        "{err}"
+    );
+    assert!(lines[lines.len() - 1].ends_with("done"), "{err}");
+}

@@ -1,5 +1,6 @@
 //! Argument definitions.
 
+use super::progress::ProgressMode;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -11,6 +12,10 @@ use std::path::PathBuf;
 ///   ttfit fit --data train.csv --target y --rank 4 --out model.json --test test.csv
 ///   ttfit predict --model model.json --data test.csv --out pred.csv
 ///   ttfit compare --data train.csv --test test.csv --rank 4 --out report/
+///
+/// Option values may start with '-': --domain -4:4,-1:1 works as written.
+/// Outputs are checked before any work starts: an output that is an input, a directory, a
+/// device or in a missing directory is refused; symbolic links are written through.
 ///
 /// Exit codes: 0 success, 1 the computation failed (diverged), 2 invalid arguments, data or
 /// model file, 3 a file could not be read or written.
@@ -24,16 +29,21 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Draw samples of a built-in test function and write them as CSV (inputs, then `y`).
+    #[command(allow_negative_numbers = true)]
     Sample(SampleArgs),
     /// Fit a model to a CSV file and write it as a model file (JSON).
+    #[command(allow_negative_numbers = true)]
     Fit(FitArgs),
     /// Evaluate a model file on the rows of a CSV file.
+    #[command(allow_negative_numbers = true)]
     Predict(PredictArgs),
     /// Run several optimizers on the same data and start point; write history.csv,
     /// summary.md and convergence plots (PNG and SVG).
+    #[command(allow_negative_numbers = true)]
     Compare(CompareArgs),
     /// The main job for a new user, no files needed: sample a built-in function, compare the
     /// optimizers, print the table and write the plots.
+    #[command(allow_negative_numbers = true)]
     Demo(DemoArgs),
 }
 
@@ -85,10 +95,12 @@ pub struct ModelArgs {
     /// Early stopping: iterations without validation improvement (needs --validation).
     #[arg(long)]
     pub patience: Option<usize>,
-    /// Maximal number of iterations (ALS: sweeps).
+    /// Maximal number of iterations (ALS: sweeps). Default 100, or unlimited when a time
+    /// limit is given.
     #[arg(long)]
     pub max_iter: Option<usize>,
-    /// Time budget in seconds (per optimizer in `compare`).
+    /// Wall-clock budget in seconds for the whole fit (preparation, iterations, error
+    /// evaluations; per optimizer in `compare`). Lifts the default iteration limit.
     #[arg(long)]
     pub time_limit: Option<f64>,
     /// Stop when the training loss falls to this value.
@@ -99,7 +111,7 @@ pub struct ModelArgs {
     pub seed: Option<u64>,
     /// Input domain per variable as lo:hi,lo:hi,... (default: inferred from the training
     /// inputs with a 1% margin).
-    #[arg(long, conflicts_with = "domain_from")]
+    #[arg(long, conflicts_with = "domain_from", allow_hyphen_values = true)]
     pub domain: Option<String>,
     /// Input domains from a CSV file with columns variable,lo,hi.
     #[arg(long)]
@@ -120,10 +132,14 @@ pub struct ModelArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Fit configuration file (TOML, the fields of ttfit::fit::FitConfig); command-line
-    /// options override it.
+    /// Fit configuration file (TOML, the fields of ttfit::fit::FitConfig; see docs/CONFIG.md).
+    /// Merged field by field: defaults, then the file, then the command-line options.
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Progress report on stderr: auto (a bar on a terminal, lines otherwise), bar, lines (at
+    /// least one line every 4 s, with elapsed time and ETA), none.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
 }
 
 #[derive(Args, Debug)]
@@ -131,13 +147,13 @@ pub struct FitArgs {
     #[command(flatten)]
     pub model: ModelArgs,
     /// Optimizer: als, rgd, rcg, gd, ngd, ngd-hb, ngd-nesterov (add -pop for the population
-    /// metric, e.g. ngd-nesterov-pop).
-    #[arg(long, default_value = "ngd-nesterov")]
-    pub optimizer: String,
-    /// Output model file (JSON). Written only when the fit succeeds.
+    /// metric, e.g. ngd-nesterov-pop). Default: the config file's, else ngd-nesterov.
+    #[arg(long)]
+    pub optimizer: Option<String>,
+    /// Output model file (JSON). Checked before the fit, written only when it succeeds.
     #[arg(long)]
     pub out: PathBuf,
-    /// No progress bar.
+    /// No progress output (same as --progress none).
     #[arg(long)]
     pub quiet: bool,
     // --- checkpoint, resume, warm start (issue 9) ---
@@ -174,6 +190,16 @@ pub struct PredictArgs {
     /// Name of the prediction column (default: the target name followed by _pred).
     #[arg(long)]
     pub column: Option<String>,
+    /// Replace an existing column of the input table named like the prediction column
+    /// (refused otherwise).
+    #[arg(long)]
+    pub overwrite_column: bool,
+    /// Column of true values: print RMSE, relative L2 error and max error of the predictions.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Also write those error metrics as JSON to this file (needs --target).
+    #[arg(long, requires = "target")]
+    pub metrics: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -187,7 +213,7 @@ pub struct CompareArgs {
         default_value = "als,rgd,rcg,ngd,ngd-hb,ngd-nesterov"
     )]
     pub optimizers: Vec<String>,
-    /// Output directory for history.csv, summary.md and the plots.
+    /// Output directory for history.csv, summary.md and the plots (created if missing).
     #[arg(long)]
     pub out: PathBuf,
 }
@@ -212,4 +238,7 @@ pub struct DemoArgs {
     /// Seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Progress report: auto, bar, lines, none (see `ttfit fit --help`).
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
 }

@@ -1,11 +1,14 @@
 //! The commands.
 
 use super::args::{Command, CompareArgs, DemoArgs, FitArgs, ModelArgs, PredictArgs, SampleArgs};
-use super::progress::Progress;
-use std::path::Path;
+use super::budget;
+use super::progress::{Progress, ProgressMode};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use ttfit::basis::{Basis, OutsidePolicy};
 use ttfit::compare::compare;
+use ttfit::config::ConfigFile;
+use ttfit::data::output::{check_output_dir, check_output_file, same_destination, Input};
 use ttfit::data::Dataset;
 use ttfit::fit::FitConfig;
 use ttfit::functions::TestFunction;
@@ -31,6 +34,13 @@ fn sample(a: SampleArgs) -> Result<()> {
     if a.n == 0 {
         return Err(Error::param("--n", "need at least one sample"));
     }
+    check_output_file("--out", &a.out, &[])?;
+    // the table, then its text, are held in memory: ~8 + 32 bytes per value
+    budget::check(
+        "--n",
+        a.n as u128 * (f.dim() as u128 + 1) * 40,
+        "draw fewer samples per file (several --seed values give independent files)",
+    )?;
     let mut data = f.sample(a.n, a.seed)?;
     // the target column is always `y`, so `ttfit fit --target y` works for every function
     data.target_name = "y".into();
@@ -59,27 +69,88 @@ fn read_data(m: &ModelArgs) -> Result<(Dataset, Option<Dataset>)> {
     Ok((train, test))
 }
 
-/// Build the fit configuration: defaults, then the TOML file, then the options.
-fn config(m: &ModelArgs, optimizer: Option<&str>, train: &Dataset) -> Result<FitConfig> {
-    let mut cfg = match &m.config {
-        Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| Error::Io {
-                path: p.clone(),
-                source: e,
-            })?;
-            toml::from_str::<FitConfig>(&text)
-                .map_err(|e| Error::param(format!("--config {}", p.display()), e.to_string()))?
-        }
-        None => FitConfig::default(),
+/// Largest configuration file read (a configuration is a few hundred bytes; this bounds a
+/// mistaken `--config /dev/zero` or a data file given by mistake).
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+fn read_config_text(p: &Path) -> Result<String> {
+    use std::io::Read;
+    let io = |e| Error::Io {
+        path: p.to_path_buf(),
+        source: e,
     };
+    let mut text = String::new();
+    std::fs::File::open(p)
+        .map_err(io)?
+        .take(MAX_CONFIG_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(io)?;
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(Error::param(
+            format!("--config {}", p.display()),
+            format!("is larger than {MAX_CONFIG_BYTES} bytes; a configuration file is a short TOML file (docs/CONFIG.md)"),
+        ));
+    }
+    Ok(text)
+}
+
+/// The input files of the model options, for the output guard.
+fn model_inputs(m: &ModelArgs) -> Vec<(&'static str, PathBuf)> {
+    let mut v = vec![("--data", m.data.clone())];
+    if let Some(t) = &m.test {
+        v.push(("--test", t.clone()));
+    }
+    if let Some(c) = &m.config {
+        v.push(("--config", c.clone()));
+    }
+    if let Some(d) = &m.domain_from {
+        v.push(("--domain-from", d.clone()));
+    }
+    v
+}
+
+fn as_inputs<'a>(v: &'a [(&'static str, PathBuf)]) -> Vec<Input<'a>> {
+    v.iter().map(|(r, p)| (*r, p.as_path())).collect()
+}
+
+/// Build the fit configuration: defaults, then the TOML file, then the options, field by
+/// field (docs/CONFIG.md).
+fn config(m: &ModelArgs, optimizer: Option<&str>, train: &Dataset) -> Result<FitConfig> {
+    let mut cfg = FitConfig::default();
+    if let Some(name) = optimizer {
+        // an unknown --optimizer is the option's error, not the file's
+        OptimizerConfig::from_name(name)?;
+    }
+    let file = match &m.config {
+        Some(p) => {
+            let text = read_config_text(p)?;
+            let named = |e: Error| match e {
+                Error::InvalidParameter { message, .. } => {
+                    Error::param(format!("--config {}", p.display()), message)
+                }
+                other => other,
+            };
+            let file = ConfigFile::parse(&text).map_err(named)?;
+            let (c, note) = file.apply(&cfg, optimizer).map_err(named)?;
+            if let Some(n) = note {
+                eprintln!("note: {n}");
+            }
+            cfg = c;
+            Some(file)
+        }
+        None => {
+            if let Some(name) = optimizer {
+                cfg.optimizer = OptimizerConfig::from_name(name)?;
+            }
+            None
+        }
+    };
+    let file_sets_max_iter = file.as_ref().is_some_and(|f| f.is_set("stopping.max_iter"));
     if let Some(b) = &m.basis {
         cfg.basis = Basis::parse(b)?;
     }
     if let Some(r) = &m.rank {
         cfg.rank = r.clone();
-    }
-    if let Some(name) = optimizer {
-        cfg.optimizer = OptimizerConfig::from_name(name)?;
     }
     apply_optimizer_options(&mut cfg.optimizer, m)?;
     if let Some(v) = m.validation {
@@ -92,7 +163,7 @@ fn config(m: &ModelArgs, optimizer: Option<&str>, train: &Dataset) -> Result<Fit
         cfg.stopping.max_iter = n;
     }
     if let Some(t) = m.time_limit {
-        if !(t.is_finite() && t > 0.0) {
+        if !(t.is_finite() && t > 0.0 && t < 1e15) {
             return Err(Error::param(
                 "--time-limit",
                 format!("must be a positive number of seconds, got {t}"),
@@ -126,6 +197,10 @@ fn config(m: &ModelArgs, optimizer: Option<&str>, train: &Dataset) -> Result<Fit
     }
     if let Some(p) = &m.domain_from {
         cfg.domain = Some(read_domain(p, &train.input_names)?);
+    }
+    // a time limit replaces the default iteration limit (an explicit one still applies)
+    if cfg.stopping.time_limit.is_some() && m.max_iter.is_none() && !file_sets_max_iter {
+        cfg.stopping.max_iter = usize::MAX;
     }
     if cfg.stopping.validation_patience.is_some() && cfg.validation.is_none() {
         return Err(Error::param(
@@ -161,6 +236,12 @@ fn apply_optimizer_options(oc: &mut OptimizerConfig, m: &ModelArgs) -> Result<()
         }
     }
     if let Some(beta) = m.beta {
+        if !(0.0..1.0).contains(&beta) {
+            return Err(Error::param(
+                "--beta",
+                format!("the momentum factor must lie in [0, 1), got {beta}"),
+            ));
+        }
         match oc {
             OptimizerConfig::Momentum(c) => c.momentum.beta = beta,
             _ => {
@@ -245,8 +326,21 @@ fn read_domain(path: &Path, names: &[String]) -> Result<Vec<(f64, f64)>> {
 }
 
 fn fit_cmd(a: FitArgs) -> Result<()> {
+    let mut inputs = model_inputs(&a.model);
+    if let Some(p) = &a.init {
+        inputs.push(("--init", p.clone()));
+    }
+    // the checkpoint may replace the file it resumes from (written atomically after reading),
+    // never the data, the warm start or the model
+    let mut checkpoint_guard = inputs.clone();
+    checkpoint_guard.push(("--out", a.out.clone()));
+    if let Some(p) = &a.resume {
+        inputs.push(("--resume", p.clone()));
+    }
+    check_output_file("--out", &a.out, &as_inputs(&inputs))?;
     let (train, test) = read_data(&a.model)?;
-    let mut cfg = config(&a.model, Some(&a.optimizer), &train)?;
+    let mut cfg = config(&a.model, a.optimizer.as_deref(), &train)?;
+    train.check_fit_range()?;
     // --- checkpoint, resume, warm start (issue 9) ---
     let mut control = ttfit::fit::RunControl::default();
     if let Some(path) = &a.resume {
@@ -281,6 +375,7 @@ fn fit_cmd(a: FitArgs) -> Result<()> {
         control.init = Some(model.tt().clone());
     }
     if let Some(path) = &a.checkpoint {
+        check_output_file("--checkpoint", path, &as_inputs(&checkpoint_guard))?;
         control.checkpoint = Some((path.clone(), a.checkpoint_every as usize));
         let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let f = flag.clone();
@@ -294,7 +389,20 @@ fn fit_cmd(a: FitArgs) -> Result<()> {
         )?;
         control.interrupt = Some(flag);
     }
-    let progress = Progress::new(cfg.stopping.max_iter, &a.optimizer, a.quiet);
+    budget::check_fit(&cfg, &[&cfg.optimizer], train.n_samples(), train.n_inputs())?;
+    let name = cfg.optimizer.build()?.name();
+    let mode = if a.quiet {
+        ProgressMode::None
+    } else {
+        a.model.progress
+    };
+    let mut progress = Progress::new(
+        mode,
+        &name,
+        known_limit(cfg.stopping.max_iter),
+        cfg.stopping.time_limit,
+        Instant::now(),
+    );
     let fitted = ttfit::fit::fit_with(
         &cfg,
         &train,
@@ -340,11 +448,124 @@ fn fit_cmd(a: FitArgs) -> Result<()> {
     Ok(())
 }
 
+/// An iteration limit worth showing (the lifted one is not).
+fn known_limit(max_iter: usize) -> Option<usize> {
+    (max_iter != usize::MAX).then_some(max_iter)
+}
+
+/// Error metrics of predictions against true values.
+#[derive(serde::Serialize)]
+struct Metrics {
+    rows: usize,
+    target: String,
+    rmse: f64,
+    relative_l2: f64,
+    max_abs_error: f64,
+}
+
 fn predict(a: PredictArgs) -> Result<()> {
     let policy = OutsidePolicy::parse(&a.outside)?;
+    let inputs = [("--model", a.model.as_path()), ("--data", a.data.as_path())];
+    check_output_file("--out", &a.out, &inputs)?;
+    if let Some(m) = &a.metrics {
+        check_output_file("--metrics", m, &inputs)?;
+        if same_destination(m, &a.out) {
+            return Err(Error::param(
+                "--metrics",
+                format!(
+                    "{} is also the --out file; choose another path",
+                    m.display()
+                ),
+            ));
+        }
+    }
     let (model, info) = model_file::load(&a.model)?;
     let table = ttfit::data::csv::read_inputs(&a.data, &model.input_names())?;
-    let pred = model.predict(table.x.view(), policy)?;
+    let file = a.data.display().to_string();
+    let column = a.column.clone().unwrap_or_else(|| {
+        format!(
+            "{}_pred",
+            info.as_ref()
+                .map(|i| i.target.clone())
+                .filter(|t| !t.is_empty())
+                .unwrap_or_else(|| "y".into())
+        )
+    });
+    if column.is_empty() {
+        return Err(Error::param("--column", "the column name is empty"));
+    }
+    if table.header.iter().any(|h| h == &column) && !a.overwrite_column {
+        let input = model.input_names().contains(&column);
+        return Err(Error::param(
+            "--column",
+            format!(
+                "{file} already has a column \"{column}\"{}; choose another name with --column, or add --overwrite-column to replace it",
+                if input { " (a model input)" } else { "" }
+            ),
+        ));
+    }
+    // the true values, when asked for
+    let truth = match &a.target {
+        None => None,
+        Some(t) => {
+            let c = table.header.iter().position(|h| h == t).ok_or_else(|| {
+                Error::data(
+                    file.clone(),
+                    format!(
+                        "no target column \"{t}\" for --target; columns: {}",
+                        table.header.join(", ")
+                    ),
+                )
+            })?;
+            let mut y = Vec::with_capacity(table.rows.len());
+            for (r, row) in table.rows.iter().enumerate() {
+                let raw = row.get(c).map(String::as_str).unwrap_or("");
+                let v: f64 = raw
+                    .parse()
+                    .ok()
+                    .filter(|v: &f64| v.is_finite())
+                    .ok_or_else(|| {
+                        Error::data(
+                            format!("{file}, data row {}, column \"{t}\"", r + 1),
+                            format!("\"{raw}\" is not a finite number"),
+                        )
+                    })?;
+                y.push(v);
+            }
+            Some((t.clone(), y))
+        }
+    };
+    let pred = model
+        .predict(table.x.view(), policy)
+        .map_err(|e| match e {
+            Error::OutsideDomain {
+                row,
+                variable,
+                value,
+                lo,
+                hi,
+            } => Error::data(
+                format!("{file}, data row {}", row + 1),
+                format!("{variable} = {value} lies outside the model domain [{lo}, {hi}]; use --outside extrapolate or clamp to predict anyway"),
+            ),
+            other => other,
+        })?;
+    if let Some(r) = pred.values.iter().position(|v| !v.is_finite()) {
+        let names = model.input_names();
+        let row: Vec<String> = names
+            .iter()
+            .zip(table.x.row(r).iter())
+            .map(|(n, v)| format!("{n} = {v:e}"))
+            .collect();
+        return Err(Error::data(
+            format!("{file}, data row {}", r + 1),
+            format!(
+                "the prediction is {} ({}): the inputs lie too far outside the model domain for its polynomial features; use --outside clamp, or remove the row; nothing was written",
+                pred.values[r],
+                row.join(", ")
+            ),
+        ));
+    }
     if pred.outside > 0 {
         eprintln!(
             "warning: {} of {} rows lie outside the model's domain ({}); see --outside",
@@ -357,13 +578,26 @@ fn predict(a: PredictArgs) -> Result<()> {
             }
         );
     }
-    let column = a.column.unwrap_or_else(|| {
-        format!(
-            "{}_pred",
-            info.map(|i| i.target)
-                .filter(|t| !t.is_empty())
-                .unwrap_or_else(|| "y".into())
-        )
+    let metrics = truth.map(|(t, y)| {
+        let n = y.len();
+        let (mut se, mut sy, mut max) = (0.0f64, 0.0f64, 0.0f64);
+        for (p, v) in pred.values.iter().zip(&y) {
+            let e = p - v;
+            se += e * e;
+            sy += v * v;
+            max = max.max(e.abs());
+        }
+        Metrics {
+            rows: n,
+            target: t,
+            rmse: (se / n as f64).sqrt(),
+            relative_l2: if sy > 0.0 {
+                (se / sy).sqrt()
+            } else {
+                f64::INFINITY
+            },
+            max_abs_error: max,
+        }
     });
     table.write_with_columns(&a.out, &[(column.as_str(), pred.values.view())])?;
     eprintln!(
@@ -371,13 +605,51 @@ fn predict(a: PredictArgs) -> Result<()> {
         table.x.nrows(),
         a.out.display()
     );
+    if let Some(m) = &metrics {
+        println!(
+            "{} rows, target \"{}\": RMSE {:.6e}, relative L2 error {:.6e}, max error {:.6e}",
+            m.rows, m.target, m.rmse, m.relative_l2, m.max_abs_error
+        );
+        if let Some(path) = &a.metrics {
+            let text = serde_json::to_string_pretty(m)
+                .map_err(|e| Error::param("--metrics", e.to_string()))?;
+            ttfit::data::write_atomic(path, |w| {
+                use std::io::Write;
+                w.write_all(text.as_bytes())
+                    .and_then(|()| w.write_all(b"\n"))
+                    .map_err(|e| Error::Io {
+                        path: path.clone(),
+                        source: e,
+                    })
+            })?;
+        }
+    }
     Ok(())
 }
 
+/// The files a report directory receives (see `ttfit::report`).
+const REPORT_FILES: &[&str] = &[
+    "history.csv",
+    "summary.md",
+    "error_vs_iteration.png",
+    "error_vs_iteration.svg",
+    "error_vs_seconds.png",
+    "error_vs_seconds.svg",
+];
+
 fn compare_cmd(a: CompareArgs) -> Result<()> {
+    let inputs = model_inputs(&a.model);
+    check_output_dir("--out", &a.out, REPORT_FILES, &as_inputs(&inputs))?;
     let (train, test) = read_data(&a.model)?;
     let cfg = config(&a.model, None, &train)?;
     let opts = optimizer_list(&a.optimizers, &a.model)?;
+    train.check_fit_range()?;
+    budget::check_fit(
+        &cfg,
+        &opts.iter().collect::<Vec<_>>(),
+        train.n_samples(),
+        train.n_inputs(),
+    )?;
     let title = format!("{} ({} samples)", a.model.data.display(), train.n_samples());
     run_comparison(
         &cfg,
@@ -387,7 +659,7 @@ fn compare_cmd(a: CompareArgs) -> Result<()> {
         &a.out,
         &title,
         &report::DEFAULT_THRESHOLDS,
-        false,
+        a.model.progress,
     )
 }
 
@@ -415,24 +687,30 @@ fn run_comparison(
     out: &Path,
     title: &str,
     thresholds: &[f64],
-    quiet: bool,
+    mode: ProgressMode,
 ) -> Result<()> {
     let mut current: Option<(String, Progress)> = None;
     let runs = compare(cfg, opts, train, test, |name, rec| {
         if current.as_ref().is_none_or(|(n, _)| n != name) {
-            if let Some((_, p)) = current.take() {
+            if let Some((_, mut p)) = current.take() {
                 p.finish();
             }
             current = Some((
                 name.to_string(),
-                Progress::new(cfg.stopping.max_iter, name, quiet),
+                Progress::new(
+                    mode,
+                    name,
+                    known_limit(cfg.stopping.max_iter),
+                    cfg.stopping.time_limit,
+                    Instant::now(),
+                ),
             ));
         }
         if let Some((_, p)) = &current {
             p.update(rec);
         }
     })?;
-    if let Some((_, p)) = current.take() {
+    if let Some((_, mut p)) = current.take() {
         p.finish();
     }
     let mut records = Vec::new();
@@ -464,6 +742,18 @@ fn demo(a: DemoArgs) -> Result<()> {
     if a.n < 10 {
         return Err(Error::param("--n", "use at least 10 samples"));
     }
+    if !(a.time_limit.is_finite() && a.time_limit > 0.0 && a.time_limit < 1e15) {
+        return Err(Error::param(
+            "--time-limit",
+            format!("must be a positive number of seconds, got {}", a.time_limit),
+        ));
+    }
+    check_output_dir("--out", &a.out, REPORT_FILES, &[])?;
+    budget::check(
+        "--n",
+        2 * a.n as u128 * (f.dim() as u128 + 1) * 40,
+        "use fewer samples",
+    )?;
     let train = f.sample(a.n, a.seed)?;
     let test = f.sample(a.n, a.seed.wrapping_add(1))?;
     let mut cfg = FitConfig {
@@ -499,7 +789,7 @@ fn demo(a: DemoArgs) -> Result<()> {
         &a.out,
         &title,
         &[1e-2, 1e-3, 1e-4],
-        false,
+        a.progress,
     )?;
     println!("demo finished in {:.1} s", t0.elapsed().as_secs_f64());
     Ok(())

@@ -3,6 +3,7 @@
 //! not be read or written.
 
 mod args;
+mod budget;
 mod commands;
 mod progress;
 

@@ -15,7 +15,7 @@ use crate::{Error, Result};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -56,13 +56,24 @@ fn csv_error(path: &Path, file: &str, e: ::csv::Error) -> Error {
 }
 
 fn read_raw(path: &Path) -> Result<RawTable> {
-    let file = path.display().to_string();
     let handle = File::open(path).map_err(|e| io_error(path, e))?;
+    if handle.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(Error::data(
+            path.display().to_string(),
+            "is a directory; name a CSV file",
+        ));
+    }
+    read_raw_from(std::io::BufReader::new(handle), path)
+}
+
+/// Parses a CSV table from `source`; `path` names it in messages.
+fn read_raw_from(source: impl Read, path: &Path) -> Result<RawTable> {
+    let file = path.display().to_string();
     let mut reader = ::csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
         .trim(::csv::Trim::All)
-        .from_reader(std::io::BufReader::new(handle));
+        .from_reader(source);
     let header: Vec<String> = reader
         .headers()
         .map_err(|e| csv_error(path, &file, e))?
@@ -124,6 +135,10 @@ impl RawTable {
             [] => {
                 let hint = if self.header.iter().all(|h| h.parse::<f64>().is_ok()) {
                     " (the first line looks numeric: the file needs a header row of column names)"
+                } else if self.header.len() == 1 && self.header[0].contains(';') {
+                    " (the header looks semicolon-separated: ttfit reads comma-separated files)"
+                } else if self.header.len() == 1 && self.header[0].contains('\t') {
+                    " (the header looks tab-separated: ttfit reads comma-separated files)"
                 } else {
                     ""
                 };
@@ -279,8 +294,29 @@ impl Dataset {
         inputs: Option<&[String]>,
         weights: Option<&str>,
     ) -> Result<Dataset> {
-        let path = path.as_ref();
-        let table = read_raw(path)?;
+        let table = read_raw(path.as_ref())?;
+        Self::from_table(table, target, inputs, weights)
+    }
+
+    /// [`Dataset::from_csv_weighted`] on CSV text from any reader (`name` names the source in
+    /// messages). This is what the fuzz target `csv_reader` exercises.
+    pub fn from_csv_reader(
+        source: impl Read,
+        name: &str,
+        target: &str,
+        inputs: Option<&[String]>,
+        weights: Option<&str>,
+    ) -> Result<Dataset> {
+        let table = read_raw_from(source, Path::new(name))?;
+        Self::from_table(table, target, inputs, weights)
+    }
+
+    fn from_table(
+        table: RawTable,
+        target: &str,
+        inputs: Option<&[String]>,
+        weights: Option<&str>,
+    ) -> Result<Dataset> {
         let t = table.column(target, "target")?;
         let mut exclude = vec![t];
         let w_col = match weights {
@@ -403,7 +439,16 @@ impl InputTable {
 /// allowed and kept in [`InputTable::rows`]) from a CSV file with a header row.
 pub fn read_inputs(path: impl AsRef<Path>, names: &[String]) -> Result<InputTable> {
     let path = path.as_ref();
-    let table = read_raw(path)?;
+    inputs_from_table(read_raw(path)?, path, names)
+}
+
+/// [`read_inputs`] on CSV text from any reader; `name` names the source in messages.
+pub fn read_inputs_from(source: impl Read, name: &str, names: &[String]) -> Result<InputTable> {
+    let path = Path::new(name);
+    inputs_from_table(read_raw_from(source, path)?, path, names)
+}
+
+fn inputs_from_table(table: RawTable, path: &Path, names: &[String]) -> Result<InputTable> {
     let cols = table.input_columns(Some(names), &[])?;
     let x = table.matrix(&cols)?;
     let rows = table
@@ -435,19 +480,33 @@ static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// Writes a file atomically: `write` fills a buffered temporary file in the same directory as
 /// `path` (named `.NAME.tmp.PID.COUNTER`), which is flushed, synced and renamed over `path` on
-/// success and removed on any error. I/O errors name `path`.
+/// success and removed on any error. I/O errors name `path`. A symbolic link is written
+/// through (see [`super::output::resolve`]); a destination that is not a regular file is refused.
 pub fn write_atomic(
     path: impl AsRef<Path>,
     write: impl FnOnce(&mut BufWriter<File>) -> Result<()>,
 ) -> Result<()> {
     let path = path.as_ref();
-    let name = path.file_name().ok_or_else(|| {
+    // write through symbolic links: the link stays, its target is replaced
+    let dest = super::output::resolve(path)?;
+    if let Ok(m) = std::fs::metadata(&dest) {
+        if !m.is_file() {
+            return Err(Error::param(
+                "output",
+                format!(
+                    "{} is not a regular file; outputs are written atomically (temporary file + rename), which needs a regular file path",
+                    path.display()
+                ),
+            ));
+        }
+    }
+    let name = dest.file_name().ok_or_else(|| {
         Error::param(
             "output",
             format!("\"{}\" is not a file path", path.display()),
         )
     })?;
-    let dir = match path.parent() {
+    let dir = match dest.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
@@ -470,7 +529,7 @@ pub fn write_atomic(
             .map_err(|e| io_error(path, e.into_error()))?;
         file.sync_all().map_err(|e| io_error(path, e))?;
         drop(file);
-        std::fs::rename(&tmp, path).map_err(|e| io_error(path, e))
+        std::fs::rename(&tmp, &dest).map_err(|e| io_error(path, e))
     });
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);

@@ -8,10 +8,12 @@
 //! them, with a positive sum.
 
 pub mod csv;
+pub mod output;
 pub mod split;
 
 pub use self::csv::{
-    format_f64, read_inputs, write_atomic, write_csv, write_matrix_csv, InputTable,
+    format_f64, read_inputs, read_inputs_from, write_atomic, write_csv, write_matrix_csv,
+    InputTable,
 };
 pub use self::split::{split_indices, SplitSize};
 
@@ -22,6 +24,12 @@ use ndarray::{Array1, Array2, ArrayView2, Axis};
 /// Default relative margin of [`infer_domain`]: the interval `[min, max]` of each input is
 /// widened by 1% of its width on each side.
 pub const DEFAULT_DOMAIN_MARGIN: f64 = 0.01;
+
+/// Largest magnitude of a target or input that a fit accepts ([`Dataset::check_fit_range`]):
+/// `1e150`, so that sums of squares over up to `10^8` rows stay below `f64::MAX`.
+pub const MAX_FIT_MAGNITUDE: f64 = 1e150;
+/// Smallest magnitude of the largest target that a fit accepts: below, squares underflow.
+pub const MIN_FIT_MAGNITUDE: f64 = 1e-150;
 
 /// A regression data set: `N` samples `(x_i, y_i)` with optional non-negative weights.
 #[derive(Debug, Clone, PartialEq)]
@@ -129,6 +137,48 @@ impl Dataset {
         Ok(())
     }
 
+    /// Checks that least squares on this data stays inside the range of `f64`: every target
+    /// satisfies `|y| <= MAX_FIT_MAGNITUDE` (the loss sums squares, which overflow beyond
+    /// ~1.3e154) and the inputs' ranges have a finite width. Errors name the column and say
+    /// how to rescale.
+    pub fn check_fit_range(&self) -> Result<()> {
+        let ymax = self.y.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        if ymax > MAX_FIT_MAGNITUDE {
+            return Err(Error::data(
+                format!("target column \"{}\"", self.target_name),
+                format!(
+                    "values reach {ymax:e}; least squares squares them, and squares above 1.8e308 overflow f64: divide the column by a power of ten (e.g. 1e{}) and multiply the predictions back",
+                    ymax.log10().floor()
+                ),
+            ));
+        }
+        if ymax > 0.0 && ymax < MIN_FIT_MAGNITUDE {
+            return Err(Error::data(
+                format!("target column \"{}\"", self.target_name),
+                format!(
+                    "all values are below {MIN_FIT_MAGNITUDE:e} in magnitude (largest {ymax:e}); their squares underflow f64: multiply the column by a power of ten (e.g. 1e{}) and divide the predictions back",
+                    -ymax.log10().floor()
+                ),
+            ));
+        }
+        for (k, col) in self.x.axis_iter(Axis(1)).enumerate() {
+            let (lo, hi) = col
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
+                    (l.min(v), h.max(v))
+                });
+            if !(hi - lo).is_finite() || lo.abs().max(hi.abs()) > MAX_FIT_MAGNITUDE {
+                return Err(Error::data(
+                    format!("input column \"{}\"", self.input_names[k]),
+                    format!(
+                        "values span [{lo:e}, {hi:e}], too wide for f64 arithmetic on the inputs (features are polynomials of the scaled input): rescale the column, e.g. to [-1, 1]"
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Number of samples `N`.
     pub fn n_samples(&self) -> usize {
         self.x.nrows()
@@ -214,6 +264,12 @@ pub fn infer_domain(x: ArrayView2<f64>, margin: f64) -> Result<InferredDomain> {
             hi = hi.max(v);
         }
         let w = hi - lo;
+        if !(w.is_finite() && (lo - margin * w).is_finite() && (hi + margin * w).is_finite()) {
+            return Err(Error::data(
+                format!("input column {}", k + 1),
+                format!("values span [{lo:e}, {hi:e}], whose width overflows f64: rescale the column (e.g. to [-1, 1]) or give --domain"),
+            ));
+        }
         if w <= 1e-12 * lo.abs().max(hi.abs()).max(1.0) {
             let c = 0.5 * (lo + hi);
             bounds.push((c - 0.5, c + 0.5));

@@ -63,7 +63,9 @@ pub fn check_ranks(mode_sizes: &[usize], ranks: &[usize]) -> Result<()> {
     let full = full_ranks(ranks);
     for k in 1..d {
         let r = full[k];
-        let max = (full[k - 1] * mode_sizes[k - 1]).min(mode_sizes[k] * full[k + 1]);
+        // saturating: ranks come from users and files (found by fuzzing)
+        let max = (full[k - 1].saturating_mul(mode_sizes[k - 1]))
+            .min(mode_sizes[k].saturating_mul(full[k + 1]));
         if r == 0 || r > max {
             return Err(TtError::Rank {
                 bond: k,
@@ -87,10 +89,10 @@ pub fn clamp_ranks(mode_sizes: &[usize], ranks: &[usize]) -> Vec<usize> {
         *r = (*r).max(1);
     }
     for k in 1..d {
-        full[k] = full[k].min(full[k - 1] * mode_sizes[k - 1].max(1));
+        full[k] = full[k].min(full[k - 1].saturating_mul(mode_sizes[k - 1].max(1)));
     }
     for k in (1..d).rev() {
-        full[k] = full[k].min(mode_sizes[k].max(1) * full[k + 1]);
+        full[k] = full[k].min(mode_sizes[k].max(1).saturating_mul(full[k + 1]));
     }
     full[1..d].to_vec()
 }
