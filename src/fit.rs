@@ -53,6 +53,9 @@ pub struct FitConfig {
     pub validation: Option<f64>,
     /// Worker threads for the sample kernels (`None`: all cores; `Some(1)`: sequential).
     pub threads: Option<usize>,
+    /// The adaptive learner (validation, rank and degree selection; [`crate::learn`]); `None`
+    /// runs one fit at the fixed `rank` and `basis`.
+    pub learn: Option<crate::learn::LearnConfig>,
 }
 
 impl Default for FitConfig {
@@ -70,6 +73,7 @@ impl Default for FitConfig {
             domain_margin: DEFAULT_DOMAIN_MARGIN,
             validation: None,
             threads: None,
+            learn: None,
         }
     }
 }
@@ -83,6 +87,8 @@ pub struct Fitted {
     pub result: FitResult,
     /// Metadata for the model file.
     pub info: TrainingInfo,
+    /// What the adaptive learner selected and why (`None` for a fixed fit).
+    pub selection: Option<crate::learn::Selection>,
 }
 
 impl FitConfig {
@@ -283,6 +289,9 @@ pub fn fit(
     test: Option<&Dataset>,
     observer: impl Observer,
 ) -> Result<Fitted> {
+    if cfg.learn.is_some() {
+        return crate::learn::learn(cfg, data, test, observer);
+    }
     let problem = cfg.prepare(data, test)?;
     let policy = OutsidePolicy::Extrapolate;
     let mut opt = cfg.optimizer.build()?;
@@ -336,5 +345,6 @@ pub fn fit(
         model,
         result,
         info,
+        selection: None,
     })
 }

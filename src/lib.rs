@@ -14,6 +14,7 @@ pub use tensor_train;
 pub mod compare;
 pub mod fit;
 pub mod init;
+pub mod learn;
 pub mod loss;
 pub mod model;
 pub mod model_file;

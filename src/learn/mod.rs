@@ -1,0 +1,488 @@
+//! The learner: model selection around the optimizers (validation, rank and degree adaptivity,
+//! best-iterate selection, refit), independent of which optimizer runs a stage.
+//!
+//! **Protocol.** A seeded fraction of the rows is held out ([`LearnConfig::validation`]).
+//! The search starts at rank 1 with [`LearnConfig::start_functions`] functions per variable and
+//! alternates two kinds of *moves*, each followed by one *stage* (the configured optimizer,
+//! warm-started, with early stopping on the validation error and the best-validation iterate
+//! returned, see [`crate::train::StoppingRules::validation_patience`]):
+//!
+//! - **rank move**: a rank-one correction of the residual, then per-bond growth of the bonds
+//!   whose discarded singular value `sigma_{r_k+1}` is within [`LearnConfig::rank_theta`] of the
+//!   largest ([`enrich`]);
+//! - **degree move**: more functions for the variables whose highest function carries a
+//!   non-negligible share of the model's `L^2` norm ([`degree`]).
+//!
+//! Each round tries both moves from the current model and keeps the one with the lower
+//! validation error; the search stops when [`LearnConfig::patience`] rounds in a row did not
+//! improve the best validation error (by a relative `1e-3`), when nothing can grow, or at the
+//! time budget. The model with the lowest validation error over the whole path is selected;
+//! with [`LearnConfig::refit`] it is then refitted on all rows (train + validation) from the
+//! selected iterate for as many iterations as its stage needed to reach it. Test data, when
+//! given, is only recorded, never used to select.
+
+pub mod degree;
+pub mod enrich;
+
+use crate::basis::Basis;
+use crate::data::split::SplitSize;
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::fit::{FitConfig, Fitted};
+use crate::init::initial_tt;
+use crate::model::{sample_set, FunctionalTT};
+use crate::model_file::TrainingInfo;
+use crate::optim::OptimizerConfig;
+use crate::samples::SampleSet;
+use crate::train::{FitResult, IterationRecord, Observer, StopReason, StoppingRules, Trainer};
+use crate::basis::OutsidePolicy;
+use std::time::Instant;
+use tensor_train::linalg::Par;
+use tensor_train::TensorTrain;
+
+/// Settings of the adaptive learner (`FitConfig::learn`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct LearnConfig {
+    /// Grow the ranks (from 1, per bond, up to `max_rank`); `false` keeps `FitConfig::rank`.
+    pub adapt_rank: bool,
+    /// Grow the number of functions per variable (nested families only: Legendre, Hermite);
+    /// `false` keeps `FitConfig::basis`/`bases`.
+    pub adapt_degree: bool,
+    /// Largest bond rank (default 8).
+    pub max_rank: usize,
+    /// Functions per variable at the start of the degree search (default 2: affine).
+    pub start_functions: usize,
+    /// Most functions per variable (default 12).
+    pub max_functions: usize,
+    /// Bond growth threshold `theta` on `sigma_{r_k+1}` relative to the largest (default 0.8).
+    pub rank_theta: f64,
+    /// Optimizer iterations per stage (default 40).
+    pub stage_iterations: usize,
+    /// Early stopping inside a stage: iterations without validation improvement (default 3).
+    pub stage_patience: usize,
+    /// Rounds without improvement of the best validation error before the search stops
+    /// (default 2).
+    pub patience: usize,
+    /// Refit the selected model on all rows (default true).
+    pub refit: bool,
+    /// Wall-clock budget of the search in seconds (default 4).
+    pub time_limit: f64,
+}
+
+impl Default for LearnConfig {
+    fn default() -> Self {
+        LearnConfig {
+            adapt_rank: true,
+            adapt_degree: true,
+            max_rank: 8,
+            start_functions: 2,
+            max_functions: 12,
+            rank_theta: 0.8,
+            stage_iterations: 40,
+            stage_patience: 3,
+            patience: 2,
+            refit: true,
+            time_limit: 4.0,
+        }
+    }
+}
+
+/// Default validation fraction of the learner when `FitConfig::validation` is unset.
+pub const DEFAULT_VALIDATION: f64 = 0.2;
+
+/// Relative improvement of the best validation error that counts as progress.
+const MIN_GAIN: f64 = 1e-3;
+
+impl LearnConfig {
+    /// Check ranges.
+    pub fn validate(&self) -> Result<()> {
+        if self.max_rank == 0 {
+            return Err(Error::param("max-rank", "must be at least 1"));
+        }
+        if self.start_functions == 0 || self.start_functions > self.max_functions {
+            return Err(Error::param(
+                "learner functions",
+                format!(
+                    "need 1 <= start functions ({}) <= max functions ({})",
+                    self.start_functions, self.max_functions
+                ),
+            ));
+        }
+        if !(self.rank_theta > 0.0 && self.rank_theta <= 1.0) {
+            return Err(Error::param("rank theta", "must lie in (0, 1]"));
+        }
+        if self.stage_iterations == 0 || self.stage_patience == 0 {
+            return Err(Error::param(
+                "learner stages",
+                "stage iterations and patience must be at least 1",
+            ));
+        }
+        if !(self.time_limit.is_finite() && self.time_limit > 0.0) {
+            return Err(Error::param("learner time limit", "must be finite and > 0"));
+        }
+        Ok(())
+    }
+}
+
+/// What a stage of the search did.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Stage {
+    /// `start`, `rank`, `degree` or `refit`.
+    pub kind: String,
+    /// Internal ranks of the stage's model.
+    pub ranks: Vec<usize>,
+    /// Functions per variable.
+    pub functions: Vec<usize>,
+    /// Training error of the stage's best iterate.
+    pub train_error: f64,
+    /// Validation error of the stage's best iterate.
+    pub validation_error: f64,
+    /// Test error of that iterate, if test data was given (never used to select).
+    pub test_error: Option<f64>,
+    /// Index of that iterate in the concatenated history.
+    pub iterate: usize,
+    /// Whether the move became the current model.
+    pub accepted: bool,
+}
+
+/// The selection: the path and what was chosen.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Selection {
+    /// Every stage, in order.
+    pub stages: Vec<Stage>,
+    /// Index in `stages` of the selected model.
+    pub selected: usize,
+    /// Index of the selected iterate in the concatenated history.
+    pub selected_iterate: usize,
+    /// Whether the selected model was refitted on all rows.
+    pub refitted: bool,
+}
+
+impl Selection {
+    /// One line: what was selected and why.
+    pub fn summary(&self) -> String {
+        let s = &self.stages[self.selected];
+        format!(
+            "selected ranks {:?}, functions {:?} (stage {} of {}, lowest validation error {:.3e}){}",
+            s.ranks,
+            s.functions,
+            self.selected + 1,
+            self.stages.len(),
+            s.validation_error,
+            if self.refitted {
+                "; refitted on all rows"
+            } else {
+                ""
+            }
+        )
+    }
+}
+
+/// A model of the search with its validation error.
+#[derive(Clone)]
+struct Candidate {
+    x: TensorTrain,
+    functions: Vec<usize>,
+    valid: f64,
+    best_iter: usize,
+}
+
+struct Search<'a, O: Observer> {
+    cfg: &'a FitConfig,
+    lc: &'a LearnConfig,
+    train: SampleSet,
+    valid: SampleSet,
+    test: Option<SampleSet>,
+    par: Par,
+    history: Vec<IterationRecord>,
+    seconds: f64,
+    stages: Vec<Stage>,
+    observer: O,
+    restarts: usize,
+}
+
+impl<O: Observer> Search<'_, O> {
+    /// One stage of the configured optimizer from `x0` with `functions`, early stopping on
+    /// validation; records the history and returns the best-validation iterate.
+    fn stage(&mut self, kind: &str, x0: TensorTrain, functions: &[usize]) -> Result<Candidate> {
+        let train = degree::restrict(&self.train, functions)?;
+        let valid = degree::restrict(&self.valid, functions)?;
+        let test = self
+            .test
+            .as_ref()
+            .map(|t| degree::restrict(t, functions))
+            .transpose()?;
+        let rules = StoppingRules {
+            max_iter: self.lc.stage_iterations,
+            validation_patience: Some(self.lc.stage_patience),
+            ..self.cfg.stopping.clone()
+        };
+        let mut opt = self.cfg.optimizer.build()?;
+        let offset = self.history.len();
+        let t0 = self.seconds;
+        let r = {
+            let hist = &mut self.history;
+            let obs = &mut self.observer;
+            Trainer::new(rules)
+                .par(self.par)
+                .seed(self.cfg.seed)
+                .observe(|rec: &IterationRecord| {
+                    let mut g = rec.clone();
+                    g.iteration = hist.len();
+                    g.seconds += t0;
+                    obs.observe(&g);
+                    hist.push(g);
+                })
+                .run(opt.as_mut(), x0, &train, Some(&valid), test.as_ref())?
+        };
+        self.restarts += r.restarts;
+        self.seconds = self.history.last().map_or(t0, |h| h.seconds);
+        let (bi, best) = r
+            .history
+            .iter()
+            .enumerate()
+            .min_by(|a, b| {
+                let va = a.1.validation_error.unwrap_or(f64::INFINITY);
+                let vb = b.1.validation_error.unwrap_or(f64::INFINITY);
+                va.total_cmp(&vb)
+            })
+            .ok_or_else(|| Error::param("learner", "empty stage history"))?;
+        let valid_err = best.validation_error.unwrap_or(f64::INFINITY);
+        self.stages.push(Stage {
+            kind: kind.into(),
+            ranks: r.tt.internal_ranks(),
+            functions: functions.to_vec(),
+            train_error: best.train_error,
+            validation_error: valid_err,
+            test_error: best.test_error,
+            iterate: offset + bi,
+            accepted: false,
+        });
+        Ok(Candidate {
+            x: r.tt,
+            functions: functions.to_vec(),
+            valid: valid_err,
+            best_iter: bi,
+        })
+    }
+
+    fn rank_move(&mut self, cur: &Candidate) -> Result<Option<Candidate>> {
+        if !self.lc.adapt_rank {
+            return Ok(None);
+        }
+        let train = degree::restrict(&self.train, &cur.functions)?;
+        let z = enrich::rank_one_correction(&cur.x, &train, self.cfg.seed, self.par)?;
+        match enrich::choose_bonds(&cur.x, &z, self.lc.rank_theta, self.lc.max_rank)? {
+            None => Ok(None),
+            Some((grown, g)) => {
+                if std::env::var("TTFIT_DEBUG").is_ok() {
+                    eprintln!("gain {:?}", g.gain);
+                }
+                Ok(Some(self.stage("rank", grown, &cur.functions)?))
+            }
+        }
+    }
+
+    fn degree_move(&mut self, cur: &Candidate, n_max: usize) -> Result<Option<Candidate>> {
+        if !self.lc.adapt_degree {
+            return Ok(None);
+        }
+        let shares = degree::top_energy(&cur.x)?;
+        let extra = degree::degree_growth(&shares, &cur.functions, n_max);
+        if extra.iter().all(|&e| e == 0) {
+            return Ok(None);
+        }
+        let x = degree::pad_modes(&cur.x, &extra)?;
+        let functions: Vec<usize> = cur.functions.iter().zip(&extra).map(|(n, e)| n + e).collect();
+        Ok(Some(self.stage("degree", x, &functions)?))
+    }
+}
+
+/// Run the adaptive learner (see the module docs); `cfg.learn` must be set.
+pub fn learn(
+    cfg: &FitConfig,
+    data: &Dataset,
+    test: Option<&Dataset>,
+    observer: impl Observer,
+) -> Result<Fitted> {
+    let lc = cfg
+        .learn
+        .clone()
+        .ok_or_else(|| Error::param("learner", "no learner configuration"))?;
+    lc.validate()?;
+    let d = data.n_inputs();
+    let bases = cfg.check(d)?;
+    let fraction = cfg.validation.unwrap_or(DEFAULT_VALIDATION);
+    if fraction <= 0.0 {
+        return Err(Error::param(
+            "validation",
+            "the adaptive learner selects ranks and degrees on held-out rows; give a validation fraction > 0, or fix --rank and --basis to fit without validation",
+        ));
+    }
+    let adapt_degree = lc.adapt_degree && bases.iter().all(degree::is_nested) && cfg.bases.is_none();
+    let lc = LearnConfig {
+        adapt_degree,
+        ..lc
+    };
+    // features at the largest size; every degree is a column slice of them
+    let n_max = if adapt_degree { lc.max_functions } else { 0 };
+    let full_bases: Vec<Basis> = if adapt_degree {
+        bases.iter().map(|b| resize(b, n_max)).collect()
+    } else {
+        bases.clone()
+    };
+    let features = cfg.feature_map(full_bases, data)?;
+    let policy = OutsidePolicy::Extrapolate;
+    let (tr, va) = data.split(SplitSize::Fraction(fraction), cfg.seed)?;
+    if let Some(t) = test {
+        if t.input_names != data.input_names {
+            return Err(Error::data(
+                "test data",
+                format!(
+                    "input columns {:?} differ from the training columns {:?}",
+                    t.input_names, data.input_names
+                ),
+            ));
+        }
+    }
+    let mut search = Search {
+        cfg,
+        lc: &lc,
+        train: sample_set(&features, &tr, policy)?,
+        valid: sample_set(&features, &va, policy)?,
+        test: test.map(|t| sample_set(&features, t, policy)).transpose()?,
+        par: cfg.par(),
+        history: Vec::new(),
+        seconds: 0.0,
+        stages: Vec::new(),
+        observer,
+        restarts: 0,
+    };
+    let functions: Vec<usize> = if adapt_degree {
+        vec![lc.start_functions.min(n_max); d]
+    } else {
+        bases.iter().map(Basis::dim).collect()
+    };
+    let ranks = if lc.adapt_rank {
+        vec![1; d.saturating_sub(1)]
+    } else {
+        cfg.ranks(&functions)?
+    };
+    let clock = Instant::now();
+    let x0 = initial_tt(
+        &degree::restrict(&search.train, &functions)?,
+        &ranks,
+        &cfg.start,
+        cfg.seed,
+    )?;
+    let mut cur = search.stage("start", x0, &functions)?;
+    search.stages[0].accepted = true;
+    let mut best = (cur.clone(), 0usize);
+    let mut idle = 0usize;
+    while idle < lc.patience && clock.elapsed().as_secs_f64() < lc.time_limit {
+        let a = search.rank_move(&cur)?;
+        let ia = search.stages.len() - 1;
+        let b = if clock.elapsed().as_secs_f64() < lc.time_limit {
+            search.degree_move(&cur, n_max)?
+        } else {
+            None
+        };
+        let ib = search.stages.len() - 1;
+        let next = match (a, b) {
+            (None, None) => break,
+            (Some(a), None) => (a, ia),
+            (None, Some(b)) => (b, ib),
+            (Some(a), Some(b)) => {
+                if a.valid <= b.valid {
+                    (a, ia)
+                } else {
+                    (b, ib)
+                }
+            }
+        };
+        search.stages[next.1].accepted = true;
+        if next.0.valid < best.0.valid * (1.0 - MIN_GAIN) {
+            idle = 0;
+        } else {
+            idle += 1;
+        }
+        if next.0.valid < best.0.valid {
+            best = next.clone();
+        }
+        cur = next.0;
+    }
+    let (sel, sel_stage) = best;
+    let selected_iterate = search.stages[sel_stage].iterate;
+    let mut tt = sel.x.clone();
+    let mut stop = StopReason::EarlyStopping;
+    if lc.refit {
+        let all = degree::restrict(&sample_set(&features, data, policy)?, &sel.functions)?;
+        let rules = StoppingRules {
+            max_iter: sel.best_iter.max(1),
+            validation_patience: None,
+            ..cfg.stopping.clone()
+        };
+        let mut opt = cfg.optimizer.build()?;
+        let r = Trainer::new(rules)
+            .par(search.par)
+            .seed(cfg.seed)
+            .run(opt.as_mut(), tt, &all, None, None)?;
+        tt = r.tt;
+        stop = r.stop;
+    }
+    let final_bases: Vec<Basis> = if adapt_degree {
+        bases.iter().zip(&sel.functions).map(|(b, &n)| resize(b, n)).collect()
+    } else {
+        bases
+    };
+    let final_features = cfg.feature_map(final_bases, data)?;
+    let model = FunctionalTT::new(final_features, tt.clone())?;
+    let selection = Selection {
+        stages: search.stages.clone(),
+        selected: sel_stage,
+        selected_iterate,
+        refitted: lc.refit,
+    };
+    let sel_rec = search.stages[sel_stage].clone();
+    let train_error = model.relative_error(data, policy)?;
+    let info = TrainingInfo {
+        ttfit_version: env!("CARGO_PKG_VERSION").into(),
+        optimizer: format!("learner({})", opt_name(&cfg.optimizer)),
+        optimizer_config: serde_json::to_value(&cfg.optimizer).ok(),
+        iterations: search.history.len().saturating_sub(1),
+        seconds: clock.elapsed().as_secs_f64(),
+        stop_reason: selection.summary(),
+        n_train: data.n_samples(),
+        train_error,
+        validation_error: Some(sel_rec.validation_error),
+        test_error: test.map(|t| model.relative_error(t, policy)).transpose()?,
+        seed: cfg.seed,
+        target: data.target_name.clone(),
+        data_source: None,
+    };
+    Ok(Fitted {
+        model,
+        result: FitResult {
+            tt,
+            history: search.history,
+            stop,
+            restarts: search.restarts,
+        },
+        info,
+        selection: Some(selection),
+    })
+}
+
+fn opt_name(c: &OptimizerConfig) -> String {
+    c.build().map(|o| o.name()).unwrap_or_else(|_| "?".into())
+}
+
+/// The same family with `n` functions (nested families only; others unchanged).
+fn resize(b: &Basis, n: usize) -> Basis {
+    match b {
+        Basis::Legendre { .. } => Basis::Legendre { n },
+        Basis::Hermite { .. } => Basis::Hermite { n },
+        other => other.clone(),
+    }
+}
