@@ -53,7 +53,7 @@ pub struct LearnConfig {
     pub max_rank: usize,
     /// Functions per variable at the start of the degree search (default 2: affine).
     pub start_functions: usize,
-    /// Most functions per variable (default 12).
+    /// Most functions per variable (default 16).
     pub max_functions: usize,
     /// Bond growth threshold `theta` on `sigma_{r_k+1}` relative to the largest (default 0.8).
     pub rank_theta: f64,
@@ -64,8 +64,14 @@ pub struct LearnConfig {
     /// Rounds without improvement of the best validation error before the search stops
     /// (default 2).
     pub patience: usize,
-    /// Refit the selected model on all rows (default true).
+    /// Refit the selected model on all rows, from the selected iterate, for as many
+    /// iterations as its stage took to reach it (default false: measured to hurt, see
+    /// docs/BENCHMARKS.md: a full ALS sweep on all rows undoes the early stopping).
     pub refit: bool,
+    /// Sobolev-type ALS penalty `mu` ([`crate::optim::als::AlsConfig::sobolev`]); `None`
+    /// (default): search with [`DEFAULT_SOBOLEV`], then choose among [`SOBOLEV_GRID`] by the
+    /// validation error of one more stage on the selected model.
+    pub sobolev: Option<f64>,
     /// Wall-clock budget of the search in seconds (default 4).
     pub time_limit: f64,
 }
@@ -77,12 +83,13 @@ impl Default for LearnConfig {
             adapt_degree: true,
             max_rank: 8,
             start_functions: 2,
-            max_functions: 12,
+            max_functions: 16,
             rank_theta: 0.8,
             stage_iterations: 40,
             stage_patience: 3,
             patience: 2,
-            refit: true,
+            refit: false,
+            sobolev: None,
             time_limit: 4.0,
         }
     }
@@ -90,6 +97,12 @@ impl Default for LearnConfig {
 
 /// Default validation fraction of the learner when `FitConfig::validation` is unset.
 pub const DEFAULT_VALIDATION: f64 = 0.2;
+
+/// Sobolev penalty of the search when it is chosen automatically.
+pub const DEFAULT_SOBOLEV: f64 = 1e-6;
+
+/// Penalties tried on the selected model when the penalty is chosen automatically.
+pub const SOBOLEV_GRID: [f64; 3] = [0.0, 1e-7, 1e-5];
 
 /// Relative improvement of the best validation error that counts as progress.
 const MIN_GAIN: f64 = 1e-3;
@@ -117,6 +130,9 @@ impl LearnConfig {
                 "learner stages",
                 "stage iterations and patience must be at least 1",
             ));
+        }
+        if self.sobolev.is_some_and(|m| !(m.is_finite() && m >= 0.0)) {
+            return Err(Error::param("sobolev", "must be finite and >= 0"));
         }
         if !(self.time_limit.is_finite() && self.time_limit > 0.0) {
             return Err(Error::param("learner time limit", "must be finite and > 0"));
@@ -200,6 +216,8 @@ struct Search<'a, O: Observer> {
     stages: Vec<Stage>,
     observer: O,
     restarts: usize,
+    sobolev: f64,
+    clock: Instant,
 }
 
 impl<O: Observer> Search<'_, O> {
@@ -213,12 +231,14 @@ impl<O: Observer> Search<'_, O> {
             .as_ref()
             .map(|t| degree::restrict(t, functions))
             .transpose()?;
+        let left = (self.lc.time_limit - self.clock.elapsed().as_secs_f64()).max(0.0);
         let rules = StoppingRules {
             max_iter: self.lc.stage_iterations,
             validation_patience: Some(self.lc.stage_patience),
+            time_limit: Some(std::time::Duration::from_secs_f64(left)),
             ..self.cfg.stopping.clone()
         };
-        let mut opt = self.cfg.optimizer.build()?;
+        let mut opt = with_sobolev(&self.cfg.optimizer, self.sobolev).build()?;
         let offset = self.history.len();
         let t0 = self.seconds;
         let r = {
@@ -275,10 +295,7 @@ impl<O: Observer> Search<'_, O> {
         let z = enrich::rank_one_correction(&cur.x, &train, self.cfg.seed, self.par)?;
         match enrich::choose_bonds(&cur.x, &z, self.lc.rank_theta, self.lc.max_rank)? {
             None => Ok(None),
-            Some((grown, g)) => {
-                if std::env::var("TTFIT_DEBUG").is_ok() {
-                    eprintln!("gain {:?}", g.gain);
-                }
+            Some((grown, _)) => {
                 Ok(Some(self.stage("rank", grown, &cur.functions)?))
             }
         }
@@ -358,6 +375,8 @@ pub fn learn(
         stages: Vec::new(),
         observer,
         restarts: 0,
+        clock: Instant::now(),
+        sobolev: lc.sobolev.unwrap_or(DEFAULT_SOBOLEV),
     };
     let functions: Vec<usize> = if adapt_degree {
         vec![lc.start_functions.min(n_max); d]
@@ -369,7 +388,7 @@ pub fn learn(
     } else {
         cfg.ranks(&functions)?
     };
-    let clock = Instant::now();
+    let clock = search.clock;
     let x0 = initial_tt(
         &degree::restrict(&search.train, &functions)?,
         &ranks,
@@ -412,6 +431,24 @@ pub fn learn(
         }
         cur = next.0;
     }
+    if lc.sobolev.is_none() && matches!(cfg.optimizer, OptimizerConfig::Als(_)) {
+        let base = search.sobolev;
+        let mut chosen = base;
+        for &mu in &SOBOLEV_GRID {
+            if search.clock.elapsed().as_secs_f64() >= lc.time_limit {
+                break;
+            }
+            search.sobolev = mu;
+            let c = search.stage(&format!("penalty {mu:e}"), best.0.x.clone(), &best.0.functions)?;
+            if c.valid < best.0.valid {
+                let i = search.stages.len() - 1;
+                search.stages[i].accepted = true;
+                best = (c, i);
+                chosen = mu;
+            }
+        }
+        search.sobolev = chosen;
+    }
     let (sel, sel_stage) = best;
     let selected_iterate = search.stages[sel_stage].iterate;
     let mut tt = sel.x.clone();
@@ -423,7 +460,7 @@ pub fn learn(
             validation_patience: None,
             ..cfg.stopping.clone()
         };
-        let mut opt = cfg.optimizer.build()?;
+        let mut opt = with_sobolev(&cfg.optimizer, search.sobolev).build()?;
         let r = Trainer::new(rules)
             .par(search.par)
             .seed(cfg.seed)
@@ -472,6 +509,17 @@ pub fn learn(
         info,
         selection: Some(selection),
     })
+}
+
+/// The optimizer with the Sobolev penalty `mu` (ALS only; other optimizers unchanged).
+fn with_sobolev(c: &OptimizerConfig, mu: f64) -> OptimizerConfig {
+    match c {
+        OptimizerConfig::Als(a) => OptimizerConfig::Als(crate::optim::als::AlsConfig {
+            sobolev: mu,
+            ..a.clone()
+        }),
+        other => other.clone(),
+    }
 }
 
 fn opt_name(c: &OptimizerConfig) -> String {
