@@ -59,6 +59,9 @@ fn read_data(m: &ModelArgs) -> Result<(Dataset, Option<Dataset>)> {
     Ok((train, test))
 }
 
+/// Early-stopping patience of a fixed-model fit validated by default.
+const FIXED_PATIENCE: usize = 10;
+
 /// Build the fit configuration: defaults, then the TOML file, then the options.
 fn config(m: &ModelArgs, optimizer: Option<&str>, train: &Dataset) -> Result<FitConfig> {
     let mut cfg = match &m.config {
@@ -82,8 +85,41 @@ fn config(m: &ModelArgs, optimizer: Option<&str>, train: &Dataset) -> Result<Fit
         cfg.optimizer = OptimizerConfig::from_name(name)?;
     }
     apply_optimizer_options(&mut cfg.optimizer, m)?;
-    if let Some(v) = m.validation {
+    // --- adaptive learner (issue 10): on unless both --rank and --basis fix the model ---
+    let learner = m.config.is_none() && (m.rank.is_none() || m.basis.is_none());
+    if learner && m.validation == Some(0.0) {
+        return Err(Error::param(
+            "--validation",
+            "the adaptive learner selects ranks and functions on held-out rows; give --rank and --basis to fit without validation, or a fraction such as --validation 0.2",
+        ));
+    }
+    if learner {
+        let mut lc = ttfit::learn::LearnConfig {
+            adapt_rank: m.rank.is_none(),
+            adapt_degree: m.basis.is_none(),
+            refit: m.refit,
+            ..Default::default()
+        };
+        if let Some(r) = m.max_rank {
+            lc.max_rank = r;
+        }
+        if let Some(t) = m.time_limit {
+            lc.time_limit = t;
+        }
+        if optimizer.is_none() {
+            cfg.optimizer = OptimizerConfig::from_name("als")?;
+        }
+        cfg.learn = Some(lc);
+    } else if m.config.is_none() && m.validation.is_none() {
+        // fixed model: validation by default, best-validation iterate returned
+        cfg.validation = Some(ttfit::learn::DEFAULT_VALIDATION);
+        cfg.stopping.validation_patience = Some(FIXED_PATIENCE);
+    }
+    if let Some(v) = m.validation.filter(|&v| v > 0.0) {
         cfg.validation = Some(v);
+        if !learner && cfg.stopping.validation_patience.is_none() {
+            cfg.stopping.validation_patience = Some(FIXED_PATIENCE);
+        }
     }
     if let Some(p) = m.patience {
         cfg.stopping.validation_patience = Some(p);
@@ -111,12 +147,13 @@ fn config(m: &ModelArgs, optimizer: Option<&str>, train: &Dataset) -> Result<Fit
     }
     if let Some(s) = &m.start {
         cfg.start = match s.as_str() {
-            "additive" => Start::default(),
+            "greedy" => Start::Greedy,
+            "additive" => Start::Additive,
             "random" => Start::Random { scale: 1.0 },
             other => {
                 return Err(Error::param(
                     "--start",
-                    format!("'{other}' is not a start; use additive or random"),
+                    format!("'{other}' is not a start; use greedy, additive or random"),
                 ))
             }
         };
@@ -248,8 +285,12 @@ fn read_domain(path: &Path, names: &[String]) -> Result<Vec<(f64, f64)>> {
 
 fn fit_cmd(a: FitArgs) -> Result<()> {
     let (train, test) = read_data(&a.model)?;
-    let cfg = config(&a.model, Some(&a.optimizer), &train)?;
-    let progress = Progress::new(cfg.stopping.max_iter, &a.optimizer, a.quiet);
+    let cfg = config(&a.model, a.optimizer.as_deref(), &train)?;
+    let name = a.optimizer.clone().unwrap_or_else(|| match cfg.learn {
+        Some(_) => "als".into(),
+        None => "ngd-nesterov".into(),
+    });
+    let progress = Progress::new(cfg.stopping.max_iter, &name, a.quiet || cfg.learn.is_some());
     let fitted = fit(&cfg, &train, test.as_ref(), |rec: &IterationRecord| {
         progress.update(rec)
     })?;
@@ -278,6 +319,16 @@ fn fit_cmd(a: FitArgs) -> Result<()> {
             .map(|v| format!(", test {v:.3e}"))
             .unwrap_or_default()
     );
+    if let Some(sel) = &fitted.selection {
+        println!("learner: {}", sel.summary());
+    }
+    let params = fitted.model.tt().num_params();
+    if train.n_samples() < 2 * params {
+        eprintln!(
+            "warning: {} samples for {params} parameters (fewer than 2 per parameter): the model may interpolate; lower --rank or the basis size, or let the learner choose them",
+            train.n_samples()
+        );
+    }
     println!("model written to {}", a.out.display());
     Ok(())
 }

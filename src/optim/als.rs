@@ -297,6 +297,7 @@ fn solve_core(
 /// `argmin_g sum_i h_i (B_i g - z_i)^2 + W lambda ||g||^2` with `B = L (.) Phi (.) R`
 /// (`W = sum h_i`), by chunked assembly of the normal equations and Cholesky with the shift
 /// `lambda`; falls back to an eigen pseudo-inverse (note returned) if Cholesky fails.
+#[cfg(test)]
 pub(crate) fn local_least_squares(
     left: ArrayView2<'_, f64>,
     phi: ArrayView2<'_, f64>,
