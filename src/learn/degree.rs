@@ -4,8 +4,8 @@
 //! is an exact embedding (a zero slice appended to its core).
 //!
 //! **Criterion.** With orthonormal features and the TT orthogonalized around core `k`,
-//! `||G_k[:, n_k - 1, :]||_F^2` is exactly the squared `L^2(mu)` norm of the model's component
-//! along the highest function of variable `k`. A variable whose top function carries a share
+//! `||G_k[:, j, :]||_F^2` is exactly the squared `L^2(mu)` norm of the model's component
+//! along function `j` of variable `k`. A variable whose two highest functions carry a share
 //! within a factor [`DEGREE_THETA`] of the largest share grows; a variable whose top share is
 //! negligible keeps its few functions (an input that does not matter stays at 1–2).
 
@@ -16,6 +16,10 @@ use tensor_train::TensorTrain;
 
 /// Variables whose top-function energy share is at least this fraction of the largest share grow.
 pub const DEGREE_THETA: f64 = 0.1;
+
+/// Number of highest functions whose energy share decides growth: two, so that a function of
+/// one parity (an odd `sin(3x)` has no even components) does not stop the growth early.
+pub const TOP_FUNCTIONS: usize = 2;
 
 /// Whether a basis family is nested (the first `n` functions do not depend on `n_max`).
 pub fn is_nested(basis: &crate::basis::Basis) -> bool {
@@ -51,8 +55,9 @@ pub fn restrict(full: &SampleSet, degrees: &[usize]) -> Result<SampleSet> {
     )
 }
 
-/// `||G_k[:, n_k - 1, :]||^2 / ||X||^2` per variable: the share of the model's squared `L^2`
-/// norm carried by the highest function of each variable (0 for a zero tensor).
+/// `||G_k[:, n_k - 2 .., :]||^2 / ||X||^2` per variable: the share of the model's squared `L^2`
+/// norm carried by the [`TOP_FUNCTIONS`] highest functions of each variable (never the first,
+/// constant-like one unless it is the only one) (0 for a zero tensor).
 pub fn top_energy(x: &TensorTrain) -> Result<Vec<f64>> {
     let d = x.order();
     let mut t = x.clone();
@@ -62,7 +67,11 @@ pub fn top_energy(x: &TensorTrain) -> Result<Vec<f64>> {
         t.orthogonalize_to(k)?;
         let core = t.core(k);
         let n = core.shape()[1];
-        let top: f64 = core.slice(s![.., n - 1, ..]).iter().map(|v| v * v).sum();
+        let top: f64 = core
+            .slice(s![.., n.saturating_sub(TOP_FUNCTIONS).max(1).min(n - 1).., ..])
+            .iter()
+            .map(|v| v * v)
+            .sum();
         shares.push(if norm2 > 0.0 { top / norm2 } else { 0.0 });
     }
     Ok(shares)
@@ -85,7 +94,7 @@ pub fn pad_modes(x: &TensorTrain, extra: &[usize]) -> Result<TensorTrain> {
     Ok(TensorTrain::from_cores(cores)?)
 }
 
-/// The variables that grow and by how much: `n_k -> min(n_max, n_k + 1 + n_k / 4)` for those
+/// The variables that grow and by how much: `n_k -> min(n_max, n_k + 2 + n_k / 4)` for those
 /// with `share_k >= DEGREE_THETA max share` and `n_k < n_max`. All zeros when none can grow.
 pub fn degree_growth(shares: &[f64], degrees: &[usize], n_max: usize) -> Vec<usize> {
     let top = shares
@@ -99,10 +108,22 @@ pub fn degree_growth(shares: &[f64], degrees: &[usize], n_max: usize) -> Vec<usi
         .zip(degrees)
         .map(|(&s, &n)| {
             if n < n_max && top > 0.0 && s >= DEGREE_THETA * top {
-                (n + 1 + n / 4).min(n_max) - n
+                (n + 2 + n / 4).min(n_max) - n
             } else {
                 0
             }
         })
         .collect()
+}
+
+/// The same cores keeping only the first `keep[k]` function slices of core `k` (a projection:
+/// with orthonormal features it drops exactly the components along the removed functions).
+pub fn truncate_modes(x: &TensorTrain, keep: &[usize]) -> Result<TensorTrain> {
+    let cores = x
+        .cores()
+        .iter()
+        .zip(keep)
+        .map(|(c, &n)| c.slice(s![.., ..n.min(c.shape()[1]).max(1), ..]).to_owned())
+        .collect();
+    Ok(TensorTrain::from_cores(cores)?)
 }

@@ -18,7 +18,10 @@
 //! improve the best validation error (by a relative `1e-3`), when nothing can grow, or at the
 //! time budget. The model with the lowest validation error over the whole path is selected;
 //! with [`LearnConfig::refit`] it is then refitted on all rows (train + validation) from the
-//! selected iterate for as many iterations as its stage needed to reach it. Test data, when
+//! selected iterate for as many iterations as its stage needed to reach it. Before that, a
+//! variable's functions are *pruned* to the fewest whose truncation keeps the validation error
+//! within `1 %` (a move can grow a weak variable alongside a strong one), and under the
+//! automatic penalty a few penalties are tried on the selected model. Test data, when
 //! given, is only recorded, never used to select.
 
 pub mod degree;
@@ -32,7 +35,8 @@ use crate::fit::{FitConfig, Fitted};
 use crate::init::initial_tt;
 use crate::model::{sample_set, FunctionalTT};
 use crate::model_file::TrainingInfo;
-use crate::optim::OptimizerConfig;
+use crate::loss::relative_error;
+use crate::optim::{predict, OptimizerConfig};
 use crate::samples::SampleSet;
 use crate::train::{FitResult, IterationRecord, Observer, StopReason, StoppingRules, Trainer};
 use crate::basis::OutsidePolicy;
@@ -105,7 +109,7 @@ pub const DEFAULT_SOBOLEV: f64 = 1e-6;
 pub const SOBOLEV_GRID: [f64; 3] = [0.0, 1e-7, 1e-5];
 
 /// Relative improvement of the best validation error that counts as progress.
-const MIN_GAIN: f64 = 1e-3;
+const MIN_GAIN: f64 = 1e-2;
 
 impl LearnConfig {
     /// Check ranges.
@@ -301,6 +305,32 @@ impl<O: Observer> Search<'_, O> {
         }
     }
 
+    /// Degree pruning: per variable, the fewest functions whose truncation of `cur` keeps the
+    /// validation error within a relative [`MIN_GAIN`]; then one stage from the pruned model.
+    /// `None` when nothing can be dropped.
+    fn prune(&mut self, cur: &Candidate) -> Result<Option<Candidate>> {
+        let mut keep = cur.functions.clone();
+        let limit = cur.valid * (1.0 + MIN_GAIN);
+        for k in 0..keep.len() {
+            for n in 1..keep[k] {
+                let mut trial = keep.clone();
+                trial[k] = n;
+                let x = degree::truncate_modes(&cur.x, &trial)?;
+                let valid = degree::restrict(&self.valid, &trial)?;
+                let pred = predict(&x, &valid, self.par)?;
+                if relative_error(pred.view(), valid.targets()) <= limit {
+                    keep = trial;
+                    break;
+                }
+            }
+        }
+        if keep == cur.functions {
+            return Ok(None);
+        }
+        let x = degree::truncate_modes(&cur.x, &keep)?;
+        Ok(Some(self.stage("prune", x, &keep)?))
+    }
+
     fn degree_move(&mut self, cur: &Candidate, n_max: usize) -> Result<Option<Candidate>> {
         if !self.lc.adapt_degree {
             return Ok(None);
@@ -421,15 +451,23 @@ pub fn learn(
             }
         };
         search.stages[next.1].accepted = true;
+        // a move is selected only for a real gain: ties go to the smaller, earlier model
         if next.0.valid < best.0.valid * (1.0 - MIN_GAIN) {
             idle = 0;
+            best = next.clone();
         } else {
             idle += 1;
         }
-        if next.0.valid < best.0.valid {
-            best = next.clone();
-        }
         cur = next.0;
+    }
+    if lc.adapt_degree {
+        if let Some(c) = search.prune(&best.0)? {
+            if c.valid <= best.0.valid * (1.0 + MIN_GAIN) {
+                let i = search.stages.len() - 1;
+                search.stages[i].accepted = true;
+                best = (c, i);
+            }
+        }
     }
     if lc.sobolev.is_none() && matches!(cfg.optimizer, OptimizerConfig::Als(_)) {
         let base = search.sobolev;
@@ -440,7 +478,7 @@ pub fn learn(
             }
             search.sobolev = mu;
             let c = search.stage(&format!("penalty {mu:e}"), best.0.x.clone(), &best.0.functions)?;
-            if c.valid < best.0.valid {
+            if c.valid < best.0.valid * (1.0 - MIN_GAIN) {
                 let i = search.stages.len() - 1;
                 search.stages[i].accepted = true;
                 best = (c, i);
