@@ -55,7 +55,8 @@ pub struct LearnConfig {
     pub adapt_degree: bool,
     /// Largest bond rank (default 8).
     pub max_rank: usize,
-    /// Functions per variable at the start of the degree search (default 2: affine).
+    /// Functions per variable at the start of the degree search (default 3: quadratic, so
+    /// that even functions such as `sin^2` show a share to grow from).
     pub start_functions: usize,
     /// Most functions per variable (default 16).
     pub max_functions: usize,
@@ -86,7 +87,7 @@ impl Default for LearnConfig {
             adapt_rank: true,
             adapt_degree: true,
             max_rank: 8,
-            start_functions: 2,
+            start_functions: 3,
             max_functions: 16,
             rank_theta: 0.8,
             stage_iterations: 40,
@@ -315,6 +316,9 @@ impl<O: Observer> Search<'_, O> {
             for n in 1..keep[k] {
                 let mut trial = keep.clone();
                 trial[k] = n;
+                if tensor_train::check_ranks(&trial, &cur.x.internal_ranks()).is_err() {
+                    continue;
+                }
                 let x = degree::truncate_modes(&cur.x, &trial)?;
                 let valid = degree::restrict(&self.valid, &trial)?;
                 let pred = predict(&x, &valid, self.par)?;
