@@ -62,6 +62,9 @@ fn read_data(m: &ModelArgs) -> Result<(Dataset, Option<Dataset>)> {
 /// Early-stopping patience of a fixed-model fit validated by default.
 const FIXED_PATIENCE: usize = 10;
 
+/// Early-stopping patience of the demo (long enough to show the validation curve turn up).
+const DEMO_PATIENCE: usize = 20;
+
 /// Build the fit configuration: defaults, then the TOML file, then the options.
 fn config(m: &ModelArgs, optimizer: Option<&str>, train: &Dataset) -> Result<FitConfig> {
     let mut cfg = match &m.config {
@@ -369,7 +372,13 @@ fn predict(a: PredictArgs) -> Result<()> {
 
 fn compare_cmd(a: CompareArgs) -> Result<()> {
     let (train, test) = read_data(&a.model)?;
-    let cfg = config(&a.model, None, &train)?;
+    let mut cfg = config(&a.model, None, &train)?;
+    // compare runs every optimizer at one fixed model: validated by default, and each run
+    // returns (and the plots mark) its best-validation iterate
+    if cfg.learn.take().is_some() && a.model.validation.is_none() {
+        cfg.validation = Some(ttfit::learn::DEFAULT_VALIDATION);
+        cfg.stopping.validation_patience = Some(FIXED_PATIENCE);
+    }
     let opts = optimizer_list(&a.optimizers, &a.model)?;
     let title = format!("{} ({} samples)", a.model.data.display(), train.n_samples());
     run_comparison(
@@ -469,6 +478,9 @@ fn demo(a: DemoArgs) -> Result<()> {
     cfg.stopping.max_iter = 200;
     cfg.stopping.time_limit = Some(Duration::from_secs_f64(a.time_limit));
     cfg.stopping.rel_tol = 1e-12;
+    // validation: every run returns its best-validation iterate, marked on the plots
+    cfg.validation = Some(ttfit::learn::DEFAULT_VALIDATION);
+    cfg.stopping.validation_patience = Some(DEMO_PATIENCE);
     let names = ["als", "rgd", "rcg", "gd", "ngd", "ngd-hb", "ngd-nesterov"];
     let opts = names
         .iter()

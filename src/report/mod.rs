@@ -45,6 +45,9 @@ pub struct RunRecord {
     pub restarts: usize,
     /// Relative test error of the model the run returned, if known.
     pub final_test_error: Option<f64>,
+    /// Iteration of the returned iterate (the best-validation one under early stopping, else
+    /// the last); the plots mark it with a circle.
+    pub selected: Option<usize>,
 }
 
 impl RunRecord {
@@ -66,6 +69,7 @@ impl RunRecord {
             stop: fit.stop,
             restarts: fit.restarts,
             final_test_error: returned.and_then(|r| r.test_error),
+            selected: returned.map(|r| r.iteration),
         }
     }
 
@@ -338,6 +342,7 @@ mod tests {
             stop: StopReason::MaxIter,
             restarts: 1,
             final_test_error: errors.last().copied(),
+            selected: None,
         }
     }
 
