@@ -79,7 +79,10 @@ fn validation_selection_returns_the_best_iterate() {
     let vals: Vec<f64> = hist.iter().map(|h| h.validation_error.unwrap()).collect();
     let best = vals.iter().cloned().fold(f64::INFINITY, f64::min);
     let last = *vals.last().unwrap();
-    assert!(best < 0.9 * last, "validation curve should turn up: best {best}, last {last} {vals:?}");
+    assert!(
+        best < 0.9 * last,
+        "validation curve should turn up: best {best}, last {last} {vals:?}"
+    );
     assert_eq!(vals[sel.selected_iterate], best);
     let (_, valid) = data.split(SplitSize::Fraction(0.2), cfg.seed).unwrap();
     let model_err = fitted
@@ -120,7 +123,10 @@ fn rank_growth_finds_the_ranks_of_an_exact_tt() {
         fitted.model.tt().internal_ranks(),
         vec![2, 3, 2],
         "path: {:?}",
-        sel.stages.iter().map(|s| (&s.ranks, s.validation_error)).collect::<Vec<_>>()
+        sel.stages
+            .iter()
+            .map(|s| (&s.ranks, s.validation_error))
+            .collect::<Vec<_>>()
     );
 }
 
@@ -151,7 +157,11 @@ fn degree_selection_on_an_additive_function_with_one_dominant_variable() {
     .expect("fit");
     let sel = fitted.selection.expect("selection");
     let f = &sel.stages[sel.selected].functions;
-    let path: Vec<_> = sel.stages.iter().map(|s| (&s.kind, &s.ranks, &s.functions, s.validation_error)).collect();
+    let path: Vec<_> = sel
+        .stages
+        .iter()
+        .map(|s| (&s.kind, &s.ranks, &s.functions, s.validation_error))
+        .collect();
     assert!(f[0] >= 8, "dominant variable: {f:?} {path:?}");
     assert!(f[1] <= 2 && f[2] <= 2, "affine variables: {f:?}");
 }

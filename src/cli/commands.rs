@@ -152,7 +152,12 @@ fn config(m: &ModelArgs, optimizer: Option<&str>, train: &Dataset) -> Result<Fit
         cfg.start = match s.as_str() {
             "greedy" => Start::Greedy,
             "additive" => Start::Additive,
-            "random" => Start::Random { scale: 1.0 },
+            "random" => {
+                eprintln!(
+                    "warning: random starts trap ALS and the natural gradient far from the data (borehole, rank 4: test error 2e1 against 2e-4 from the greedy start, docs/BENCHMARKS.md); use --start greedy unless you are studying exactly that"
+                );
+                Start::Random { scale: 1.0 }
+            }
             other => {
                 return Err(Error::param(
                     "--start",

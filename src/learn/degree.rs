@@ -68,7 +68,11 @@ pub fn top_energy(x: &TensorTrain) -> Result<Vec<f64>> {
         let core = t.core(k);
         let n = core.shape()[1];
         let top: f64 = core
-            .slice(s![.., n.saturating_sub(TOP_FUNCTIONS).max(1).min(n - 1).., ..])
+            .slice(s![
+                ..,
+                n.saturating_sub(TOP_FUNCTIONS).max(1).min(n - 1)..,
+                ..
+            ])
             .iter()
             .map(|v| v * v)
             .sum();

@@ -124,12 +124,5 @@ pub fn choose_bonds(
     new_ranks = clamp_ranks(&modes, &new_ranks);
     let grown = sum.round(&Truncation::ranks(&new_ranks))?.tt;
     let ranks = grown.internal_ranks();
-    Ok(Some((
-        grown,
-        BondGrowth {
-            gain,
-            grow,
-            ranks,
-        },
-    )))
+    Ok(Some((grown, BondGrowth { gain, grow, ranks })))
 }

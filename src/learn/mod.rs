@@ -28,18 +28,18 @@ pub mod degree;
 pub mod enrich;
 
 use crate::basis::Basis;
+use crate::basis::OutsidePolicy;
 use crate::data::split::SplitSize;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::fit::{FitConfig, Fitted};
 use crate::init::initial_tt;
+use crate::loss::relative_error;
 use crate::model::{sample_set, FunctionalTT};
 use crate::model_file::TrainingInfo;
-use crate::loss::relative_error;
 use crate::optim::{predict, OptimizerConfig};
 use crate::samples::SampleSet;
 use crate::train::{FitResult, IterationRecord, Observer, StopReason, StoppingRules, Trainer};
-use crate::basis::OutsidePolicy;
 use std::time::Instant;
 use tensor_train::linalg::Par;
 use tensor_train::TensorTrain;
@@ -300,9 +300,7 @@ impl<O: Observer> Search<'_, O> {
         let z = enrich::rank_one_correction(&cur.x, &train, self.cfg.seed, self.par)?;
         match enrich::choose_bonds(&cur.x, &z, self.lc.rank_theta, self.lc.max_rank)? {
             None => Ok(None),
-            Some((grown, _)) => {
-                Ok(Some(self.stage("rank", grown, &cur.functions)?))
-            }
+            Some((grown, _)) => Ok(Some(self.stage("rank", grown, &cur.functions)?)),
         }
     }
 
@@ -345,7 +343,12 @@ impl<O: Observer> Search<'_, O> {
             return Ok(None);
         }
         let x = degree::pad_modes(&cur.x, &extra)?;
-        let functions: Vec<usize> = cur.functions.iter().zip(&extra).map(|(n, e)| n + e).collect();
+        let functions: Vec<usize> = cur
+            .functions
+            .iter()
+            .zip(&extra)
+            .map(|(n, e)| n + e)
+            .collect();
         Ok(Some(self.stage("degree", x, &functions)?))
     }
 }
@@ -371,11 +374,9 @@ pub fn learn(
             "the adaptive learner selects ranks and degrees on held-out rows; give a validation fraction > 0, or fix --rank and --basis to fit without validation",
         ));
     }
-    let adapt_degree = lc.adapt_degree && bases.iter().all(degree::is_nested) && cfg.bases.is_none();
-    let lc = LearnConfig {
-        adapt_degree,
-        ..lc
-    };
+    let adapt_degree =
+        lc.adapt_degree && bases.iter().all(degree::is_nested) && cfg.bases.is_none();
+    let lc = LearnConfig { adapt_degree, ..lc };
     // features at the largest size; every degree is a column slice of them
     let n_max = if adapt_degree { lc.max_functions } else { 0 };
     let full_bases: Vec<Basis> = if adapt_degree {
@@ -481,7 +482,11 @@ pub fn learn(
                 break;
             }
             search.sobolev = mu;
-            let c = search.stage(&format!("penalty {mu:e}"), best.0.x.clone(), &best.0.functions)?;
+            let c = search.stage(
+                &format!("penalty {mu:e}"),
+                best.0.x.clone(),
+                &best.0.functions,
+            )?;
             if c.valid < best.0.valid * (1.0 - MIN_GAIN) {
                 let i = search.stages.len() - 1;
                 search.stages[i].accepted = true;
@@ -503,15 +508,22 @@ pub fn learn(
             ..cfg.stopping.clone()
         };
         let mut opt = with_sobolev(&cfg.optimizer, search.sobolev).build()?;
-        let r = Trainer::new(rules)
-            .par(search.par)
-            .seed(cfg.seed)
-            .run(opt.as_mut(), tt, &all, None, None)?;
+        let r = Trainer::new(rules).par(search.par).seed(cfg.seed).run(
+            opt.as_mut(),
+            tt,
+            &all,
+            None,
+            None,
+        )?;
         tt = r.tt;
         stop = r.stop;
     }
     let final_bases: Vec<Basis> = if adapt_degree {
-        bases.iter().zip(&sel.functions).map(|(b, &n)| resize(b, n)).collect()
+        bases
+            .iter()
+            .zip(&sel.functions)
+            .map(|(b, &n)| resize(b, n))
+            .collect()
     } else {
         bases
     };
