@@ -36,7 +36,7 @@ fn config(d: usize, basis: Basis, lc: LearnConfig) -> FitConfig {
         domain_margin: 0.0,
         threads: Some(1),
         learn: Some(LearnConfig {
-            time_limit: 60.0,
+            time_limit: Some(60.0),
             ..lc
         }),
         ..FitConfig::default()

@@ -107,7 +107,7 @@ fn config(m: &ModelArgs, optimizer: Option<&str>, train: &Dataset) -> Result<Fit
             lc.max_rank = r;
         }
         if let Some(t) = m.time_limit {
-            lc.time_limit = t;
+            lc.time_limit = Some(t);
         }
         if optimizer.is_none() {
             cfg.optimizer = OptimizerConfig::from_name("als")?;

@@ -77,8 +77,9 @@ pub struct LearnConfig {
     /// (default): search with [`DEFAULT_SOBOLEV`], then choose among [`SOBOLEV_GRID`] by the
     /// validation error of one more stage on the selected model.
     pub sobolev: Option<f64>,
-    /// Wall-clock budget of the search in seconds (default 4).
-    pub time_limit: f64,
+    /// Wall-clock budget of the search in seconds; `None` (default):
+    /// [`AUTO_SECONDS_PER_ROW`] per data row, at least 1 s (4 s for 2000 rows).
+    pub time_limit: Option<f64>,
 }
 
 impl Default for LearnConfig {
@@ -95,13 +96,16 @@ impl Default for LearnConfig {
             patience: 2,
             refit: false,
             sobolev: None,
-            time_limit: 4.0,
+            time_limit: None,
         }
     }
 }
 
 /// Default validation fraction of the learner when `FitConfig::validation` is unset.
 pub const DEFAULT_VALIDATION: f64 = 0.2;
+
+/// Default search budget per data row: the cost of a stage grows linearly with the rows.
+pub const AUTO_SECONDS_PER_ROW: f64 = 2e-3;
 
 /// Sobolev penalty of the search when it is chosen automatically.
 pub const DEFAULT_SOBOLEV: f64 = 1e-6;
@@ -139,7 +143,7 @@ impl LearnConfig {
         if self.sobolev.is_some_and(|m| !(m.is_finite() && m >= 0.0)) {
             return Err(Error::param("sobolev", "must be finite and >= 0"));
         }
-        if !(self.time_limit.is_finite() && self.time_limit > 0.0) {
+        if self.time_limit.is_some_and(|t| !(t.is_finite() && t > 0.0)) {
             return Err(Error::param("learner time limit", "must be finite and > 0"));
         }
         Ok(())
@@ -223,6 +227,7 @@ struct Search<'a, O: Observer> {
     restarts: usize,
     sobolev: f64,
     clock: Instant,
+    budget: f64,
 }
 
 impl<O: Observer> Search<'_, O> {
@@ -236,7 +241,7 @@ impl<O: Observer> Search<'_, O> {
             .as_ref()
             .map(|t| degree::restrict(t, functions))
             .transpose()?;
-        let left = (self.lc.time_limit - self.clock.elapsed().as_secs_f64()).max(0.0);
+        let left = (self.budget - self.clock.elapsed().as_secs_f64()).max(0.0);
         let rules = StoppingRules {
             max_iter: self.lc.stage_iterations,
             validation_patience: Some(self.lc.stage_patience),
@@ -411,6 +416,9 @@ pub fn learn(
         observer,
         restarts: 0,
         clock: Instant::now(),
+        budget: lc
+            .time_limit
+            .unwrap_or((AUTO_SECONDS_PER_ROW * data.n_samples() as f64).max(1.0)),
         sobolev: lc.sobolev.unwrap_or(DEFAULT_SOBOLEV),
     };
     let functions: Vec<usize> = if adapt_degree {
@@ -434,10 +442,11 @@ pub fn learn(
     search.stages[0].accepted = true;
     let mut best = (cur.clone(), 0usize);
     let mut idle = 0usize;
-    while idle < lc.patience && clock.elapsed().as_secs_f64() < lc.time_limit {
+    let budget = search.budget;
+    while idle < lc.patience && clock.elapsed().as_secs_f64() < budget {
         let a = search.rank_move(&cur)?;
         let ia = search.stages.len() - 1;
-        let b = if clock.elapsed().as_secs_f64() < lc.time_limit {
+        let b = if clock.elapsed().as_secs_f64() < budget {
             search.degree_move(&cur, n_max)?
         } else {
             None
@@ -478,7 +487,7 @@ pub fn learn(
         let base = search.sobolev;
         let mut chosen = base;
         for &mu in &SOBOLEV_GRID {
-            if search.clock.elapsed().as_secs_f64() >= lc.time_limit {
+            if search.clock.elapsed().as_secs_f64() >= budget {
                 break;
             }
             search.sobolev = mu;
