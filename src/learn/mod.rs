@@ -2,7 +2,8 @@
 //! best-iterate selection, refit), independent of which optimizer runs a stage.
 //!
 //! **Protocol.** A seeded fraction of the rows is held out ([`LearnConfig::validation`]).
-//! The search starts at rank 1 with [`LearnConfig::start_functions`] functions per variable and
+//! The search starts at rank 1 (the configured start, greedy by default) and from the additive
+//! fit at rank 2, keeps the better, with [`LearnConfig::start_functions`] functions per variable, and
 //! alternates two kinds of *moves*, each followed by one *stage* (the configured optimizer,
 //! warm-started, with early stopping on the validation error and the best-validation iterate
 //! returned, see [`crate::train::StoppingRules::validation_patience`]):
@@ -439,8 +440,25 @@ pub fn learn(
         cfg.seed,
     )?;
     let mut cur = search.stage("start", x0, &functions)?;
-    search.stages[0].accepted = true;
-    let mut best = (cur.clone(), 0usize);
+    let mut first = 0usize;
+    // an additive function is exactly rank 2 but far from rank 1: also start from the
+    // additive fit at rank 2 and keep the better of the two starts
+    let two = vec![2usize; d.saturating_sub(1)];
+    if lc.adapt_rank
+        && d > 2
+        && lc.max_rank >= 2
+        && tensor_train::check_ranks(&functions, &two).is_ok()
+    {
+        let restricted = degree::restrict(&search.train, &functions)?;
+        let x2 = initial_tt(&restricted, &two, &crate::init::Start::Additive, cfg.seed)?;
+        let c = search.stage("start (additive, rank 2)", x2, &functions)?;
+        if c.valid < cur.valid {
+            cur = c;
+            first = search.stages.len() - 1;
+        }
+    }
+    search.stages[first].accepted = true;
+    let mut best = (cur.clone(), first);
     let mut idle = 0usize;
     let budget = search.budget;
     while idle < lc.patience && clock.elapsed().as_secs_f64() < budget {
