@@ -96,7 +96,8 @@ pub struct ModelArgs {
     /// Early stopping: iterations without validation improvement (needs --validation).
     #[arg(long)]
     pub patience: Option<usize>,
-    /// Maximal number of iterations (ALS: sweeps).
+    /// Maximal number of iterations (ALS: sweeps) [default: 100; with the adaptive learner,
+    /// per stage, default 40].
     #[arg(long)]
     pub max_iter: Option<usize>,
     /// Time budget in seconds (per optimizer in `compare`).

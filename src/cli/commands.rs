@@ -106,6 +106,9 @@ fn config(m: &ModelArgs, optimizer: Option<&str>, train: &Dataset) -> Result<Fit
         if let Some(r) = m.max_rank {
             lc.max_rank = r;
         }
+        if let Some(n) = m.max_iter {
+            lc.stage_iterations = n;
+        }
         if let Some(t) = m.time_limit {
             lc.time_limit = Some(t);
         }
