@@ -448,7 +448,15 @@ fn run_comparison(
     let mut records = Vec::new();
     for run in &runs {
         match &run.result {
-            Ok(r) => records.push(report::RunRecord::new(run.name.as_str(), r)),
+            Ok(r) => {
+                let rec = report::RunRecord::new(run.name.as_str(), r);
+                // with early stopping the trainer returns the best-validation iterate whatever
+                // rule ended the run: report and mark that one
+                records.push(match cfg.stopping.validation_patience {
+                    Some(_) => rec.returning_best_validation(),
+                    None => rec,
+                });
+            }
             Err(e) => eprintln!("warning: {} failed: {e}", run.name),
         }
     }

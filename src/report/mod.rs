@@ -73,6 +73,16 @@ impl RunRecord {
         }
     }
 
+    /// The run returned its best-validation iterate (early stopping was on, whatever rule ended
+    /// it): set [`RunRecord::selected`] and [`RunRecord::final_test_error`] from that record.
+    pub fn returning_best_validation(mut self) -> Self {
+        if let Some(r) = best_by_validation(&self.history) {
+            self.selected = Some(r.iteration);
+            self.final_test_error = r.test_error;
+        }
+        self
+    }
+
     /// Replace [`RunRecord::final_test_error`] (e.g. by the test error of `fit.tt` evaluated
     /// by the caller).
     pub fn with_final_test_error(mut self, error: Option<f64>) -> Self {

@@ -168,6 +168,8 @@ impl PlotSpec {
             )
         } else if title.is_empty() {
             format!("relative {column} error vs {}", axis.label())
+        } else if !marks.is_empty() {
+            format!("{title} (circle: returned iterate)")
         } else {
             title.to_string()
         };
