@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! taskset -c 0 cargo run --example surrogate_suite -- [--functions f1,f2] [--sizes 500,2000]
-//!     [--optimizers als,ngd] [--test-size 10000] [--starts]
+//!     [--optimizers als,ngd] [--test-size 10000] [--starts] [--refit] [--sobolev MU]
 //! ```
 //!
 //! Defaults: the must-show set (borehole, otl, ishigami; 2000 samples; the learner only).
@@ -12,7 +12,9 @@
 //! genz-oscillatory:10/20, genz-corner-peak:10/20). Training samples are drawn with seed 1, test
 //! samples with seed 2 (independent draws from the built-in uniform samplers). One thread.
 //! `--starts` prints the start comparison of `ttfit::learn::enrich` (ALS, rank 4, legendre:8 on
-//! borehole from the additive, greedy and random starts).
+//! borehole from the additive, greedy and random starts). `--refit` and `--sobolev MU` run the
+//! learner with the refit on all rows, or with a fixed Sobolev penalty instead of the automatic
+//! choice (the figures for both defaults in docs/BENCHMARKS.md).
 
 use std::time::{Duration, Instant};
 use ttfit::basis::Basis;
@@ -70,6 +72,9 @@ fn main() -> ttfit::Result<()> {
     let optimizers = list("--optimizers", "");
     let n_test: usize = arg("--test-size").map_or(10_000, |s| s.parse().expect("integer"));
     let noop = |_: &IterationRecord| {};
+    // learner variants: --refit (refit on all rows), --sobolev MU (fixed penalty, no choice)
+    let refit = std::env::args().any(|a| a == "--refit");
+    let sobolev: Option<f64> = arg("--sobolev").map(|s| s.parse().expect("--sobolev: a number"));
 
     if std::env::args().any(|a| a == "--starts") {
         let f = TestFunction::parse("borehole")?;
@@ -108,7 +113,11 @@ fn main() -> ttfit::Result<()> {
             let learner = FitConfig {
                 optimizer: OptimizerConfig::from_name("als")?,
                 threads: Some(1),
-                learn: Some(LearnConfig::default()),
+                learn: Some(LearnConfig {
+                    refit,
+                    sobolev,
+                    ..LearnConfig::default()
+                }),
                 ..FitConfig::default()
             };
             let t = Instant::now();

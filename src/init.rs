@@ -78,7 +78,8 @@ pub enum Start {
     /// First-order ANOVA start: the ridge least-squares additive fit as an exact
     /// rank-2 TT, rounded to the ranks if they are below 2, embedded with a small seeded
     /// perturbation (see the module docs and [`PERTURBATION`]). Its random padded channels
-    /// trap ALS (borehole, rank 4, `legendre:8`: train `3.1e-4` vs `8.8e-6` from [`Start::Greedy`]).
+    /// trap ALS (borehole, rank 4, `legendre:8`, 50 sweeps: train `2.7e-4` vs `1.05e-5` from
+    /// [`Start::Greedy`]; `examples/surrogate_suite.rs --starts`).
     Additive,
     /// Random cores, i.i.d. `N(0, 1/(r_{k-1} n_k))` (seeded), rescaled so that
     /// `||X0||_{L^2(mu)} = ||X0||_F = scale * RMS(y)` (weighted RMS of the targets; `scale`

@@ -89,8 +89,8 @@ pub struct ModelArgs {
     /// [default: 8].
     #[arg(long)]
     pub max_rank: Option<usize>,
-    /// Adaptive learner: refit the selected model on all rows (off by default: measured to
-    /// lose accuracy, see docs/BENCHMARKS.md).
+    /// Adaptive learner: refit the selected model on all rows (off by default: it can undo
+    /// the early stopping, Ishigami loses a factor 100 in docs/BENCHMARKS.md).
     #[arg(long)]
     pub refit: bool,
     /// Early stopping: iterations without validation improvement (needs --validation).

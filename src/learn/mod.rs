@@ -71,8 +71,9 @@ pub struct LearnConfig {
     /// (default 2).
     pub patience: usize,
     /// Refit the selected model on all rows, from the selected iterate, for as many
-    /// iterations as its stage took to reach it (default false: measured to hurt, see
-    /// docs/BENCHMARKS.md: a full ALS sweep on all rows undoes the early stopping).
+    /// iterations as its stage took to reach it (default false: in docs/BENCHMARKS.md it
+    /// gains a little on borehole and OTL but loses a factor 100 on Ishigami, where the ALS
+    /// sweeps on all rows undo the early stopping).
     pub refit: bool,
     /// Sobolev-type ALS penalty `mu` ([`crate::optim::als::AlsConfig::sobolev`]); `None`
     /// (default): search with [`DEFAULT_SOBOLEV`], then choose among [`SOBOLEV_GRID`] by the
