@@ -250,3 +250,44 @@ fn sobolev_penalty_matches_a_dense_augmented_least_squares_solve() {
         "the penalty should change the solution, max difference {diff}"
     );
 }
+
+/// With `cv = Some(3)` the selection is the compared model with the lowest mean 3-fold error,
+/// and the compared models are distinct (ranks, functions) pairs of the search.
+#[test]
+fn cross_validation_selects_the_lowest_mean_fold_error() {
+    let mut rng = StdRng::seed_from_u64(21);
+    let d = 3;
+    let x = uniform_points(&mut rng, 600, d);
+    let y: Array1<f64> = x
+        .rows()
+        .into_iter()
+        .map(|r| (2.0 * r[0]).sin() * (1.0 + 0.5 * r[1]) + 0.1 * r[2] * r[2])
+        .collect();
+    let y = noisy(y, 1e-3, &mut rng);
+    let data = Dataset::from_arrays(x, y).expect("data");
+    let lc = LearnConfig {
+        cv: Some(3),
+        ..LearnConfig::default()
+    };
+    let fitted = fit(&config(d, Basis::Legendre { n: 8 }, lc), &data, None, noop).expect("fit");
+    let sel = fitted.selection.expect("selection");
+    assert!(sel.cv_errors.len() >= 2, "compared: {:?}", sel.cv_errors);
+    let (best, _) = sel
+        .cv_errors
+        .iter()
+        .cloned()
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .unwrap();
+    assert_eq!(sel.selected, best);
+    for (a, (i, _)) in sel.cv_errors.iter().enumerate() {
+        for (j, _) in &sel.cv_errors[a + 1..] {
+            let (si, sj) = (&sel.stages[*i], &sel.stages[*j]);
+            assert!(si.ranks != sj.ranks || si.functions != sj.functions);
+        }
+    }
+    assert_eq!(
+        fitted.model.tt().internal_ranks(),
+        sel.stages[best].ranks,
+        "the returned model is the selected one"
+    );
+}

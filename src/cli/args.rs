@@ -93,6 +93,10 @@ pub struct ModelArgs {
     /// the early stopping, Ishigami loses a factor 100 in docs/BENCHMARKS.md).
     #[arg(long)]
     pub refit: bool,
+    /// Adaptive learner: choose among the best models of the search by K-fold
+    /// cross-validation [default: off, one held-out split decides].
+    #[arg(long)]
+    pub cv: Option<usize>,
     /// Early stopping: iterations without validation improvement (needs --validation).
     #[arg(long)]
     pub patience: Option<usize>,

@@ -96,6 +96,12 @@ fn config(m: &ModelArgs, optimizer: Option<&str>, train: &Dataset) -> Result<Fit
             "the adaptive learner selects ranks and functions on held-out rows; give --rank and --basis to fit without validation, or a fraction such as --validation 0.2",
         ));
     }
+    if !learner && m.cv.is_some() {
+        return Err(Error::param(
+            "--cv",
+            "cross-validation chooses among the adaptive learner's models: drop --rank or --basis",
+        ));
+    }
     if learner {
         let mut lc = ttfit::learn::LearnConfig {
             adapt_rank: m.rank.is_none(),
@@ -109,6 +115,7 @@ fn config(m: &ModelArgs, optimizer: Option<&str>, train: &Dataset) -> Result<Fit
         if let Some(n) = m.max_iter {
             lc.stage_iterations = n;
         }
+        lc.cv = m.cv;
         if let Some(t) = m.time_limit {
             lc.time_limit = Some(t);
         }

@@ -41,6 +41,8 @@ use crate::model_file::TrainingInfo;
 use crate::optim::{predict, OptimizerConfig};
 use crate::samples::SampleSet;
 use crate::train::{FitResult, IterationRecord, Observer, StopReason, StoppingRules, Trainer};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
 use std::time::Instant;
 use tensor_train::linalg::Par;
 use tensor_train::TensorTrain;
@@ -79,6 +81,11 @@ pub struct LearnConfig {
     /// (default): search with [`DEFAULT_SOBOLEV`], then choose among [`SOBOLEV_GRID`] by the
     /// validation error of one more stage on the selected model.
     pub sobolev: Option<f64>,
+    /// K-fold cross-validation of the final choice: the [`CV_CANDIDATES`] best distinct
+    /// models of the search (ranks and functions) are refitted from the greedy start on each of
+    /// `K` folds, and the one with the lowest mean fold validation error is selected (`None`,
+    /// default: the single held-out split decides).
+    pub cv: Option<usize>,
     /// Wall-clock budget of the search in seconds; `None` (default):
     /// [`AUTO_SECONDS_PER_ROW`] per data row, at least [`MIN_AUTO_SECONDS`] (4 s up to 2000 rows, 20 s at 10,000).
     pub time_limit: Option<f64>,
@@ -98,6 +105,7 @@ impl Default for LearnConfig {
             patience: 2,
             refit: false,
             sobolev: None,
+            cv: None,
             time_limit: None,
         }
     }
@@ -118,6 +126,9 @@ pub const DEFAULT_SOBOLEV: f64 = 1e-6;
 
 /// Penalties tried on the selected model when the penalty is chosen automatically.
 pub const SOBOLEV_GRID: [f64; 3] = [0.0, 1e-7, 1e-5];
+
+/// Models of the search compared by K-fold cross-validation when `cv` is set.
+pub const CV_CANDIDATES: usize = 3;
 
 /// Relative improvement of the best validation error that counts as progress.
 const MIN_GAIN: f64 = 1e-2;
@@ -145,6 +156,9 @@ impl LearnConfig {
                 "learner stages",
                 "stage iterations and patience must be at least 1",
             ));
+        }
+        if self.cv.is_some_and(|k| k < 2) {
+            return Err(Error::param("cv", "K-fold cross-validation needs K >= 2"));
         }
         if self.sobolev.is_some_and(|m| !(m.is_finite() && m >= 0.0)) {
             return Err(Error::param("sobolev", "must be finite and >= 0"));
@@ -188,6 +202,10 @@ pub struct Selection {
     pub selected_iterate: usize,
     /// Whether the selected model was refitted on all rows.
     pub refitted: bool,
+    /// With `cv`: `(stage index, mean K-fold validation error)` of every model compared.
+    pub cv_errors: Vec<(usize, f64)>,
+    /// Number of folds of `cv_errors` (0 without cross-validation).
+    pub cv_folds: usize,
 }
 
 impl Selection {
@@ -195,12 +213,24 @@ impl Selection {
     pub fn summary(&self) -> String {
         let s = &self.stages[self.selected];
         format!(
-            "selected ranks {:?}, functions {:?} (stage {} of {}, lowest validation error {:.3e}){}",
+            "selected ranks {:?}, functions {:?} (stage {} of {}, lowest validation error {:.3e}{}){}",
             s.ranks,
             s.functions,
             self.selected + 1,
             self.stages.len(),
             s.validation_error,
+            match self
+                .cv_errors
+                .iter()
+                .find(|(i, _)| *i == self.selected)
+            {
+                Some((_, e)) => format!(
+                    "; chosen among {} models by {}-fold cross-validation, mean error {e:.3e}",
+                    self.cv_errors.len(),
+                    self.cv_folds
+                ),
+                None => String::new(),
+            },
             if self.refitted {
                 "; refitted on all rows"
             } else {
@@ -234,6 +264,8 @@ struct Search<'a, O: Observer> {
     sobolev: f64,
     clock: Instant,
     budget: f64,
+    /// The best iterate, functions and its iteration, of every stage (parallel to `stages`).
+    models: Vec<(TensorTrain, Vec<usize>, usize)>,
 }
 
 impl<O: Observer> Search<'_, O> {
@@ -285,6 +317,7 @@ impl<O: Observer> Search<'_, O> {
             })
             .ok_or_else(|| Error::param("learner", "empty stage history"))?;
         let valid_err = best.validation_error.unwrap_or(f64::INFINITY);
+        self.models.push((r.tt.clone(), functions.to_vec(), bi));
         self.stages.push(Stage {
             kind: kind.into(),
             ranks: r.tt.internal_ranks(),
@@ -301,6 +334,76 @@ impl<O: Observer> Search<'_, O> {
             valid: valid_err,
             best_iter: bi,
         })
+    }
+
+    /// Mean `k`-fold validation error of the [`CV_CANDIDATES`] best distinct models of the
+    /// search, each refitted per fold from the greedy start (seeded folds of `all`).
+    fn cross_validate(&mut self, all: &SampleSet, k: usize) -> Result<Vec<(usize, f64)>> {
+        let n = all.len();
+        if k > n / 2 {
+            return Err(Error::param(
+                "cv",
+                format!("{k} folds for {n} rows: use at most {} folds", n / 2),
+            ));
+        }
+        let mut order: Vec<usize> = (0..self.stages.len()).collect();
+        order.sort_by(|&a, &b| {
+            self.stages[a]
+                .validation_error
+                .total_cmp(&self.stages[b].validation_error)
+        });
+        let mut picked: Vec<usize> = Vec::new();
+        for i in order {
+            let s = &self.stages[i];
+            if picked.iter().all(|&j| {
+                self.stages[j].ranks != s.ranks || self.stages[j].functions != s.functions
+            }) {
+                picked.push(i);
+            }
+            if picked.len() == CV_CANDIDATES {
+                break;
+            }
+        }
+        let mut perm: Vec<usize> = (0..n).collect();
+        perm.shuffle(&mut rand::rngs::StdRng::seed_from_u64(
+            self.cfg.seed ^ 0x5eed,
+        ));
+        let mut out = Vec::with_capacity(picked.len());
+        for i in picked {
+            let (ranks, functions) = (
+                self.stages[i].ranks.clone(),
+                self.stages[i].functions.clone(),
+            );
+            let mut sum = 0.0;
+            for f in 0..k {
+                let (tr, va): (Vec<usize>, Vec<usize>) = (0..n).partition(|&j| j % k != f);
+                let tr: Vec<usize> = tr.iter().map(|&j| perm[j]).collect();
+                let va: Vec<usize> = va.iter().map(|&j| perm[j]).collect();
+                let train = degree::restrict(&all.subset(&tr), &functions)?;
+                let valid = degree::restrict(&all.subset(&va), &functions)?;
+                let x0 = initial_tt(&train, &ranks, &crate::init::Start::Greedy, self.cfg.seed)?;
+                let rules = StoppingRules {
+                    max_iter: self.lc.stage_iterations,
+                    validation_patience: Some(self.lc.stage_patience),
+                    ..self.cfg.stopping.clone()
+                };
+                let mut opt = with_sobolev(&self.cfg.optimizer, self.sobolev).build()?;
+                let r = Trainer::new(rules).par(self.par).seed(self.cfg.seed).run(
+                    opt.as_mut(),
+                    x0,
+                    &train,
+                    Some(&valid),
+                    None,
+                )?;
+                sum += r
+                    .history
+                    .iter()
+                    .filter_map(|h| h.validation_error)
+                    .fold(f64::INFINITY, f64::min);
+            }
+            out.push((i, sum / k as f64));
+        }
+        Ok(out)
     }
 
     fn rank_move(&mut self, cur: &Candidate) -> Result<Option<Candidate>> {
@@ -422,6 +525,7 @@ pub fn learn(
         observer,
         restarts: 0,
         clock: Instant::now(),
+        models: Vec::new(),
         budget: lc
             .time_limit
             .unwrap_or((AUTO_SECONDS_PER_ROW * data.n_samples() as f64).max(MIN_AUTO_SECONDS)),
@@ -528,6 +632,24 @@ pub fn learn(
         }
         search.sobolev = chosen;
     }
+    let mut cv_errors = Vec::new();
+    if let Some(k) = lc.cv {
+        let all = sample_set(&features, data, policy)?;
+        cv_errors = search.cross_validate(&all, k)?;
+        if let Some(&(i, _)) = cv_errors.iter().min_by(|a, b| a.1.total_cmp(&b.1)) {
+            let (x, functions, best_iter) = search.models[i].clone();
+            search.stages[i].accepted = true;
+            best = (
+                Candidate {
+                    x,
+                    functions,
+                    valid: search.stages[i].validation_error,
+                    best_iter,
+                },
+                i,
+            );
+        }
+    }
     let (sel, sel_stage) = best;
     let selected_iterate = search.stages[sel_stage].iterate;
     let mut tt = sel.x.clone();
@@ -566,6 +688,8 @@ pub fn learn(
         selected: sel_stage,
         selected_iterate,
         refitted: lc.refit,
+        cv_errors,
+        cv_folds: lc.cv.unwrap_or(0),
     };
     let sel_rec = search.stages[sel_stage].clone();
     let train_error = model.relative_error(data, policy)?;
