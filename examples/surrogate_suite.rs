@@ -121,14 +121,19 @@ fn main() -> ttfit::Result<()> {
                 ..FitConfig::default()
             };
             let t = Instant::now();
+            let cpu0 = ttfit::learn::process_cpu_seconds();
             let r = fit(&learner, &train, Some(&test), noop)?;
             let secs = t.elapsed().as_secs_f64();
+            let cpu = match (cpu0, ttfit::learn::process_cpu_seconds()) {
+                (Some(a), Some(b)) => format!(" (cpu {:.2})", b - a),
+                _ => String::new(),
+            };
             let sel = r.selection.as_ref().map(|s| {
                 let st = &s.stages[s.selected];
                 format!("ranks {:?}, functions {:?}", st.ranks, st.functions)
             });
             println!(
-                "| {fname} | {n} | learner (als) | {} | {:.2e} | {secs:.2} |",
+                "| {fname} | {n} | learner (als) | {} | {:.2e} | {secs:.2}{cpu} |",
                 sel.unwrap_or_default(),
                 r.info.test_error.unwrap_or(f64::NAN)
             );

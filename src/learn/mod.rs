@@ -86,7 +86,8 @@ pub struct LearnConfig {
     /// `K` folds, and the one with the lowest mean fold validation error is selected (`None`,
     /// default: the single held-out split decides).
     pub cv: Option<usize>,
-    /// Wall-clock budget of the search in seconds; `None` (default):
+    /// Budget of the search in CPU seconds of the process (all threads; wall seconds where
+    /// the platform has no process CPU clock), checked between stages; `None` (default):
     /// [`AUTO_SECONDS_PER_ROW`] per data row, at least [`MIN_AUTO_SECONDS`] (4 s up to 2000 rows, 20 s at 10,000).
     pub time_limit: Option<f64>,
 }
@@ -113,6 +114,49 @@ impl Default for LearnConfig {
 
 /// Default validation fraction of the learner when `FitConfig::validation` is unset.
 pub const DEFAULT_VALIDATION: f64 = 0.2;
+
+/// The clock of the search budget: CPU seconds of the process since `start` (so that a loaded
+/// machine does not cut the search short), or wall seconds where no process CPU clock exists.
+#[derive(Debug, Clone)]
+pub struct Clock {
+    wall: Instant,
+    cpu: Option<f64>,
+}
+
+impl Clock {
+    /// Start now.
+    pub fn start() -> Self {
+        Clock {
+            wall: Instant::now(),
+            cpu: process_cpu_seconds(),
+        }
+    }
+
+    /// Seconds since [`Clock::start`].
+    pub fn seconds(&self) -> f64 {
+        match (self.cpu, process_cpu_seconds()) {
+            (Some(a), Some(b)) => b - a,
+            _ => self.wall.elapsed().as_secs_f64(),
+        }
+    }
+}
+
+/// CPU time of the process (all threads) in seconds, if the platform reports it.
+pub fn process_cpu_seconds() -> Option<f64> {
+    #[cfg(unix)]
+    {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime only writes the timespec it is given, which lives on our stack.
+        let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+        if rc == 0 {
+            return Some(ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9);
+        }
+    }
+    None
+}
 
 /// Default search budget per data row: the cost of a stage grows linearly with the rows.
 pub const AUTO_SECONDS_PER_ROW: f64 = 2e-3;
@@ -262,7 +306,7 @@ struct Search<'a, O: Observer> {
     observer: O,
     restarts: usize,
     sobolev: f64,
-    clock: Instant,
+    clock: Clock,
     budget: f64,
     /// The best iterate, functions and its iteration, of every stage (parallel to `stages`).
     models: Vec<(TensorTrain, Vec<usize>, usize)>,
@@ -279,11 +323,11 @@ impl<O: Observer> Search<'_, O> {
             .as_ref()
             .map(|t| degree::restrict(t, functions))
             .transpose()?;
-        let left = (self.budget - self.clock.elapsed().as_secs_f64()).max(0.0);
+        // the budget is checked between stages, on the process CPU clock (see `Clock`)
         let rules = StoppingRules {
             max_iter: self.lc.stage_iterations,
             validation_patience: Some(self.lc.stage_patience),
-            time_limit: Some(std::time::Duration::from_secs_f64(left)),
+            time_limit: None,
             ..self.cfg.stopping.clone()
         };
         let mut opt = with_sobolev(&self.cfg.optimizer, self.sobolev).build()?;
@@ -524,7 +568,7 @@ pub fn learn(
         stages: Vec::new(),
         observer,
         restarts: 0,
-        clock: Instant::now(),
+        clock: Clock::start(),
         models: Vec::new(),
         budget: lc
             .time_limit
@@ -541,7 +585,7 @@ pub fn learn(
     } else {
         cfg.ranks(&functions)?
     };
-    let clock = search.clock;
+    let clock = search.clock.clone();
     let x0 = initial_tt(
         &degree::restrict(&search.train, &functions)?,
         &ranks,
@@ -570,10 +614,10 @@ pub fn learn(
     let mut best = (cur.clone(), first);
     let mut idle = 0usize;
     let budget = search.budget;
-    while idle < lc.patience && clock.elapsed().as_secs_f64() < budget {
+    while idle < lc.patience && clock.seconds() < budget {
         let a = search.rank_move(&cur)?;
         let ia = search.stages.len() - 1;
-        let b = if clock.elapsed().as_secs_f64() < budget {
+        let b = if clock.seconds() < budget {
             search.degree_move(&cur, n_max)?
         } else {
             None
@@ -614,7 +658,7 @@ pub fn learn(
         let base = search.sobolev;
         let mut chosen = base;
         for &mu in &SOBOLEV_GRID {
-            if search.clock.elapsed().as_secs_f64() >= budget {
+            if search.clock.seconds() >= budget {
                 break;
             }
             search.sobolev = mu;
@@ -698,7 +742,7 @@ pub fn learn(
         optimizer: format!("learner({})", opt_name(&cfg.optimizer)),
         optimizer_config: serde_json::to_value(&cfg.optimizer).ok(),
         iterations: search.history.len().saturating_sub(1),
-        seconds: clock.elapsed().as_secs_f64(),
+        seconds: clock.seconds(),
         stop_reason: selection.summary(),
         n_train: data.n_samples(),
         train_error,
