@@ -576,7 +576,15 @@ pub fn learn(
         sobolev: lc.sobolev.unwrap_or(DEFAULT_SOBOLEV),
     };
     let functions: Vec<usize> = if adapt_degree {
-        vec![lc.start_functions.min(n_max); d]
+        {
+            // fixed ranks need enough functions to be admissible (r_k <= r_{k-1} n_k)
+            let need = if lc.adapt_rank {
+                1
+            } else {
+                cfg.rank.iter().copied().max().unwrap_or(1)
+            };
+            vec![lc.start_functions.max(need).min(n_max); d]
+        }
     } else {
         bases.iter().map(Basis::dim).collect()
     };
