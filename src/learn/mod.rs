@@ -132,7 +132,12 @@ impl Clock {
         }
     }
 
-    /// Seconds since [`Clock::start`].
+    /// Wall seconds since [`Clock::start`].
+    pub fn wall_seconds(&self) -> f64 {
+        self.wall.elapsed().as_secs_f64()
+    }
+
+    /// Budget seconds (CPU where available) since [`Clock::start`].
     pub fn seconds(&self) -> f64 {
         match (self.cpu, process_cpu_seconds()) {
             (Some(a), Some(b)) => b - a,
@@ -750,7 +755,7 @@ pub fn learn(
         optimizer: format!("learner({})", opt_name(&cfg.optimizer)),
         optimizer_config: serde_json::to_value(&cfg.optimizer).ok(),
         iterations: search.history.len().saturating_sub(1),
-        seconds: clock.seconds(),
+        seconds: clock.wall_seconds(),
         stop_reason: selection.summary(),
         n_train: data.n_samples(),
         train_error,
