@@ -133,6 +133,7 @@ fn main() -> ttfit::Result<()> {
                 }
             };
             let start_name = match start {
+                Start::Greedy => "greedy",
                 Start::Additive => "additive",
                 Start::Random { .. } => "random",
             };

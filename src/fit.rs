@@ -54,6 +54,9 @@ pub struct FitConfig {
     /// Worker threads (`None`: rayon's global pool, i.e. all cores; `Some(n)`: the fit runs
     /// inside a pool of `n` threads, see [`fit`]). Results do not depend on it.
     pub threads: Option<usize>,
+    /// The adaptive learner (validation, rank and degree selection; [`crate::learn`]); `None`
+    /// runs one fit at the fixed `rank` and `basis`.
+    pub learn: Option<crate::learn::LearnConfig>,
 }
 
 impl Default for FitConfig {
@@ -71,6 +74,7 @@ impl Default for FitConfig {
             domain_margin: DEFAULT_DOMAIN_MARGIN,
             validation: None,
             threads: None,
+            learn: None,
         }
     }
 }
@@ -84,6 +88,8 @@ pub struct Fitted {
     pub result: FitResult,
     /// Metadata for the model file.
     pub info: TrainingInfo,
+    /// What the adaptive learner selected and why (`None` for a fixed fit).
+    pub selection: Option<crate::learn::Selection>,
 }
 
 impl FitConfig {
@@ -377,6 +383,15 @@ pub fn fit_with(
     observer: impl Observer,
     control: RunControl,
 ) -> Result<Fitted> {
+    if cfg.learn.is_some() {
+        if control.init.is_some() || control.resume.is_some() || control.checkpoint.is_some() {
+            return Err(Error::param(
+                "--init/--resume/--checkpoint",
+                "the adaptive learner changes ranks and degrees between stages and cannot be warm-started, resumed or checkpointed; fix the model class with --rank and --basis",
+            ));
+        }
+        return crate::learn::learn(cfg, data, test, observer);
+    }
     // the time limit is wall-clock time for the whole fit, preparation included
     let started = std::time::Instant::now();
     let mut problem = cfg.prepare(data, test)?;
@@ -467,5 +482,6 @@ pub fn fit_with(
         model,
         result,
         info,
+        selection: None,
     })
 }

@@ -16,6 +16,7 @@ pub mod compare;
 pub mod config;
 pub mod fit;
 pub mod init;
+pub mod learn;
 pub mod loss;
 pub mod model;
 pub mod model_file;

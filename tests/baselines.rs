@@ -436,11 +436,13 @@ fn errors_not_panics() {
 
     // configuration errors
     assert!(Als::new(AlsConfig {
-        regularization: -1.0
+        regularization: -1.0,
+        ..AlsConfig::default()
     })
     .is_err());
     assert!(Als::new(AlsConfig {
-        regularization: f64::INFINITY
+        regularization: f64::INFINITY,
+        ..AlsConfig::default()
     })
     .is_err());
     assert!(Rcg::new(RcgConfig {

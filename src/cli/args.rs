@@ -80,23 +80,38 @@ pub struct ModelArgs {
     #[arg(long)]
     pub weights: Option<String>,
     /// Feature basis for every input: legendre:N (uniform inputs), hermite:N (Gaussian
-    /// inputs), fourier:M (periodic, 2M+1 functions), piecewise:PxK (degree P on K cells).
+    /// inputs), fourier:M (periodic, 2M+1 functions), piecewise:PxK (degree P on K cells)
+    /// [default: chosen per input by the adaptive learner, Legendre with 2..16 functions].
     #[arg(long)]
     pub basis: Option<String>,
-    /// TT rank: one value for all bonds, or d-1 comma-separated values.
+    /// TT rank: one value for all bonds, or d-1 comma-separated values [default: chosen per
+    /// bond by the adaptive learner, 1..--max-rank].
     #[arg(long, value_delimiter = ',')]
     pub rank: Option<Vec<usize>>,
     /// Test data (CSV with the same columns): its relative error is tracked per iteration.
     #[arg(long)]
     pub test: Option<PathBuf>,
-    /// Hold out this fraction of the training rows for validation and early stopping.
+    /// Hold out this fraction of the training rows for validation; the best-validation
+    /// iterate is returned [default: 0.2; 0 turns validation off (needs --rank and --basis)].
     #[arg(long)]
     pub validation: Option<f64>,
+    /// Adaptive learner (used when --rank or --basis is absent): largest bond rank
+    /// [default: 8].
+    #[arg(long)]
+    pub max_rank: Option<usize>,
+    /// Adaptive learner: refit the selected model on all rows (off by default: it can undo
+    /// the early stopping, Ishigami loses a factor 100 in docs/BENCHMARKS.md).
+    #[arg(long)]
+    pub refit: bool,
+    /// Adaptive learner: choose among the best models of the search by K-fold
+    /// cross-validation [default: off, one held-out split decides].
+    #[arg(long)]
+    pub cv: Option<usize>,
     /// Early stopping: iterations without validation improvement (needs --validation).
     #[arg(long)]
     pub patience: Option<usize>,
-    /// Maximal number of iterations (ALS: sweeps). Default 100, or unlimited when a time
-    /// limit is given.
+    /// Maximal number of iterations (ALS: sweeps) [default: 100, unlimited when a time limit
+    /// is given; with the adaptive learner, per stage, 40].
     #[arg(long)]
     pub max_iter: Option<usize>,
     /// Wall-clock budget in seconds for the whole fit (preparation, iterations, error
@@ -116,7 +131,8 @@ pub struct ModelArgs {
     /// Input domains from a CSV file with columns variable,lo,hi.
     #[arg(long)]
     pub domain_from: Option<PathBuf>,
-    /// Start point: additive (a fitted additive model grown to the rank) or random.
+    /// Start point: greedy (rank-one corrections from an additive fit, one rank at a time),
+    /// additive (an additive fit padded to the rank) or random [default: greedy].
     #[arg(long)]
     pub start: Option<String>,
     /// Mini-batch size for the natural-gradient optimizers (default: full batch).
@@ -147,7 +163,8 @@ pub struct FitArgs {
     #[command(flatten)]
     pub model: ModelArgs,
     /// Optimizer: als, rgd, rcg, gd, ngd, ngd-hb, ngd-nesterov (add -pop for the population
-    /// metric, e.g. ngd-nesterov-pop). Default: the config file's, else ngd-nesterov.
+    /// metric, e.g. ngd-nesterov-pop) [default: the config file's, else als with the adaptive
+    /// learner and ngd-nesterov with fixed --rank and --basis].
     #[arg(long)]
     pub optimizer: Option<String>,
     /// Output model file (JSON). Checked before the fit, written only when it succeeds.

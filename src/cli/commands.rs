@@ -69,6 +69,12 @@ fn read_data(m: &ModelArgs) -> Result<(Dataset, Option<Dataset>)> {
     Ok((train, test))
 }
 
+/// Early-stopping patience of a fixed-model fit validated by default.
+const FIXED_PATIENCE: usize = 10;
+
+/// Early-stopping patience of the demo (long enough to show the validation curve turn up).
+const DEMO_PATIENCE: usize = 20;
+
 /// Largest configuration file read (a configuration is a few hundred bytes; this bounds a
 /// mistaken `--config /dev/zero` or a data file given by mistake).
 const MAX_CONFIG_BYTES: u64 = 1 << 20;
@@ -153,8 +159,51 @@ fn config(m: &ModelArgs, optimizer: Option<&str>, train: &Dataset) -> Result<Fit
         cfg.rank = r.clone();
     }
     apply_optimizer_options(&mut cfg.optimizer, m)?;
-    if let Some(v) = m.validation {
+    // --- adaptive learner (issue 10): on unless both --rank and --basis fix the model ---
+    let learner = m.config.is_none() && (m.rank.is_none() || m.basis.is_none());
+    if learner && m.validation == Some(0.0) {
+        return Err(Error::param(
+            "--validation",
+            "the adaptive learner selects ranks and functions on held-out rows; give --rank and --basis to fit without validation, or a fraction such as --validation 0.2",
+        ));
+    }
+    if !learner && m.cv.is_some() {
+        return Err(Error::param(
+            "--cv",
+            "cross-validation chooses among the adaptive learner's models: drop --rank or --basis",
+        ));
+    }
+    if learner {
+        let mut lc = ttfit::learn::LearnConfig {
+            adapt_rank: m.rank.is_none(),
+            adapt_degree: m.basis.is_none(),
+            refit: m.refit,
+            ..Default::default()
+        };
+        if let Some(r) = m.max_rank {
+            lc.max_rank = r;
+        }
+        if let Some(n) = m.max_iter {
+            lc.stage_iterations = n;
+        }
+        lc.cv = m.cv;
+        if let Some(t) = m.time_limit {
+            lc.time_limit = Some(t);
+        }
+        if optimizer.is_none() {
+            cfg.optimizer = OptimizerConfig::from_name("als")?;
+        }
+        cfg.learn = Some(lc);
+    } else if m.config.is_none() && m.validation.is_none() {
+        // fixed model: validation by default, best-validation iterate returned
+        cfg.validation = Some(ttfit::learn::DEFAULT_VALIDATION);
+        cfg.stopping.validation_patience = Some(FIXED_PATIENCE);
+    }
+    if let Some(v) = m.validation.filter(|&v| v > 0.0) {
         cfg.validation = Some(v);
+        if !learner && cfg.stopping.validation_patience.is_none() {
+            cfg.stopping.validation_patience = Some(FIXED_PATIENCE);
+        }
     }
     if let Some(p) = m.patience {
         cfg.stopping.validation_patience = Some(p);
@@ -182,12 +231,18 @@ fn config(m: &ModelArgs, optimizer: Option<&str>, train: &Dataset) -> Result<Fit
     }
     if let Some(s) = &m.start {
         cfg.start = match s.as_str() {
-            "additive" => Start::default(),
-            "random" => Start::Random { scale: 1.0 },
+            "greedy" => Start::Greedy,
+            "additive" => Start::Additive,
+            "random" => {
+                eprintln!(
+                    "warning: random starts trap ALS and the natural gradient far from the data (borehole, rank 4: test error 2e1 against 2e-4 from the greedy start, docs/BENCHMARKS.md); use --start greedy unless you are studying exactly that"
+                );
+                Start::Random { scale: 1.0 }
+            }
             other => {
                 return Err(Error::param(
                     "--start",
-                    format!("'{other}' is not a start; use additive or random"),
+                    format!("'{other}' is not a start; use greedy, additive or random"),
                 ))
             }
         };
@@ -396,13 +451,12 @@ fn fit_cmd(a: FitArgs) -> Result<()> {
     } else {
         a.model.progress
     };
-    let mut progress = Progress::new(
-        mode,
-        &name,
-        known_limit(cfg.stopping.max_iter),
-        cfg.stopping.time_limit,
-        Instant::now(),
-    );
+    // the adaptive learner runs stages of unknown number: no iteration limit to show
+    let limit = match cfg.learn {
+        Some(_) => None,
+        None => known_limit(cfg.stopping.max_iter),
+    };
+    let mut progress = Progress::new(mode, &name, limit, cfg.stopping.time_limit, Instant::now());
     let fitted = ttfit::fit::fit_with(
         &cfg,
         &train,
@@ -444,6 +498,16 @@ fn fit_cmd(a: FitArgs) -> Result<()> {
             .map(|v| format!(", test {v:.3e}"))
             .unwrap_or_default()
     );
+    if let Some(sel) = &fitted.selection {
+        println!("learner: {}", sel.summary());
+    }
+    let params = fitted.model.tt().num_params();
+    if train.n_samples() < 2 * params {
+        eprintln!(
+            "warning: {} samples for {params} parameters (fewer than 2 per parameter): the model may interpolate; lower --rank or the basis size, or let the learner choose them",
+            train.n_samples()
+        );
+    }
     println!("model written to {}", a.out.display());
     Ok(())
 }
@@ -641,7 +705,13 @@ fn compare_cmd(a: CompareArgs) -> Result<()> {
     let inputs = model_inputs(&a.model);
     check_output_dir("--out", &a.out, REPORT_FILES, &as_inputs(&inputs))?;
     let (train, test) = read_data(&a.model)?;
-    let cfg = config(&a.model, None, &train)?;
+    let mut cfg = config(&a.model, None, &train)?;
+    // compare runs every optimizer at one fixed model: validated by default, and each run
+    // returns (and the plots mark) its best-validation iterate
+    if cfg.learn.take().is_some() && a.model.validation.is_none() {
+        cfg.validation = Some(ttfit::learn::DEFAULT_VALIDATION);
+        cfg.stopping.validation_patience = Some(FIXED_PATIENCE);
+    }
     let opts = optimizer_list(&a.optimizers, &a.model)?;
     train.check_fit_range()?;
     budget::check_fit(
@@ -716,7 +786,15 @@ fn run_comparison(
     let mut records = Vec::new();
     for run in &runs {
         match &run.result {
-            Ok(r) => records.push(report::RunRecord::new(run.name.as_str(), r)),
+            Ok(r) => {
+                let rec = report::RunRecord::new(run.name.as_str(), r);
+                // with early stopping the trainer returns the best-validation iterate whatever
+                // rule ended the run: report and mark that one
+                records.push(match cfg.stopping.validation_patience {
+                    Some(_) => rec.returning_best_validation(),
+                    None => rec,
+                });
+            }
             Err(e) => eprintln!("warning: {} failed: {e}", run.name),
         }
     }
@@ -766,6 +844,9 @@ fn demo(a: DemoArgs) -> Result<()> {
     cfg.stopping.max_iter = 200;
     cfg.stopping.time_limit = Some(Duration::from_secs_f64(a.time_limit));
     cfg.stopping.rel_tol = 1e-12;
+    // validation: every run returns its best-validation iterate, marked on the plots
+    cfg.validation = Some(ttfit::learn::DEFAULT_VALIDATION);
+    cfg.stopping.validation_patience = Some(DEMO_PATIENCE);
     let names = ["als", "rgd", "rcg", "gd", "ngd", "ngd-hb", "ngd-nesterov"];
     let opts = names
         .iter()

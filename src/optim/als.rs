@@ -66,12 +66,20 @@ pub struct AlsConfig {
     /// rank deficient (`N < r_{k-1} n_k r_k`, or features that vanish on all samples). Raise it
     /// (`1e-6..1e-2`) as a regularizer when there are few samples per parameter.
     pub regularization: f64,
+    /// Degree-dependent (Sobolev-type) penalty `mu >= 0` (default 0): every local problem adds
+    /// `mu sum_{a,j,b} j (j + 1) G_k[a, j, b]^2`. With orthonormal interfaces this is
+    /// `mu sum_j j (j + 1) ||f_j||^2`, the weight of the Legendre operator
+    /// `-(d/dt)(1 - t^2)(d/dt)` on the `j`-th function (eigenvalue `j (j + 1)`): a penalty on
+    /// the derivatives of the model in variable `k` that leaves constants and the lowest
+    /// degrees almost free. Chosen by validation in the adaptive learner.
+    pub sobolev: f64,
 }
 
 impl Default for AlsConfig {
     fn default() -> Self {
         AlsConfig {
             regularization: 1e-10,
+            sobolev: 0.0,
         }
     }
 }
@@ -85,6 +93,12 @@ pub struct Als {
 impl Als {
     /// Validate the configuration: `regularization` finite and `>= 0`.
     pub fn new(config: AlsConfig) -> Result<Self> {
+        if !(config.sobolev.is_finite() && config.sobolev >= 0.0) {
+            return Err(Error::param(
+                "als sobolev penalty",
+                format!("must be finite and >= 0, got {}", config.sobolev),
+            ));
+        }
         if !(config.regularization.is_finite() && config.regularization >= 0.0) {
             return Err(Error::param(
                 "als regularization",
@@ -134,7 +148,7 @@ impl Optimizer for Als {
         left[0].fill(1.0);
         // predictions of the current iterate, kept up to date after every solve at O(N r^2)
         let mut pred: Array1<f64> = right[0].column(0).to_owned();
-        let lambda = self.config.regularization;
+        let lambda = (self.config.regularization, self.config.sobolev);
         let mut notes: Vec<String> = Vec::new();
 
         // left-to-right half sweep
@@ -237,7 +251,7 @@ fn solve_core(
     v: &Array1<f64>,
     data: &SampleSet,
     ctx: &StepContext<'_>,
-    lambda: f64,
+    (lambda, sobolev): (f64, f64),
 ) -> Result<Option<String>> {
     let par = ctx.par;
     let phi = data.feature_views()[k];
@@ -267,13 +281,13 @@ fn solve_core(
             ),
         });
     }
-    let (g, note) = local_least_squares(
+    let (g, note) = local_least_squares_penalized(
         left.view(),
         phi,
         right.view(),
         h.view(),
         z.view(),
-        lambda,
+        (lambda, sobolev),
         par,
     )?;
     if g.iter().any(|x| !x.is_finite()) {
@@ -294,6 +308,7 @@ fn solve_core(
 /// `argmin_g sum_i h_i (B_i g - z_i)^2 + W lambda ||g||^2` with `B = L (.) Phi (.) R`
 /// (`W = sum h_i`), by chunked assembly of the normal equations and Cholesky with the shift
 /// `lambda`; falls back to an eigen pseudo-inverse (note returned) if Cholesky fails.
+#[cfg(test)]
 pub(crate) fn local_least_squares(
     left: ArrayView2<'_, f64>,
     phi: ArrayView2<'_, f64>,
@@ -301,6 +316,20 @@ pub(crate) fn local_least_squares(
     h: ArrayView1<'_, f64>,
     z: ArrayView1<'_, f64>,
     lambda: f64,
+    par: Par,
+) -> Result<(Array1<f64>, Option<String>)> {
+    local_least_squares_penalized(left, phi, right, h, z, (lambda, 0.0), par)
+}
+
+/// [`local_least_squares`] with the Sobolev-type penalty `sobolev sum j (j + 1) g_{a j b}^2`
+/// added to the normal equations (see [`AlsConfig::sobolev`]).
+pub(crate) fn local_least_squares_penalized(
+    left: ArrayView2<'_, f64>,
+    phi: ArrayView2<'_, f64>,
+    right: ArrayView2<'_, f64>,
+    h: ArrayView1<'_, f64>,
+    z: ArrayView1<'_, f64>,
+    (lambda, sobolev): (f64, f64),
     par: Par,
 ) -> Result<(Array1<f64>, Option<String>)> {
     let n_samples = left.nrows();
@@ -358,6 +387,14 @@ pub(crate) fn local_least_squares(
     }
     gram /= wsum;
     rhs /= wsum;
+    if sobolev > 0.0 {
+        // index (a n + j) b + beta of the row-major core: the feature index is (i / b) % n
+        let (n, b) = (phi.ncols(), right.ncols());
+        for i in 0..m {
+            let j = ((i / b) % n) as f64;
+            gram[[i, i]] += sobolev * j * (j + 1.0);
+        }
+    }
     solve_spd(gram, rhs, lambda)
 }
 

@@ -45,6 +45,9 @@ pub struct RunRecord {
     pub restarts: usize,
     /// Relative test error of the model the run returned, if known.
     pub final_test_error: Option<f64>,
+    /// Iteration of the returned iterate (the best-validation one under early stopping, else
+    /// the last); the plots mark it with a circle.
+    pub selected: Option<usize>,
 }
 
 impl RunRecord {
@@ -66,7 +69,18 @@ impl RunRecord {
             stop: fit.stop,
             restarts: fit.restarts,
             final_test_error: returned.and_then(|r| r.test_error),
+            selected: returned.map(|r| r.iteration),
         }
+    }
+
+    /// The run returned its best-validation iterate (early stopping was on, whatever rule ended
+    /// it): set [`RunRecord::selected`] and [`RunRecord::final_test_error`] from that record.
+    pub fn returning_best_validation(mut self) -> Self {
+        if let Some(r) = best_by_validation(&self.history) {
+            self.selected = Some(r.iteration);
+            self.final_test_error = r.test_error;
+        }
+        self
     }
 
     /// Replace [`RunRecord::final_test_error`] (e.g. by the test error of `fit.tt` evaluated
@@ -338,6 +352,7 @@ mod tests {
             stop: StopReason::MaxIter,
             restarts: 1,
             final_test_error: errors.last().copied(),
+            selected: None,
         }
     }
 

@@ -97,6 +97,8 @@ struct PlotSpec {
     x_labels: usize,
     /// (name, colour, points as `(x, log10(error))`) per run with at least one point.
     series: Vec<Series>,
+    /// The returned (selected) iterate of each run that records one: colour and point.
+    marks: Vec<(RGBColor, (f64, f64))>,
 }
 
 impl PlotSpec {
@@ -123,6 +125,20 @@ impl PlotSpec {
                 (!points.is_empty()).then(|| (run.name.clone(), PALETTE[i % PALETTE.len()], points))
             })
             .collect();
+        let marks: Vec<(RGBColor, (f64, f64))> = runs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, run)| {
+                let it = run.selected?;
+                let r = run.history.iter().find(|r| r.iteration == it)?;
+                let e = column.value(r).filter(|e| e.is_finite())?;
+                let x = match axis {
+                    XAxis::Iteration => r.iteration as f64,
+                    XAxis::Seconds => r.seconds,
+                };
+                Some((PALETTE[i % PALETTE.len()], (x, e.max(ERROR_FLOOR).log10())))
+            })
+            .collect();
         let all = || series.iter().flat_map(|s| s.2.iter());
         let x_max = all().map(|p| p.0).fold(0.0, f64::max);
         let x_range = match axis {
@@ -145,8 +161,15 @@ impl PlotSpec {
             XAxis::Iteration => (x_range.1 as usize + 1).clamp(2, 10),
             XAxis::Seconds => 10,
         };
-        let caption = if title.is_empty() {
+        let caption = if title.is_empty() && !marks.is_empty() {
+            format!(
+                "relative {column} error vs {} (circle: returned iterate)",
+                axis.label()
+            )
+        } else if title.is_empty() {
             format!("relative {column} error vs {}", axis.label())
+        } else if !marks.is_empty() {
+            format!("{title} (circle: returned iterate)")
         } else {
             title.to_string()
         };
@@ -158,6 +181,7 @@ impl PlotSpec {
             y_decades,
             x_labels,
             series,
+            marks,
         }
     }
 
@@ -216,6 +240,12 @@ impl PlotSpec {
                     PathElement::new(vec![(x, y), (x + 24, y)], colour.stroke_width(3))
                 });
         }
+        // the returned (best-validation) iterate of each run: a hollow circle
+        chart.draw_series(
+            self.marks
+                .iter()
+                .map(|&(c, p)| Circle::new(p, 8, c.stroke_width(2))),
+        )?;
         if !self.series.is_empty() {
             chart
                 .configure_series_labels()

@@ -1,0 +1,167 @@
+//! The surrogate suite (issue 10): fits built-in functions from fresh samples and prints test
+//! errors and seconds for the adaptive learner (the `ttfit fit` default) and for optimizers at
+//! fixed settings (rank 4, `legendre:8`, validation 0.2 with the best-validation iterate).
+//!
+//! ```text
+//! taskset -c 0 cargo run --example surrogate_suite -- [--functions f1,f2] [--sizes 500,2000]
+//!     [--optimizers als,ngd] [--test-size 10000] [--starts] [--refit] [--sobolev MU]
+//! ```
+//!
+//! Defaults: the must-show set (borehole, otl, ishigami; 2000 samples; the learner only).
+//! `--functions all` runs every built-in (borehole, otl, piston, ishigami, friedman, sin-sum:10,
+//! genz-oscillatory:10/20, genz-corner-peak:10/20). Training samples are drawn with seed 1, test
+//! samples with seed 2 (independent draws from the built-in uniform samplers). One thread.
+//! `--starts` prints the start comparison of `ttfit::learn::enrich` (ALS, rank 4, legendre:8 on
+//! borehole from the additive, greedy and random starts). `--refit` and `--sobolev MU` run the
+//! learner with the refit on all rows, or with a fixed Sobolev penalty instead of the automatic
+//! choice (the figures for both defaults in docs/BENCHMARKS.md).
+
+use std::time::{Duration, Instant};
+use ttfit::basis::Basis;
+use ttfit::fit::{fit, FitConfig};
+use ttfit::functions::TestFunction;
+use ttfit::init::Start;
+use ttfit::learn::LearnConfig;
+use ttfit::optim::OptimizerConfig;
+use ttfit::train::{IterationRecord, StoppingRules};
+
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+fn list(name: &str, default: &str) -> Vec<String> {
+    arg(name)
+        .unwrap_or_else(|| default.into())
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+fn fixed(optimizer: &str, start: Start) -> ttfit::Result<FitConfig> {
+    Ok(FitConfig {
+        basis: Basis::Legendre { n: 8 },
+        rank: vec![4],
+        optimizer: OptimizerConfig::from_name(optimizer)?,
+        validation: Some(ttfit::learn::DEFAULT_VALIDATION),
+        stopping: StoppingRules {
+            max_iter: 200,
+            time_limit: Some(Duration::from_secs(5)),
+            validation_patience: Some(10),
+            ..StoppingRules::default()
+        },
+        start,
+        threads: Some(1),
+        ..FitConfig::default()
+    })
+}
+
+fn main() -> ttfit::Result<()> {
+    let all = "borehole,otl,piston,ishigami,friedman,sin-sum:10,genz-oscillatory:10,genz-oscillatory:20,genz-corner-peak:10,genz-corner-peak:20";
+    let mut functions = list("--functions", "borehole,otl,ishigami");
+    if functions == ["all"] {
+        functions = all.split(',').map(String::from).collect();
+    }
+    let sizes: Vec<usize> = list("--sizes", "2000")
+        .iter()
+        .map(|s| s.parse().expect("--sizes: integers"))
+        .collect();
+    let optimizers = list("--optimizers", "");
+    let n_test: usize = arg("--test-size").map_or(10_000, |s| s.parse().expect("integer"));
+    let noop = |_: &IterationRecord| {};
+    // learner variants: --refit (refit on all rows), --sobolev MU (fixed penalty, no choice)
+    let refit = std::env::args().any(|a| a == "--refit");
+    let sobolev: Option<f64> = arg("--sobolev").map(|s| s.parse().expect("--sobolev: a number"));
+
+    if std::env::args().any(|a| a == "--starts") {
+        let f = TestFunction::parse("borehole")?;
+        let (train, test) = (f.sample(2000, 1)?, f.sample(n_test, 2)?);
+        println!("| start (ALS, rank 4, legendre:8, no validation, 50 sweeps) | train error | test error |");
+        println!("|---|---|---|");
+        for (name, start) in [
+            ("additive (padded)", Start::Additive),
+            ("greedy rank-one", Start::Greedy),
+            ("random", Start::Random { scale: 1.0 }),
+        ] {
+            let cfg = FitConfig {
+                validation: None,
+                stopping: StoppingRules {
+                    max_iter: 50,
+                    ..StoppingRules::default()
+                },
+                ..fixed("als", start)?
+            };
+            let r = fit(&cfg, &train, Some(&test), noop)?;
+            println!(
+                "| {name} | {:.2e} | {:.2e} |",
+                r.info.train_error,
+                r.info.test_error.unwrap_or(f64::NAN)
+            );
+        }
+        println!();
+    }
+
+    println!("| function | N | method | selected | test error | seconds |");
+    println!("|---|---|---|---|---|---|");
+    for fname in &functions {
+        let f = TestFunction::parse(fname)?;
+        for &n in &sizes {
+            let (train, test) = (f.sample(n, 1)?, f.sample(n_test, 2)?);
+            let learner = FitConfig {
+                optimizer: OptimizerConfig::from_name("als")?,
+                threads: Some(1),
+                learn: Some(LearnConfig {
+                    refit,
+                    sobolev,
+                    ..LearnConfig::default()
+                }),
+                ..FitConfig::default()
+            };
+            let t = Instant::now();
+            let cpu0 = ttfit::learn::process_cpu_seconds();
+            let r = fit(&learner, &train, Some(&test), noop)?;
+            let secs = t.elapsed().as_secs_f64();
+            let cpu = match (cpu0, ttfit::learn::process_cpu_seconds()) {
+                (Some(a), Some(b)) => format!(" (cpu {:.2})", b - a),
+                _ => String::new(),
+            };
+            let sel = r.selection.as_ref().map(|s| {
+                let st = &s.stages[s.selected];
+                format!("ranks {:?}, functions {:?}", st.ranks, st.functions)
+            });
+            println!(
+                "| {fname} | {n} | learner (als) | {} | {:.2e} | {secs:.2}{cpu} |",
+                sel.unwrap_or_default(),
+                r.info.test_error.unwrap_or(f64::NAN)
+            );
+            for o in &optimizers {
+                let t = Instant::now();
+                let res = fit(&fixed(o, Start::Greedy)?, &train, Some(&test), noop);
+                let secs = t.elapsed().as_secs_f64();
+                match res {
+                    Ok(r) => println!(
+                        "| {fname} | {n} | {o} (rank 4, legendre:8) | best-validation iterate {} of {} | {:.2e} | {secs:.2} |",
+                        best_iter(&r.result.history),
+                        r.result.history.len() - 1,
+                        r.info.test_error.unwrap_or(f64::NAN)
+                    ),
+                    Err(e) => println!("| {fname} | {n} | {o} (rank 4, legendre:8) | failed: {e} | | {secs:.2} |"),
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn best_iter(h: &[IterationRecord]) -> usize {
+    h.iter()
+        .min_by(|a, b| {
+            a.validation_error
+                .unwrap_or(f64::INFINITY)
+                .total_cmp(&b.validation_error.unwrap_or(f64::INFINITY))
+        })
+        .map_or(0, |r| r.iteration)
+}

@@ -1,0 +1,804 @@
+//! The learner: model selection around the optimizers (validation, rank and degree adaptivity,
+//! best-iterate selection, refit), independent of which optimizer runs a stage.
+//!
+//! **Protocol.** A seeded fraction of the rows is held out ([`LearnConfig::validation`]).
+//! The search starts at rank 1 (the configured start, greedy by default) and from the additive
+//! fit at rank 2, keeps the better, with [`LearnConfig::start_functions`] functions per variable, and
+//! alternates two kinds of *moves*, each followed by one *stage* (the configured optimizer,
+//! warm-started, with early stopping on the validation error and the best-validation iterate
+//! returned, see [`crate::train::StoppingRules::validation_patience`]):
+//!
+//! - **rank move**: a rank-one correction of the residual, then per-bond growth of the bonds
+//!   whose discarded singular value `sigma_{r_k+1}` is within [`LearnConfig::rank_theta`] of the
+//!   largest ([`enrich`]);
+//! - **degree move**: more functions for the variables whose highest function carries a
+//!   non-negligible share of the model's `L^2` norm ([`degree`]).
+//!
+//! Each round tries both moves from the current model and keeps the one with the lower
+//! validation error; the search stops when [`LearnConfig::patience`] rounds in a row did not
+//! improve the best validation error (by a relative `1e-3`), when nothing can grow, or at the
+//! time budget. The model with the lowest validation error over the whole path is selected;
+//! with [`LearnConfig::refit`] it is then refitted on all rows (train + validation) from the
+//! selected iterate for as many iterations as its stage needed to reach it. Before that, a
+//! variable's functions are *pruned* to the fewest whose truncation keeps the validation error
+//! within `1 %` (a move can grow a weak variable alongside a strong one), and under the
+//! automatic penalty a few penalties are tried on the selected model. Test data, when
+//! given, is only recorded, never used to select.
+
+pub mod degree;
+pub mod enrich;
+
+use crate::basis::Basis;
+use crate::basis::OutsidePolicy;
+use crate::data::split::SplitSize;
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::fit::{FitConfig, Fitted};
+use crate::init::initial_tt;
+use crate::loss::relative_error;
+use crate::model::{sample_set, FunctionalTT};
+use crate::model_file::TrainingInfo;
+use crate::optim::{predict, OptimizerConfig};
+use crate::samples::SampleSet;
+use crate::train::{FitResult, IterationRecord, Observer, StopReason, StoppingRules, Trainer};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use std::time::Instant;
+use tensor_train::linalg::Par;
+use tensor_train::TensorTrain;
+
+/// Settings of the adaptive learner (`FitConfig::learn`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct LearnConfig {
+    /// Grow the ranks (from 1, per bond, up to `max_rank`); `false` keeps `FitConfig::rank`.
+    pub adapt_rank: bool,
+    /// Grow the number of functions per variable (nested families only: Legendre, Hermite);
+    /// `false` keeps `FitConfig::basis`/`bases`.
+    pub adapt_degree: bool,
+    /// Largest bond rank (default 8).
+    pub max_rank: usize,
+    /// Functions per variable at the start of the degree search (default 3: quadratic, so
+    /// that even functions such as `sin^2` show a share to grow from).
+    pub start_functions: usize,
+    /// Most functions per variable (default 16).
+    pub max_functions: usize,
+    /// Bond growth threshold `theta` on `sigma_{r_k+1}` relative to the largest (default 0.8).
+    pub rank_theta: f64,
+    /// Optimizer iterations per stage (default 40).
+    pub stage_iterations: usize,
+    /// Early stopping inside a stage: iterations without validation improvement (default 3).
+    pub stage_patience: usize,
+    /// Rounds without improvement of the best validation error before the search stops
+    /// (default 2).
+    pub patience: usize,
+    /// Refit the selected model on all rows, from the selected iterate, for as many
+    /// iterations as its stage took to reach it (default false: in docs/BENCHMARKS.md it
+    /// gains a little on borehole and OTL but loses a factor 100 on Ishigami, where the ALS
+    /// sweeps on all rows undo the early stopping).
+    pub refit: bool,
+    /// Sobolev-type ALS penalty `mu` ([`crate::optim::als::AlsConfig::sobolev`]); `None`
+    /// (default): search with [`DEFAULT_SOBOLEV`], then choose among [`SOBOLEV_GRID`] by the
+    /// validation error of one more stage on the selected model.
+    pub sobolev: Option<f64>,
+    /// K-fold cross-validation of the final choice: the [`CV_CANDIDATES`] best distinct
+    /// models of the search (ranks and functions) are refitted from the greedy start on each of
+    /// `K` folds, and the one with the lowest mean fold validation error is selected (`None`,
+    /// default: the single held-out split decides).
+    pub cv: Option<usize>,
+    /// Budget of the search in CPU seconds of the process (all threads; wall seconds where
+    /// the platform has no process CPU clock), checked between stages; `None` (default):
+    /// [`AUTO_SECONDS_PER_ROW`] per data row, at least [`MIN_AUTO_SECONDS`] (4 s up to 2000 rows, 20 s at 10,000).
+    pub time_limit: Option<f64>,
+}
+
+impl Default for LearnConfig {
+    fn default() -> Self {
+        LearnConfig {
+            adapt_rank: true,
+            adapt_degree: true,
+            max_rank: 8,
+            start_functions: 3,
+            max_functions: 16,
+            rank_theta: 0.8,
+            stage_iterations: 40,
+            stage_patience: 3,
+            patience: 2,
+            refit: false,
+            sobolev: None,
+            cv: None,
+            time_limit: None,
+        }
+    }
+}
+
+/// Default validation fraction of the learner when `FitConfig::validation` is unset.
+pub const DEFAULT_VALIDATION: f64 = 0.2;
+
+/// The clock of the search budget: CPU seconds of the process since `start` (so that a loaded
+/// machine does not cut the search short), or wall seconds where no process CPU clock exists.
+#[derive(Debug, Clone)]
+pub struct Clock {
+    wall: Instant,
+    cpu: Option<f64>,
+}
+
+impl Clock {
+    /// Start now.
+    pub fn start() -> Self {
+        Clock {
+            wall: Instant::now(),
+            cpu: process_cpu_seconds(),
+        }
+    }
+
+    /// Wall seconds since [`Clock::start`].
+    pub fn wall_seconds(&self) -> f64 {
+        self.wall.elapsed().as_secs_f64()
+    }
+
+    /// Budget seconds (CPU where available) since [`Clock::start`].
+    pub fn seconds(&self) -> f64 {
+        match (self.cpu, process_cpu_seconds()) {
+            (Some(a), Some(b)) => b - a,
+            _ => self.wall.elapsed().as_secs_f64(),
+        }
+    }
+}
+
+/// CPU time of the process (all threads) in seconds, if the platform reports it.
+pub fn process_cpu_seconds() -> Option<f64> {
+    #[cfg(unix)]
+    {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime only writes the timespec it is given, which lives on our stack.
+        let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+        if rc == 0 {
+            return Some(ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9);
+        }
+    }
+    None
+}
+
+/// Default search budget per data row: the cost of a stage grows linearly with the rows.
+pub const AUTO_SECONDS_PER_ROW: f64 = 2e-3;
+
+/// Smallest default search budget (small data sets: a 1 s budget at N = 500 cut Genz
+/// oscillatory d = 10 from 6.8e-6 to 3.8e-3).
+pub const MIN_AUTO_SECONDS: f64 = 4.0;
+
+/// Sobolev penalty of the search when it is chosen automatically.
+pub const DEFAULT_SOBOLEV: f64 = 1e-6;
+
+/// Penalties tried on the selected model when the penalty is chosen automatically.
+pub const SOBOLEV_GRID: [f64; 3] = [0.0, 1e-7, 1e-5];
+
+/// Models of the search compared by K-fold cross-validation when `cv` is set.
+pub const CV_CANDIDATES: usize = 3;
+
+/// Relative improvement of the best validation error that counts as progress.
+const MIN_GAIN: f64 = 1e-2;
+
+impl LearnConfig {
+    /// Check ranges.
+    pub fn validate(&self) -> Result<()> {
+        if self.max_rank == 0 {
+            return Err(Error::param("max-rank", "must be at least 1"));
+        }
+        if self.start_functions == 0 || self.start_functions > self.max_functions {
+            return Err(Error::param(
+                "learner functions",
+                format!(
+                    "need 1 <= start functions ({}) <= max functions ({})",
+                    self.start_functions, self.max_functions
+                ),
+            ));
+        }
+        if !(self.rank_theta > 0.0 && self.rank_theta <= 1.0) {
+            return Err(Error::param("rank theta", "must lie in (0, 1]"));
+        }
+        if self.stage_iterations == 0 || self.stage_patience == 0 {
+            return Err(Error::param(
+                "learner stages",
+                "stage iterations and patience must be at least 1",
+            ));
+        }
+        if self.cv.is_some_and(|k| k < 2) {
+            return Err(Error::param("cv", "K-fold cross-validation needs K >= 2"));
+        }
+        if self.sobolev.is_some_and(|m| !(m.is_finite() && m >= 0.0)) {
+            return Err(Error::param("sobolev", "must be finite and >= 0"));
+        }
+        if self.time_limit.is_some_and(|t| !(t.is_finite() && t > 0.0)) {
+            return Err(Error::param("learner time limit", "must be finite and > 0"));
+        }
+        Ok(())
+    }
+}
+
+/// What a stage of the search did.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Stage {
+    /// `start`, `rank`, `degree` or `refit`.
+    pub kind: String,
+    /// Internal ranks of the stage's model.
+    pub ranks: Vec<usize>,
+    /// Functions per variable.
+    pub functions: Vec<usize>,
+    /// Training error of the stage's best iterate.
+    pub train_error: f64,
+    /// Validation error of the stage's best iterate.
+    pub validation_error: f64,
+    /// Test error of that iterate, if test data was given (never used to select).
+    pub test_error: Option<f64>,
+    /// Index of that iterate in the concatenated history.
+    pub iterate: usize,
+    /// Whether the move became the current model.
+    pub accepted: bool,
+}
+
+/// The selection: the path and what was chosen.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Selection {
+    /// Every stage, in order.
+    pub stages: Vec<Stage>,
+    /// Index in `stages` of the selected model.
+    pub selected: usize,
+    /// Index of the selected iterate in the concatenated history.
+    pub selected_iterate: usize,
+    /// Whether the selected model was refitted on all rows.
+    pub refitted: bool,
+    /// With `cv`: `(stage index, mean K-fold validation error)` of every model compared.
+    pub cv_errors: Vec<(usize, f64)>,
+    /// Number of folds of `cv_errors` (0 without cross-validation).
+    pub cv_folds: usize,
+}
+
+impl Selection {
+    /// One line: what was selected and why.
+    pub fn summary(&self) -> String {
+        let s = &self.stages[self.selected];
+        format!(
+            "selected ranks {:?}, functions {:?} (stage {} of {}, lowest validation error {:.3e}{}){}",
+            s.ranks,
+            s.functions,
+            self.selected + 1,
+            self.stages.len(),
+            s.validation_error,
+            match self
+                .cv_errors
+                .iter()
+                .find(|(i, _)| *i == self.selected)
+            {
+                Some((_, e)) => format!(
+                    "; chosen among {} models by {}-fold cross-validation, mean error {e:.3e}",
+                    self.cv_errors.len(),
+                    self.cv_folds
+                ),
+                None => String::new(),
+            },
+            if self.refitted {
+                "; refitted on all rows"
+            } else {
+                ""
+            }
+        )
+    }
+}
+
+/// A model of the search with its validation error.
+#[derive(Clone)]
+struct Candidate {
+    x: TensorTrain,
+    functions: Vec<usize>,
+    valid: f64,
+    best_iter: usize,
+}
+
+struct Search<'a, O: Observer> {
+    cfg: &'a FitConfig,
+    lc: &'a LearnConfig,
+    train: SampleSet,
+    valid: SampleSet,
+    test: Option<SampleSet>,
+    par: Par,
+    history: Vec<IterationRecord>,
+    seconds: f64,
+    stages: Vec<Stage>,
+    observer: O,
+    restarts: usize,
+    sobolev: f64,
+    clock: Clock,
+    budget: f64,
+    /// The best iterate, functions and its iteration, of every stage (parallel to `stages`).
+    models: Vec<(TensorTrain, Vec<usize>, usize)>,
+}
+
+impl<O: Observer> Search<'_, O> {
+    /// One stage of the configured optimizer from `x0` with `functions`, early stopping on
+    /// validation; records the history and returns the best-validation iterate.
+    fn stage(&mut self, kind: &str, x0: TensorTrain, functions: &[usize]) -> Result<Candidate> {
+        let train = degree::restrict(&self.train, functions)?;
+        let valid = degree::restrict(&self.valid, functions)?;
+        let test = self
+            .test
+            .as_ref()
+            .map(|t| degree::restrict(t, functions))
+            .transpose()?;
+        // the budget is checked between stages, on the process CPU clock (see `Clock`)
+        let rules = StoppingRules {
+            max_iter: self.lc.stage_iterations,
+            validation_patience: Some(self.lc.stage_patience),
+            time_limit: None,
+            ..self.cfg.stopping.clone()
+        };
+        let mut opt = with_sobolev(&self.cfg.optimizer, self.sobolev).build()?;
+        let offset = self.history.len();
+        let t0 = self.seconds;
+        let r = {
+            let hist = &mut self.history;
+            let obs = &mut self.observer;
+            Trainer::new(rules)
+                .par(self.par)
+                .seed(self.cfg.seed)
+                .observe(|rec: &IterationRecord| {
+                    let mut g = rec.clone();
+                    g.iteration = hist.len();
+                    g.seconds += t0;
+                    obs.observe(&g);
+                    hist.push(g);
+                })
+                .run(opt.as_mut(), x0, &train, Some(&valid), test.as_ref())?
+        };
+        self.restarts += r.restarts;
+        self.seconds = self.history.last().map_or(t0, |h| h.seconds);
+        let (bi, best) = r
+            .history
+            .iter()
+            .enumerate()
+            .min_by(|a, b| {
+                let va = a.1.validation_error.unwrap_or(f64::INFINITY);
+                let vb = b.1.validation_error.unwrap_or(f64::INFINITY);
+                va.total_cmp(&vb)
+            })
+            .ok_or_else(|| Error::param("learner", "empty stage history"))?;
+        let valid_err = best.validation_error.unwrap_or(f64::INFINITY);
+        self.models.push((r.tt.clone(), functions.to_vec(), bi));
+        self.stages.push(Stage {
+            kind: kind.into(),
+            ranks: r.tt.internal_ranks(),
+            functions: functions.to_vec(),
+            train_error: best.train_error,
+            validation_error: valid_err,
+            test_error: best.test_error,
+            iterate: offset + bi,
+            accepted: false,
+        });
+        Ok(Candidate {
+            x: r.tt,
+            functions: functions.to_vec(),
+            valid: valid_err,
+            best_iter: bi,
+        })
+    }
+
+    /// Mean `k`-fold validation error of the [`CV_CANDIDATES`] best distinct models of the
+    /// search, each refitted per fold from the greedy start (seeded folds of `all`).
+    fn cross_validate(&mut self, all: &SampleSet, k: usize) -> Result<Vec<(usize, f64)>> {
+        let n = all.len();
+        if k > n / 2 {
+            return Err(Error::param(
+                "cv",
+                format!("{k} folds for {n} rows: use at most {} folds", n / 2),
+            ));
+        }
+        let mut order: Vec<usize> = (0..self.stages.len()).collect();
+        order.sort_by(|&a, &b| {
+            self.stages[a]
+                .validation_error
+                .total_cmp(&self.stages[b].validation_error)
+        });
+        let mut picked: Vec<usize> = Vec::new();
+        for i in order {
+            let s = &self.stages[i];
+            if picked.iter().all(|&j| {
+                self.stages[j].ranks != s.ranks || self.stages[j].functions != s.functions
+            }) {
+                picked.push(i);
+            }
+            if picked.len() == CV_CANDIDATES {
+                break;
+            }
+        }
+        let mut perm: Vec<usize> = (0..n).collect();
+        perm.shuffle(&mut rand::rngs::StdRng::seed_from_u64(
+            self.cfg.seed ^ 0x5eed,
+        ));
+        let mut out = Vec::with_capacity(picked.len());
+        for i in picked {
+            let (ranks, functions) = (
+                self.stages[i].ranks.clone(),
+                self.stages[i].functions.clone(),
+            );
+            let mut sum = 0.0;
+            for f in 0..k {
+                let (tr, va): (Vec<usize>, Vec<usize>) = (0..n).partition(|&j| j % k != f);
+                let tr: Vec<usize> = tr.iter().map(|&j| perm[j]).collect();
+                let va: Vec<usize> = va.iter().map(|&j| perm[j]).collect();
+                let train = degree::restrict(&all.subset(&tr), &functions)?;
+                let valid = degree::restrict(&all.subset(&va), &functions)?;
+                let x0 = initial_tt(&train, &ranks, &crate::init::Start::Greedy, self.cfg.seed)?;
+                let rules = StoppingRules {
+                    max_iter: self.lc.stage_iterations,
+                    validation_patience: Some(self.lc.stage_patience),
+                    ..self.cfg.stopping.clone()
+                };
+                let mut opt = with_sobolev(&self.cfg.optimizer, self.sobolev).build()?;
+                let r = Trainer::new(rules).par(self.par).seed(self.cfg.seed).run(
+                    opt.as_mut(),
+                    x0,
+                    &train,
+                    Some(&valid),
+                    None,
+                )?;
+                sum += r
+                    .history
+                    .iter()
+                    .filter_map(|h| h.validation_error)
+                    .fold(f64::INFINITY, f64::min);
+            }
+            out.push((i, sum / k as f64));
+        }
+        Ok(out)
+    }
+
+    fn rank_move(&mut self, cur: &Candidate) -> Result<Option<Candidate>> {
+        if !self.lc.adapt_rank {
+            return Ok(None);
+        }
+        let train = degree::restrict(&self.train, &cur.functions)?;
+        let z = enrich::rank_one_correction(&cur.x, &train, self.cfg.seed, self.par)?;
+        match enrich::choose_bonds(&cur.x, &z, self.lc.rank_theta, self.lc.max_rank)? {
+            None => Ok(None),
+            Some((grown, _)) => Ok(Some(self.stage("rank", grown, &cur.functions)?)),
+        }
+    }
+
+    /// Degree pruning: per variable, the fewest functions whose truncation of `cur` keeps the
+    /// validation error within a relative [`MIN_GAIN`]; then one stage from the pruned model.
+    /// `None` when nothing can be dropped.
+    fn prune(&mut self, cur: &Candidate) -> Result<Option<Candidate>> {
+        let mut keep = cur.functions.clone();
+        let limit = cur.valid * (1.0 + MIN_GAIN);
+        for k in 0..keep.len() {
+            for n in 1..keep[k] {
+                let mut trial = keep.clone();
+                trial[k] = n;
+                if tensor_train::check_ranks(&trial, &cur.x.internal_ranks()).is_err() {
+                    continue;
+                }
+                let x = degree::truncate_modes(&cur.x, &trial)?;
+                let valid = degree::restrict(&self.valid, &trial)?;
+                let pred = predict(&x, &valid, self.par)?;
+                if relative_error(pred.view(), valid.targets()) <= limit {
+                    keep = trial;
+                    break;
+                }
+            }
+        }
+        if keep == cur.functions {
+            return Ok(None);
+        }
+        let x = degree::truncate_modes(&cur.x, &keep)?;
+        Ok(Some(self.stage("prune", x, &keep)?))
+    }
+
+    fn degree_move(&mut self, cur: &Candidate, n_max: usize) -> Result<Option<Candidate>> {
+        if !self.lc.adapt_degree {
+            return Ok(None);
+        }
+        let shares = degree::top_energy(&cur.x)?;
+        let extra = degree::degree_growth(&shares, &cur.functions, n_max);
+        if extra.iter().all(|&e| e == 0) {
+            return Ok(None);
+        }
+        let x = degree::pad_modes(&cur.x, &extra)?;
+        let functions: Vec<usize> = cur
+            .functions
+            .iter()
+            .zip(&extra)
+            .map(|(n, e)| n + e)
+            .collect();
+        Ok(Some(self.stage("degree", x, &functions)?))
+    }
+}
+
+/// Run the adaptive learner (see the module docs); `cfg.learn` must be set.
+pub fn learn(
+    cfg: &FitConfig,
+    data: &Dataset,
+    test: Option<&Dataset>,
+    observer: impl Observer,
+) -> Result<Fitted> {
+    let lc = cfg
+        .learn
+        .clone()
+        .ok_or_else(|| Error::param("learner", "no learner configuration"))?;
+    lc.validate()?;
+    let d = data.n_inputs();
+    let bases = cfg.check(d)?;
+    let fraction = cfg.validation.unwrap_or(DEFAULT_VALIDATION);
+    if fraction <= 0.0 {
+        return Err(Error::param(
+            "validation",
+            "the adaptive learner selects ranks and degrees on held-out rows; give a validation fraction > 0, or fix --rank and --basis to fit without validation",
+        ));
+    }
+    let adapt_degree =
+        lc.adapt_degree && bases.iter().all(degree::is_nested) && cfg.bases.is_none();
+    let lc = LearnConfig { adapt_degree, ..lc };
+    // features at the largest size; every degree is a column slice of them
+    let n_max = if adapt_degree { lc.max_functions } else { 0 };
+    let full_bases: Vec<Basis> = if adapt_degree {
+        bases.iter().map(|b| resize(b, n_max)).collect()
+    } else {
+        bases.clone()
+    };
+    let features = cfg.feature_map(full_bases, data)?;
+    let policy = OutsidePolicy::Extrapolate;
+    let (tr, va) = data.split(SplitSize::Fraction(fraction), cfg.seed)?;
+    if let Some(t) = test {
+        if t.input_names != data.input_names {
+            return Err(Error::data(
+                "test data",
+                format!(
+                    "input columns {:?} differ from the training columns {:?}",
+                    t.input_names, data.input_names
+                ),
+            ));
+        }
+    }
+    let mut search = Search {
+        cfg,
+        lc: &lc,
+        train: sample_set(&features, &tr, policy)?,
+        valid: sample_set(&features, &va, policy)?,
+        test: test.map(|t| sample_set(&features, t, policy)).transpose()?,
+        par: cfg.par(),
+        history: Vec::new(),
+        seconds: 0.0,
+        stages: Vec::new(),
+        observer,
+        restarts: 0,
+        clock: Clock::start(),
+        models: Vec::new(),
+        budget: lc
+            .time_limit
+            .unwrap_or((AUTO_SECONDS_PER_ROW * data.n_samples() as f64).max(MIN_AUTO_SECONDS)),
+        sobolev: lc.sobolev.unwrap_or(DEFAULT_SOBOLEV),
+    };
+    let functions: Vec<usize> = if adapt_degree {
+        {
+            // fixed ranks need enough functions to be admissible (r_k <= r_{k-1} n_k)
+            let need = if lc.adapt_rank {
+                1
+            } else {
+                cfg.rank.iter().copied().max().unwrap_or(1)
+            };
+            vec![lc.start_functions.max(need).min(n_max); d]
+        }
+    } else {
+        bases.iter().map(Basis::dim).collect()
+    };
+    let ranks = if lc.adapt_rank {
+        vec![1; d.saturating_sub(1)]
+    } else {
+        cfg.ranks(&functions)?
+    };
+    let clock = search.clock.clone();
+    let x0 = initial_tt(
+        &degree::restrict(&search.train, &functions)?,
+        &ranks,
+        &cfg.start,
+        cfg.seed,
+    )?;
+    let mut cur = search.stage("start", x0, &functions)?;
+    let mut first = 0usize;
+    // an additive function is exactly rank 2 but far from rank 1: also start from the
+    // additive fit at rank 2 and keep the better of the two starts
+    let two = vec![2usize; d.saturating_sub(1)];
+    if lc.adapt_rank
+        && d > 2
+        && lc.max_rank >= 2
+        && tensor_train::check_ranks(&functions, &two).is_ok()
+    {
+        let restricted = degree::restrict(&search.train, &functions)?;
+        let x2 = initial_tt(&restricted, &two, &crate::init::Start::Additive, cfg.seed)?;
+        let c = search.stage("start (additive, rank 2)", x2, &functions)?;
+        if c.valid < cur.valid {
+            cur = c;
+            first = search.stages.len() - 1;
+        }
+    }
+    search.stages[first].accepted = true;
+    let mut best = (cur.clone(), first);
+    let mut idle = 0usize;
+    let budget = search.budget;
+    while idle < lc.patience && clock.seconds() < budget {
+        let a = search.rank_move(&cur)?;
+        let ia = search.stages.len() - 1;
+        let b = if clock.seconds() < budget {
+            search.degree_move(&cur, n_max)?
+        } else {
+            None
+        };
+        let ib = search.stages.len() - 1;
+        let next = match (a, b) {
+            (None, None) => break,
+            (Some(a), None) => (a, ia),
+            (None, Some(b)) => (b, ib),
+            (Some(a), Some(b)) => {
+                if a.valid <= b.valid {
+                    (a, ia)
+                } else {
+                    (b, ib)
+                }
+            }
+        };
+        search.stages[next.1].accepted = true;
+        // a move is selected only for a real gain: ties go to the smaller, earlier model
+        if next.0.valid < best.0.valid * (1.0 - MIN_GAIN) {
+            idle = 0;
+            best = next.clone();
+        } else {
+            idle += 1;
+        }
+        cur = next.0;
+    }
+    if lc.adapt_degree {
+        if let Some(c) = search.prune(&best.0)? {
+            if c.valid <= best.0.valid * (1.0 + MIN_GAIN) {
+                let i = search.stages.len() - 1;
+                search.stages[i].accepted = true;
+                best = (c, i);
+            }
+        }
+    }
+    if lc.sobolev.is_none() && matches!(cfg.optimizer, OptimizerConfig::Als(_)) {
+        let base = search.sobolev;
+        let mut chosen = base;
+        for &mu in &SOBOLEV_GRID {
+            if search.clock.seconds() >= budget {
+                break;
+            }
+            search.sobolev = mu;
+            let c = search.stage(
+                &format!("penalty {mu:e}"),
+                best.0.x.clone(),
+                &best.0.functions,
+            )?;
+            if c.valid < best.0.valid * (1.0 - MIN_GAIN) {
+                let i = search.stages.len() - 1;
+                search.stages[i].accepted = true;
+                best = (c, i);
+                chosen = mu;
+            }
+        }
+        search.sobolev = chosen;
+    }
+    let mut cv_errors = Vec::new();
+    if let Some(k) = lc.cv {
+        let all = sample_set(&features, data, policy)?;
+        cv_errors = search.cross_validate(&all, k)?;
+        if let Some(&(i, _)) = cv_errors.iter().min_by(|a, b| a.1.total_cmp(&b.1)) {
+            let (x, functions, best_iter) = search.models[i].clone();
+            search.stages[i].accepted = true;
+            best = (
+                Candidate {
+                    x,
+                    functions,
+                    valid: search.stages[i].validation_error,
+                    best_iter,
+                },
+                i,
+            );
+        }
+    }
+    let (sel, sel_stage) = best;
+    let selected_iterate = search.stages[sel_stage].iterate;
+    let mut tt = sel.x.clone();
+    let mut stop = StopReason::EarlyStopping;
+    if lc.refit {
+        let all = degree::restrict(&sample_set(&features, data, policy)?, &sel.functions)?;
+        let rules = StoppingRules {
+            max_iter: sel.best_iter.max(1),
+            validation_patience: None,
+            ..cfg.stopping.clone()
+        };
+        let mut opt = with_sobolev(&cfg.optimizer, search.sobolev).build()?;
+        let r = Trainer::new(rules).par(search.par).seed(cfg.seed).run(
+            opt.as_mut(),
+            tt,
+            &all,
+            None,
+            None,
+        )?;
+        tt = r.tt;
+        stop = r.stop;
+    }
+    let final_bases: Vec<Basis> = if adapt_degree {
+        bases
+            .iter()
+            .zip(&sel.functions)
+            .map(|(b, &n)| resize(b, n))
+            .collect()
+    } else {
+        bases
+    };
+    let final_features = cfg.feature_map(final_bases, data)?;
+    let model = FunctionalTT::new(final_features, tt.clone())?;
+    let selection = Selection {
+        stages: search.stages.clone(),
+        selected: sel_stage,
+        selected_iterate,
+        refitted: lc.refit,
+        cv_errors,
+        cv_folds: lc.cv.unwrap_or(0),
+    };
+    let sel_rec = search.stages[sel_stage].clone();
+    let train_error = model.relative_error(data, policy)?;
+    let info = TrainingInfo {
+        ttfit_version: env!("CARGO_PKG_VERSION").into(),
+        optimizer: format!("learner({})", opt_name(&cfg.optimizer)),
+        optimizer_config: serde_json::to_value(&cfg.optimizer).ok(),
+        iterations: search.history.len().saturating_sub(1),
+        seconds: clock.wall_seconds(),
+        stop_reason: selection.summary(),
+        n_train: data.n_samples(),
+        train_error,
+        validation_error: Some(sel_rec.validation_error),
+        test_error: test.map(|t| model.relative_error(t, policy)).transpose()?,
+        seed: cfg.seed,
+        target: data.target_name.clone(),
+        data_source: None,
+        settings: serde_json::to_value(cfg).ok(),
+    };
+    Ok(Fitted {
+        model,
+        result: FitResult {
+            tt,
+            history: search.history,
+            stop,
+            restarts: search.restarts,
+        },
+        info,
+        selection: Some(selection),
+    })
+}
+
+/// The optimizer with the Sobolev penalty `mu` (ALS only; other optimizers unchanged).
+fn with_sobolev(c: &OptimizerConfig, mu: f64) -> OptimizerConfig {
+    match c {
+        OptimizerConfig::Als(a) => OptimizerConfig::Als(crate::optim::als::AlsConfig {
+            sobolev: mu,
+            ..a.clone()
+        }),
+        other => other.clone(),
+    }
+}
+
+fn opt_name(c: &OptimizerConfig) -> String {
+    c.build().map(|o| o.name()).unwrap_or_else(|_| "?".into())
+}
+
+/// The same family with `n` functions (nested families only; others unchanged).
+fn resize(b: &Basis, n: usize) -> Basis {
+    match b {
+        Basis::Legendre { .. } => Basis::Legendre { n },
+        Basis::Hermite { .. } => Basis::Hermite { n },
+        other => other.clone(),
+    }
+}
