@@ -19,7 +19,10 @@ pub const PARAMS: &[(&str, &str)] = &[
     ("basis", "--basis"),
     ("optimizer", "--optimizer"),
     ("max_iter", "--max-iter"),
-    ("tol", "relative loss decrease below which an iteration counts as stalled"),
+    (
+        "tol",
+        "relative loss decrease below which an iteration counts as stalled",
+    ),
     ("time_limit", "--time-limit"),
     ("target_loss", "--target-loss"),
     ("validation_fraction", "--validation"),
@@ -86,7 +89,10 @@ impl OptimizerOptions {
 
 /// `params[key]` converted to `T`; `None` when absent or `None`; a `ValueError` naming the key
 /// when the value has the wrong type.
-fn get<'py, T: FromPyObjectOwned<'py>>(params: &Bound<'py, PyDict>, key: &str) -> PyResult<Option<T>> {
+fn get<'py, T: FromPyObjectOwned<'py>>(
+    params: &Bound<'py, PyDict>,
+    key: &str,
+) -> PyResult<Option<T>> {
     match params.get_item(key)? {
         Some(v) if !v.is_none() => v.extract::<T>().map(Some).map_err(|e| {
             let e: PyErr = e.into();

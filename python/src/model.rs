@@ -8,7 +8,7 @@
 
 use crate::config::fit_config;
 use crate::errors::{fit_error, invalid};
-use crate::progress::{history_dict, PyObserver, run_detached};
+use crate::progress::{history_dict, run_detached, PyObserver};
 use crate::tensor::TensorTrain;
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
@@ -69,7 +69,9 @@ impl Model {
     /// The model file (JSON) as bytes: what `ttfit fit --out` writes.
     fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
         let dir = tempfile::tempdir().map_err(|e| {
-            pyo3::exceptions::PyOSError::new_err(format!("cannot create a temporary directory: {e}"))
+            pyo3::exceptions::PyOSError::new_err(format!(
+                "cannot create a temporary directory: {e}"
+            ))
         })?;
         let path = dir.path().join("model.json");
         model_file::save(&self.model, self.info.as_ref(), &path).map_err(fit_error)?;
@@ -83,7 +85,9 @@ impl Model {
     #[staticmethod]
     fn from_bytes(data: &[u8]) -> PyResult<Model> {
         let dir = tempfile::tempdir().map_err(|e| {
-            pyo3::exceptions::PyOSError::new_err(format!("cannot create a temporary directory: {e}"))
+            pyo3::exceptions::PyOSError::new_err(format!(
+                "cannot create a temporary directory: {e}"
+            ))
         })?;
         let path = dir.path().join("model.json");
         std::fs::write(&path, data).map_err(|e| {
@@ -91,7 +95,10 @@ impl Model {
         })?;
         Model::from_file(&path).map_err(|e| {
             Python::attach(|py| {
-                let msg = e.value(py).to_string().replace(&path.display().to_string(), BYTES_LABEL);
+                let msg = e
+                    .value(py)
+                    .to_string()
+                    .replace(&path.display().to_string(), BYTES_LABEL);
                 pyo3::exceptions::PyValueError::new_err(msg)
             })
         })
@@ -202,7 +209,10 @@ fn test_set(
     match (x, y) {
         (Some(x), Some(y)) => Ok(Some(dataset(x, y, None, "test data")?)),
         (None, None) => Ok(None),
-        _ => Err(invalid("test data", "give both X_test and y_test, or neither")),
+        _ => Err(invalid(
+            "test data",
+            "give both X_test and y_test, or neither",
+        )),
     }
 }
 
@@ -298,6 +308,13 @@ pub fn compare<'py>(
     Ok(out)
 }
 
+/// Inputs, targets and input names of a sample.
+type Sample<'py> = (
+    Bound<'py, numpy::PyArray2<f64>>,
+    Bound<'py, PyArray1<f64>>,
+    Vec<String>,
+);
+
 /// Samples of a built-in test function (`ttfit sample`): `(X, y, input_names)`.
 #[pyfunction]
 #[pyo3(signature = (function, n, seed = 0))]
@@ -306,11 +323,7 @@ pub fn sample_function<'py>(
     function: &str,
     n: usize,
     seed: u64,
-) -> PyResult<(
-    Bound<'py, numpy::PyArray2<f64>>,
-    Bound<'py, PyArray1<f64>>,
-    Vec<String>,
-)> {
+) -> PyResult<Sample<'py>> {
     if n == 0 {
         return Err(invalid("n", "need at least one sample"));
     }

@@ -58,9 +58,10 @@ pub fn run_detached<T: Send>(
     let out = py.detach(|| catch_unwind(AssertUnwindSafe(|| work(observer))));
     match out {
         Ok(v) => Ok(v),
-        Err(payload) if payload.is::<Abort>() => Err(observer.error.take().unwrap_or_else(|| {
-            pyo3::exceptions::PyRuntimeError::new_err("the fit was aborted")
-        })),
+        Err(payload) if payload.is::<Abort>() => Err(observer
+            .error
+            .take()
+            .unwrap_or_else(|| pyo3::exceptions::PyRuntimeError::new_err("the fit was aborted"))),
         Err(payload) => resume_unwind(payload),
     }
 }
@@ -83,7 +84,10 @@ pub fn record_dict<'py>(py: Python<'py>, rec: &IterationRecord) -> PyResult<Boun
 }
 
 /// A history as a dict of equally long numpy arrays (`nan` where an error is not tracked).
-pub fn history_dict<'py>(py: Python<'py>, hist: &[IterationRecord]) -> PyResult<Bound<'py, PyDict>> {
+pub fn history_dict<'py>(
+    py: Python<'py>,
+    hist: &[IterationRecord],
+) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     let iteration: Vec<i64> = hist.iter().map(|r| r.iteration as i64).collect();
     d.set_item("iteration", iteration.into_pyarray(py))?;
@@ -95,11 +99,17 @@ pub fn history_dict<'py>(py: Python<'py>, hist: &[IterationRecord]) -> PyResult<
         "validation_error",
         column(&|r| opt(r.validation_error)).into_pyarray(py),
     )?;
-    d.set_item("test_error", column(&|r| opt(r.test_error)).into_pyarray(py))?;
+    d.set_item(
+        "test_error",
+        column(&|r| opt(r.test_error)).into_pyarray(py),
+    )?;
     d.set_item("step_size", column(&|r| r.step.step_size).into_pyarray(py))?;
     d.set_item(
         "restarted",
-        hist.iter().map(|r| r.step.restarted).collect::<Vec<bool>>().into_pyarray(py),
+        hist.iter()
+            .map(|r| r.step.restarted)
+            .collect::<Vec<bool>>()
+            .into_pyarray(py),
     )?;
     Ok(d)
 }

@@ -8,7 +8,10 @@
 
 use crate::errors::{invalid, tt_error};
 use numpy::prelude::*;
-use numpy::{PyArray1, PyArray2, PyArray3, PyArrayDyn, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3, PyReadonlyArrayDyn};
+use numpy::{
+    PyArray1, PyArray2, PyArray3, PyArrayDyn, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3,
+    PyReadonlyArrayDyn,
+};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 use rand::SeedableRng;
@@ -31,9 +34,16 @@ impl From<tensor_train::TensorTrain> for TensorTrain {
 }
 
 /// Truncation from the Python keywords (`rel_tol`, `max_rank`, `ranks`).
-fn truncation(rel_tol: f64, max_rank: Option<usize>, ranks: Option<Vec<usize>>) -> PyResult<Truncation> {
+fn truncation(
+    rel_tol: f64,
+    max_rank: Option<usize>,
+    ranks: Option<Vec<usize>>,
+) -> PyResult<Truncation> {
     if !(rel_tol.is_finite() && rel_tol >= 0.0) {
-        return Err(invalid("rel_tol", format!("must be finite and >= 0, got {rel_tol}")));
+        return Err(invalid(
+            "rel_tol",
+            format!("must be finite and >= 0, got {rel_tol}"),
+        ));
     }
     Ok(Truncation {
         max_rank,
@@ -43,7 +53,9 @@ fn truncation(rel_tol: f64, max_rank: Option<usize>, ranks: Option<Vec<usize>>) 
 }
 
 /// Borrowed feature matrices `(N, n_k)`, one per mode.
-fn feature_views<'a>(features: &'a [PyReadonlyArray2<'_, f64>]) -> Vec<ndarray::ArrayView2<'a, f64>> {
+fn feature_views<'a>(
+    features: &'a [PyReadonlyArray2<'_, f64>],
+) -> Vec<ndarray::ArrayView2<'a, f64>> {
     features.iter().map(|f| f.as_array()).collect()
 }
 
@@ -91,9 +103,11 @@ impl TensorTrain {
         ranks: Option<Vec<usize>>,
     ) -> PyResult<Self> {
         let trunc = truncation(rel_tol, max_rank, ranks)?;
-        Ok(tensor_train::TensorTrain::from_dense(tensor.as_array(), &trunc)
-            .map_err(tt_error)?
-            .into())
+        Ok(
+            tensor_train::TensorTrain::from_dense(tensor.as_array(), &trunc)
+                .map_err(tt_error)?
+                .into(),
+        )
     }
 
     /// The cores as read-only numpy views of this tensor's memory (no copy; `np.array(core)`
@@ -138,12 +152,20 @@ impl TensorTrain {
 
     /// Entries at multi-indices: `indices` is `(N, d)` (non-negative integers) or one index of
     /// length `d` (returns a float).
-    fn evaluate<'py>(&self, py: Python<'py>, indices: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    fn evaluate<'py>(
+        &self,
+        py: Python<'py>,
+        indices: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let np = py.import("numpy")?;
         let arr = np.call_method1("asarray", (indices,))?;
         let ndim: usize = arr.getattr("ndim")?.extract()?;
         let single = ndim == 1;
-        let arr = if single { np.call_method1("atleast_2d", (arr,))? } else { arr };
+        let arr = if single {
+            np.call_method1("atleast_2d", (arr,))?
+        } else {
+            arr
+        };
         let arr: PyReadonlyArray2<'_, i64> = arr
             .call_method1("astype", ("int64",))?
             .extract()
@@ -153,7 +175,9 @@ impl TensorTrain {
             return Err(invalid("indices", "multi-indices must be non-negative"));
         }
         let idx = view.mapv(|i| i as usize);
-        let values = py.detach(|| self.tt.entries(idx.view())).map_err(tt_error)?;
+        let values = py
+            .detach(|| self.tt.entries(idx.view()))
+            .map_err(tt_error)?;
         if single {
             Ok(values[0].into_pyobject(py)?.into_any())
         } else {
@@ -183,9 +207,19 @@ impl TensorTrain {
     /// TT rounding: the quasi-optimal truncation to relative Frobenius error `rel_tol` and/or
     /// rank caps (`max_rank` for every bond, `ranks` bond by bond); left-orthogonal result.
     #[pyo3(signature = (rel_tol = 0.0, max_rank = None, ranks = None))]
-    fn round(&self, py: Python<'_>, rel_tol: f64, max_rank: Option<usize>, ranks: Option<Vec<usize>>) -> PyResult<Self> {
+    fn round(
+        &self,
+        py: Python<'_>,
+        rel_tol: f64,
+        max_rank: Option<usize>,
+        ranks: Option<Vec<usize>>,
+    ) -> PyResult<Self> {
         let trunc = truncation(rel_tol, max_rank, ranks)?;
-        Ok(py.detach(|| self.tt.round(&trunc)).map_err(tt_error)?.tt.into())
+        Ok(py
+            .detach(|| self.tt.round(&trunc))
+            .map_err(tt_error)?
+            .tt
+            .into())
     }
 
     /// Frobenius norm.
@@ -216,7 +250,11 @@ impl TensorTrain {
 
     /// `X - Y` (ranks add).
     fn __sub__(&self, other: &TensorTrain) -> PyResult<Self> {
-        Ok(self.tt.axpby(1.0, &other.tt, -1.0).map_err(tt_error)?.into())
+        Ok(self
+            .tt
+            .axpby(1.0, &other.tt, -1.0)
+            .map_err(tt_error)?
+            .into())
     }
 
     /// `alpha X`.
@@ -242,7 +280,10 @@ impl TensorTrain {
             cores.append(c.to_pyarray(py))?;
         }
         let args = PyTuple::new(py, [cores])?;
-        PyTuple::new(py, [py.get_type::<TensorTrain>().into_any(), args.into_any()])
+        PyTuple::new(
+            py,
+            [py.get_type::<TensorTrain>().into_any(), args.into_any()],
+        )
     }
 
     fn __repr__(&self) -> String {
@@ -262,7 +303,10 @@ pub struct TangentSpace {
 }
 
 impl TangentSpace {
-    fn vector(&self, coords: &PyReadonlyArray1<'_, f64>) -> PyResult<tensor_train::tangent::TangentVector> {
+    fn vector(
+        &self,
+        coords: &PyReadonlyArray1<'_, f64>,
+    ) -> PyResult<tensor_train::tangent::TangentVector> {
         self.ts.from_coords(coords.as_array()).map_err(tt_error)
     }
 }
@@ -291,9 +335,17 @@ impl TangentSpace {
     }
 
     /// Coordinates of the orthogonal projection `P_X Z` of a TT `Z` of any ranks.
-    fn project<'py>(&self, py: Python<'py>, z: &TensorTrain) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    fn project<'py>(
+        &self,
+        py: Python<'py>,
+        z: &TensorTrain,
+    ) -> PyResult<Bound<'py, PyArray1<f64>>> {
         let c = py
-            .detach(|| self.ts.project_tt(&z.tt).and_then(|v| self.ts.to_coords(&v)))
+            .detach(|| {
+                self.ts
+                    .project_tt(&z.tt)
+                    .and_then(|v| self.ts.to_coords(&v))
+            })
             .map_err(tt_error)?;
         Ok(c.into_pyarray(py))
     }
@@ -301,9 +353,17 @@ impl TangentSpace {
     /// The retraction `R_X(t xi) = H_r(X + t xi)` (TT rounding back to the ranks of `X`) of the
     /// tangent vector with coordinates `coords`.
     #[pyo3(signature = (coords, t = 1.0))]
-    fn retract(&self, py: Python<'_>, coords: PyReadonlyArray1<'_, f64>, t: f64) -> PyResult<TensorTrain> {
+    fn retract(
+        &self,
+        py: Python<'_>,
+        coords: PyReadonlyArray1<'_, f64>,
+        t: f64,
+    ) -> PyResult<TensorTrain> {
         let xi = self.vector(&coords)?;
-        Ok(py.detach(|| self.ts.retract(t, &xi)).map_err(tt_error)?.into())
+        Ok(py
+            .detach(|| self.ts.retract(t, &xi))
+            .map_err(tt_error)?
+            .into())
     }
 
     /// The tangent vector with coordinates `coords` as a TT of ranks `2r`.
