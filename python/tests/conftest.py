@@ -16,10 +16,22 @@ import ttfit
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
+if pathlib.Path(ttfit.__file__).resolve().parent == REPO / "python" / "ttfit" and not any(
+    (REPO / "python" / "ttfit").glob("_ttfit*")
+):
+    raise ImportError(
+        "imported the source tree python/ttfit, which has no compiled extension: install the "
+        "package (pip install ./python, or maturin develop) and run pytest from python/ with "
+        "the `pytest` script rather than `python -m pytest`"
+    )
+
 
 def _find_binary():
     env = os.environ.get("TTFIT_BIN")
     if env:
+        if not pathlib.Path(env).is_file():
+            # CI names the binary it built: its absence is an error, not a reason to skip
+            raise pytest.UsageError(f"TTFIT_BIN={env} does not exist")
         return pathlib.Path(env)
     for profile in ("debug", "release"):
         p = REPO / "target" / profile / "ttfit"
