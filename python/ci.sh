@@ -56,7 +56,9 @@ echo "TTFIT_BIN=$TTFIT_BIN"
 [ -x "$TTFIT_BIN" ] || { echo "error: no ttfit binary from cargo" >&2; exit 1; }
 PY_START=$SECONDS
 (cd python && "$VENV/bin/maturin" build --profile dev --out "$PYWORK/wheels")
-echo "wheel built in $((SECONDS - PY_START)) s"
+echo "wheel built in $((SECONDS - PY_START)) s: $(cd "$PYWORK/wheels" && ls)"
+# one abi3 wheel for every CPython >= 3.9
+ls "$PYWORK"/wheels/ttfit-*-cp39-abi3-*.whl >/dev/null
 "$VENV/bin/pip" install -q --disable-pip-version-check "$PYWORK"/wheels/ttfit-*.whl
 # Run from python/ with the pytest script (not `python -m pytest`, which would put python/ and
 # its source copy of the package on sys.path): the installed wheel is what is tested.

@@ -133,3 +133,19 @@ def test_pipeline_and_grid_search(borehole):
     ).fit(X, y)
     assert grid.best_params_["ttregressor__rank"] in (1, 2)
     assert grid.score(Xt, yt) > 0.9
+
+
+def test_any_memory_layout_gives_the_same_predictions(borehole):
+    """Inputs are read in place whatever their strides (C, Fortran, sliced views)."""
+    X, y, Xt, _ = borehole
+    est = ttfit.TTRegressor(rank=2, basis="legendre:4", max_iter=5).fit(X, y)
+    ref = est.predict(np.ascontiguousarray(Xt))
+    np.testing.assert_array_equal(est.predict(np.asfortranarray(Xt)), ref)
+    wide = np.zeros((Xt.shape[0] * 2, Xt.shape[1] * 3))
+    wide[::2, ::3] = Xt
+    view = wide[::2, ::3]
+    assert not view.flags.c_contiguous and not view.flags.f_contiguous
+    np.testing.assert_array_equal(est.model_.predict(view)[0], ref)
+    # the fit does not depend on the layout either
+    est_f = ttfit.TTRegressor(rank=2, basis="legendre:4", max_iter=5).fit(np.asfortranarray(X), y)
+    np.testing.assert_array_equal(est_f.predict(Xt), ref)
