@@ -48,8 +48,9 @@ TTFIT_BIN="$(cargo test --workspace --no-run --message-format=json 2>/dev/null |
 for line in sys.stdin:
     m = json.loads(line)
     t = m.get("target", {})
-    if m.get("reason") == "compiler-artifact" and t.get("name") == "ttfit" and "bin" in t.get("kind", []):
-        print(m["executable"])')"
+    if (m.get("reason") == "compiler-artifact" and t.get("name") == "ttfit"
+            and "bin" in t.get("kind", []) and not m["profile"]["test"]):
+        print(m["executable"])  # the CLI itself, not the unit-test harness of main.rs')"
 fi
 export TTFIT_BIN
 echo "TTFIT_BIN=$TTFIT_BIN"
