@@ -13,7 +13,8 @@ use ttfit::init::Start;
 use ttfit::optim::gram::GramSolver;
 use ttfit::optim::OptimizerConfig;
 
-/// The keys [`fit_config`] accepts, with their command-line counterparts.
+/// The keys [`fit_config`] accepts, with their command-line counterparts (or, where the CLI has
+/// none, what they mean).
 pub const PARAMS: &[(&str, &str)] = &[
     ("rank", "--rank"),
     ("basis", "--basis"),

@@ -33,10 +33,14 @@ pub struct Model {
 const BYTES_LABEL: &str = "<model bytes>";
 
 impl Model {
-    fn from_file(path: &Path) -> PyResult<Model> {
-        let (model, info) = model_file::load(path).map_err(fit_error)?;
+    fn from_file(path: &Path) -> ttfit::Result<Model> {
+        let (model, info) = model_file::load(path)?;
         Ok(Model { model, info })
     }
+}
+
+fn os_error(what: impl std::fmt::Display) -> PyErr {
+    pyo3::exceptions::PyOSError::new_err(what.to_string())
 }
 
 #[pymethods]
@@ -68,39 +72,28 @@ impl Model {
 
     /// The model file (JSON) as bytes: what `ttfit fit --out` writes.
     fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        let dir = tempfile::tempdir().map_err(|e| {
-            pyo3::exceptions::PyOSError::new_err(format!(
-                "cannot create a temporary directory: {e}"
-            ))
-        })?;
+        let dir = tempfile::tempdir()
+            .map_err(|e| os_error(format!("cannot create a temporary directory: {e}")))?;
         let path = dir.path().join("model.json");
         model_file::save(&self.model, self.info.as_ref(), &path).map_err(fit_error)?;
-        let bytes = std::fs::read(&path).map_err(|e| {
-            pyo3::exceptions::PyOSError::new_err(format!("{}: {e}", path.display()))
-        })?;
+        let bytes =
+            std::fs::read(&path).map_err(|e| os_error(format!("{}: {e}", path.display())))?;
         Ok(PyBytes::new(py, &bytes))
     }
 
-    /// A model from the bytes of a model file (validated as `ttfit predict` does).
+    /// A model from the bytes of a model file (validated as `ttfit predict` does); errors name
+    /// `<model bytes>` where they would name the file.
     #[staticmethod]
     fn from_bytes(data: &[u8]) -> PyResult<Model> {
-        let dir = tempfile::tempdir().map_err(|e| {
-            pyo3::exceptions::PyOSError::new_err(format!(
-                "cannot create a temporary directory: {e}"
-            ))
-        })?;
+        let dir = tempfile::tempdir()
+            .map_err(|e| os_error(format!("cannot create a temporary directory: {e}")))?;
         let path = dir.path().join("model.json");
-        std::fs::write(&path, data).map_err(|e| {
-            pyo3::exceptions::PyOSError::new_err(format!("{}: {e}", path.display()))
-        })?;
+        std::fs::write(&path, data).map_err(|e| os_error(format!("{}: {e}", path.display())))?;
         Model::from_file(&path).map_err(|e| {
-            Python::attach(|py| {
-                let msg = e
-                    .value(py)
-                    .to_string()
-                    .replace(&path.display().to_string(), BYTES_LABEL);
-                pyo3::exceptions::PyValueError::new_err(msg)
-            })
+            let msg = e
+                .to_string()
+                .replace(&path.display().to_string(), BYTES_LABEL);
+            pyo3::exceptions::PyValueError::new_err(msg)
         })
     }
 
@@ -112,7 +105,7 @@ impl Model {
     /// Read and validate a model file written by `ttfit fit` or [`Model::save`].
     #[staticmethod]
     fn load(path: PathBuf) -> PyResult<Model> {
-        Model::from_file(&path)
+        Model::from_file(&path).map_err(fit_error)
     }
 
     /// Pickle through the model-file bytes.
