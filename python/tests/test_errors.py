@@ -61,7 +61,7 @@ def test_bad_data(data):
         w = np.ones(len(y))
         w[7] = -1
         est.fit(X, y, sample_weight=w)
-    # scikit-learn >= 1.7 rejects them itself; older versions leave it to the library
+    # scikit-learn 1.9 rejects them itself; 1.6 leaves it to the library
     with pytest.raises(ValueError, match="non-zero|all sample weights are zero"):
         est.fit(X, y, sample_weight=np.zeros(len(y)))
     with pytest.raises(ValueError, match="all sample weights are zero"):
