@@ -1,0 +1,203 @@
+//! Hyperparameters from Python (a dict with scikit-learn style names) to a validated
+//! [`FitConfig`]. `None` keeps the library default of [`FitConfig::default`]. The mapping follows
+//! the command line's options one to one, so a Python fit and a `ttfit fit` with the same
+//! settings run the same computation.
+
+use crate::errors::{fit_error, invalid};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use std::time::Duration;
+use ttfit::basis::Basis;
+use ttfit::fit::FitConfig;
+use ttfit::init::Start;
+use ttfit::optim::gram::GramSolver;
+use ttfit::optim::OptimizerConfig;
+
+/// The keys [`fit_config`] accepts, with their command-line counterparts (or, where the CLI has
+/// none, what they mean).
+pub const PARAMS: &[(&str, &str)] = &[
+    ("rank", "--rank"),
+    ("basis", "--basis"),
+    ("optimizer", "--optimizer"),
+    ("max_iter", "--max-iter"),
+    (
+        "tol",
+        "relative loss decrease below which an iteration counts as stalled",
+    ),
+    ("time_limit", "--time-limit"),
+    ("target_loss", "--target-loss"),
+    ("validation_fraction", "--validation"),
+    ("n_iter_no_change", "--patience"),
+    ("batch_size", "--batch"),
+    ("solver", "--solver"),
+    ("beta", "--beta"),
+    ("start", "--start"),
+    ("domain", "--domain"),
+    ("domain_margin", "relative widening of inferred domains"),
+    ("random_state", "--seed"),
+    ("n_jobs", "--threads"),
+];
+
+/// Optimizer-specific options (`batch_size`, `solver`, `beta`), applied when the optimizer has
+/// them.
+#[derive(Debug, Clone, Default)]
+pub struct OptimizerOptions {
+    batch_size: Option<usize>,
+    solver: Option<String>,
+    beta: Option<f64>,
+}
+
+impl OptimizerOptions {
+    /// Set the options on `oc`; with `strict`, an option the optimizer does not have is an
+    /// error (a single fit), otherwise it is skipped (a comparison, like `ttfit compare`).
+    pub fn apply(&self, oc: &mut OptimizerConfig, strict: bool) -> PyResult<()> {
+        let natural = match oc {
+            OptimizerConfig::Ngd(c) => Some(c),
+            OptimizerConfig::NgdHb(c) => Some(&mut c.natural),
+            OptimizerConfig::NgdNesterov(c) => Some(&mut c.natural),
+            _ => None,
+        };
+        match natural {
+            Some(n) => {
+                if let Some(b) = self.batch_size {
+                    n.batch_size = Some(b);
+                }
+                if let Some(s) = &self.solver {
+                    n.solver = GramSolver::parse(s).map_err(fit_error)?;
+                }
+            }
+            None if strict && (self.batch_size.is_some() || self.solver.is_some()) => {
+                return Err(invalid(
+                    "batch_size/solver",
+                    "only apply to the natural-gradient optimizers (ngd, ngd-hb, ngd-nesterov)",
+                ))
+            }
+            None => {}
+        }
+        if let Some(beta) = self.beta {
+            match oc {
+                OptimizerConfig::NgdHb(c) => c.momentum.beta = beta,
+                OptimizerConfig::NgdNesterov(c) => c.momentum.beta = beta,
+                _ if strict => {
+                    return Err(invalid("beta", "only applies to ngd-hb and ngd-nesterov"))
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `params[key]` converted to `T`; `None` when absent or `None`; a `ValueError` naming the key
+/// when the value has the wrong type.
+fn get<'py, T: FromPyObjectOwned<'py>>(
+    params: &Bound<'py, PyDict>,
+    key: &str,
+) -> PyResult<Option<T>> {
+    match params.get_item(key)? {
+        Some(v) if !v.is_none() => v.extract::<T>().map(Some).map_err(|e| {
+            let e: PyErr = e.into();
+            let shown = v.repr().map(|r| r.to_string()).unwrap_or_default();
+            invalid(key, format!("cannot use {shown}: {e}"))
+        }),
+        _ => Ok(None),
+    }
+}
+
+/// A validated-later [`FitConfig`] and the optimizer options from a dict of hyperparameters.
+/// Unknown keys are a `ValueError`.
+pub fn fit_config(params: Option<&Bound<'_, PyDict>>) -> PyResult<(FitConfig, OptimizerOptions)> {
+    let mut cfg = FitConfig::default();
+    let mut opts = OptimizerOptions::default();
+    let Some(p) = params else {
+        return Ok((cfg, opts));
+    };
+    for key in p.keys() {
+        let k: String = key.extract()?;
+        if !PARAMS.iter().any(|(name, _)| *name == k) {
+            let known: Vec<&str> = PARAMS.iter().map(|(n, _)| *n).collect();
+            return Err(invalid(
+                "hyperparameter",
+                format!("unknown name '{k}'; known: {}", known.join(", ")),
+            ));
+        }
+    }
+    if let Some(r) = p.get_item("rank")? {
+        if !r.is_none() {
+            cfg.rank = match r.extract::<usize>() {
+                Ok(one) => vec![one],
+                Err(_) => r.extract::<Vec<usize>>().map_err(|_| {
+                    invalid(
+                        "rank",
+                        "give a positive integer or a list of d - 1 positive integers",
+                    )
+                })?,
+            };
+        }
+    }
+    if let Some(b) = get::<String>(p, "basis")? {
+        cfg.basis = Basis::parse(&b).map_err(fit_error)?;
+    }
+    if let Some(name) = get::<String>(p, "optimizer")? {
+        cfg.optimizer = OptimizerConfig::from_name(&name).map_err(fit_error)?;
+    }
+    opts.batch_size = get(p, "batch_size")?;
+    opts.solver = get(p, "solver")?;
+    opts.beta = get(p, "beta")?;
+    opts.apply(&mut cfg.optimizer, true)?;
+    if let Some(n) = get(p, "max_iter")? {
+        cfg.stopping.max_iter = n;
+    }
+    if let Some(t) = get(p, "tol")? {
+        cfg.stopping.rel_tol = t;
+    }
+    if let Some(t) = get::<f64>(p, "time_limit")? {
+        if !(t.is_finite() && t > 0.0) {
+            return Err(invalid(
+                "time_limit",
+                format!("must be a positive number of seconds, got {t}"),
+            ));
+        }
+        cfg.stopping.time_limit = Some(Duration::from_secs_f64(t));
+    }
+    if let Some(t) = get(p, "target_loss")? {
+        cfg.stopping.target_loss = Some(t);
+    }
+    if let Some(v) = get(p, "validation_fraction")? {
+        cfg.validation = Some(v);
+    }
+    if let Some(n) = get(p, "n_iter_no_change")? {
+        cfg.stopping.validation_patience = Some(n);
+    }
+    if let Some(s) = get::<String>(p, "start")? {
+        cfg.start = match s.as_str() {
+            "additive" => Start::default(),
+            "random" => Start::Random { scale: 1.0 },
+            other => {
+                return Err(invalid(
+                    "start",
+                    format!("'{other}' is not a start; use 'additive' or 'random'"),
+                ))
+            }
+        };
+    }
+    if let Some(d) = get::<Vec<(f64, f64)>>(p, "domain")? {
+        cfg.domain = Some(d);
+    }
+    if let Some(m) = get(p, "domain_margin")? {
+        cfg.domain_margin = m;
+    }
+    if let Some(s) = get(p, "random_state")? {
+        cfg.seed = s;
+    }
+    if let Some(t) = get(p, "n_jobs")? {
+        cfg.threads = Some(t);
+    }
+    if cfg.stopping.validation_patience.is_some() && cfg.validation.is_none() {
+        return Err(invalid(
+            "n_iter_no_change",
+            "early stopping needs a validation split: set validation_fraction, e.g. 0.2",
+        ));
+    }
+    Ok((cfg, opts))
+}
