@@ -53,8 +53,7 @@ impl OptimizerOptions {
     pub fn apply(&self, oc: &mut OptimizerConfig, strict: bool) -> PyResult<()> {
         let natural = match oc {
             OptimizerConfig::Ngd(c) => Some(c),
-            OptimizerConfig::NgdHb(c) => Some(&mut c.natural),
-            OptimizerConfig::NgdNesterov(c) => Some(&mut c.natural),
+            OptimizerConfig::Momentum(c) => Some(&mut c.natural),
             _ => None,
         };
         match natural {
@@ -76,8 +75,7 @@ impl OptimizerOptions {
         }
         if let Some(beta) = self.beta {
             match oc {
-                OptimizerConfig::NgdHb(c) => c.momentum.beta = beta,
-                OptimizerConfig::NgdNesterov(c) => c.momentum.beta = beta,
+                OptimizerConfig::Momentum(c) => c.momentum.beta = beta,
                 _ if strict => {
                     return Err(invalid("beta", "only applies to ngd-hb and ngd-nesterov"))
                 }
