@@ -382,6 +382,15 @@ impl<'o> Trainer<'o> {
             ));
         }
         let loss0 = state.loss0;
+        // Divergence means growth far beyond the scale of the problem: the start's loss, or the
+        // loss of the zero model (half the mean square target) when the start already
+        // interpolates (a loss of 1e-34 rising to 1e-25 is round-off, not divergence).
+        let zero_model_loss = self.loss.value(
+            ndarray::Array1::zeros(train.len()).view(),
+            train.targets(),
+            train.weights(),
+        );
+        let divergence_scale = loss0.max(zero_model_loss).max(f64::MIN_POSITIVE);
         let mut stop = StopReason::MaxIter;
         for it in state.iteration + 1..=self.rules.max_iter {
             let t_start = Instant::now();
@@ -410,7 +419,7 @@ impl<'o> Trainer<'o> {
                     .value(pred.view(), train.targets(), train.weights());
                 (l, relative_error(pred.view(), train.targets()))
             };
-            if !train_loss.is_finite() || train_loss > 1e8 * loss0.max(f64::MIN_POSITIVE) {
+            if !train_loss.is_finite() || train_loss > 1e8 * divergence_scale {
                 return Err(Error::Diverged {
                     iteration: it,
                     message: format!(

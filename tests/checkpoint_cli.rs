@@ -180,7 +180,16 @@ fn init_warm_starts_from_a_model_file() {
                 "--basis",
                 "legendre:4",
             ])
-            .args(["--threads", "1", "--quiet", "--optimizer", "ngd"])
+            // no hold-out: the train error is the loss the (monotone, Armijo) fit decreases
+            .args([
+                "--threads",
+                "1",
+                "--quiet",
+                "--optimizer",
+                "ngd",
+                "--validation",
+                "0",
+            ])
             .args(extra)
             .args(["--out", s(out)])
             .output()

@@ -10,7 +10,6 @@ use std::time::Duration;
 use ttfit::basis::Basis;
 use ttfit::fit::FitConfig;
 use ttfit::init::Start;
-use ttfit::optim::gram::GramSolver;
 use ttfit::optim::OptimizerConfig;
 
 /// The keys [`fit_config`] accepts, with their command-line counterparts (or, where the CLI has
@@ -48,41 +47,18 @@ pub struct OptimizerOptions {
 }
 
 impl OptimizerOptions {
-    /// Set the options on `oc`; with `strict`, an option the optimizer does not have is an
-    /// error (a single fit), otherwise it is skipped (a comparison, like `ttfit compare`).
+    /// Set the options on `oc` through the library's one mapping
+    /// ([`OptimizerConfig::apply_options`], the same as the command line's); with `strict`, an
+    /// option the optimizer does not have is an error (a single fit), otherwise it is skipped
+    /// (a comparison, like `ttfit compare`).
     pub fn apply(&self, oc: &mut OptimizerConfig, strict: bool) -> PyResult<()> {
-        let natural = match oc {
-            OptimizerConfig::Ngd(c) => Some(c),
-            OptimizerConfig::Momentum(c) => Some(&mut c.natural),
-            _ => None,
+        let opts = ttfit::optim::config::OptimizerOptions {
+            batch_size: self.batch_size,
+            solver: self.solver.as_deref(),
+            beta: self.beta,
+            names: ["batch_size", "solver", "beta"],
         };
-        match natural {
-            Some(n) => {
-                if let Some(b) = self.batch_size {
-                    n.batch_size = Some(b);
-                }
-                if let Some(s) = &self.solver {
-                    n.solver = GramSolver::parse(s).map_err(fit_error)?;
-                }
-            }
-            None if strict && (self.batch_size.is_some() || self.solver.is_some()) => {
-                return Err(invalid(
-                    "batch_size/solver",
-                    "only apply to the natural-gradient optimizers (ngd, ngd-hb, ngd-nesterov)",
-                ))
-            }
-            None => {}
-        }
-        if let Some(beta) = self.beta {
-            match oc {
-                OptimizerConfig::Momentum(c) => c.momentum.beta = beta,
-                _ if strict => {
-                    return Err(invalid("beta", "only applies to ngd-hb and ngd-nesterov"))
-                }
-                _ => {}
-            }
-        }
-        Ok(())
+        oc.apply_options(&opts, strict).map_err(fit_error)
     }
 }
 

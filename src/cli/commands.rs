@@ -13,7 +13,6 @@ use ttfit::data::Dataset;
 use ttfit::fit::FitConfig;
 use ttfit::functions::TestFunction;
 use ttfit::init::Start;
-use ttfit::optim::gram::GramSolver;
 use ttfit::optim::OptimizerConfig;
 use ttfit::report;
 use ttfit::train::IterationRecord;
@@ -158,7 +157,7 @@ fn config(m: &ModelArgs, optimizer: Option<&str>, train: &Dataset) -> Result<Fit
     if let Some(r) = &m.rank {
         cfg.rank = r.clone();
     }
-    apply_optimizer_options(&mut cfg.optimizer, m)?;
+    apply_optimizer_options(&mut cfg.optimizer, m, true)?;
     // --- adaptive learner (issue 10): on unless both --rank and --basis fix the model ---
     let learner = m.config.is_none() && (m.rank.is_none() || m.basis.is_none());
     if learner && m.validation == Some(0.0) {
@@ -199,7 +198,9 @@ fn config(m: &ModelArgs, optimizer: Option<&str>, train: &Dataset) -> Result<Fit
         cfg.validation = Some(ttfit::learn::DEFAULT_VALIDATION);
         cfg.stopping.validation_patience = Some(FIXED_PATIENCE);
     }
-    if let Some(v) = m.validation.filter(|&v| v > 0.0) {
+    // 0 turns validation off; anything else (NaN and negatives included) goes to the
+    // split's own validation, which names the problem
+    if let Some(v) = m.validation.filter(|&v| v != 0.0) {
         cfg.validation = Some(v);
         if !learner && cfg.stopping.validation_patience.is_none() {
             cfg.stopping.validation_patience = Some(FIXED_PATIENCE);
@@ -266,48 +267,14 @@ fn config(m: &ModelArgs, optimizer: Option<&str>, train: &Dataset) -> Result<Fit
     Ok(cfg)
 }
 
-fn apply_optimizer_options(oc: &mut OptimizerConfig, m: &ModelArgs) -> Result<()> {
-    let natural = match oc {
-        OptimizerConfig::Ngd(c) => Some(c),
-        OptimizerConfig::Momentum(c) => Some(&mut c.natural),
-        _ => None,
+fn apply_optimizer_options(oc: &mut OptimizerConfig, m: &ModelArgs, strict: bool) -> Result<()> {
+    let opts = ttfit::optim::config::OptimizerOptions {
+        batch_size: m.batch,
+        solver: m.solver.as_deref(),
+        beta: m.beta,
+        names: ["--batch", "--solver", "--beta"],
     };
-    match natural {
-        Some(n) => {
-            if let Some(b) = m.batch {
-                n.batch_size = Some(b);
-            }
-            if let Some(s) = &m.solver {
-                n.solver = GramSolver::parse(s)?;
-            }
-        }
-        None => {
-            if m.batch.is_some() || m.solver.is_some() {
-                return Err(Error::param(
-                    "--batch/--solver",
-                    "only apply to the natural-gradient optimizers (ngd, ngd-hb, ngd-nesterov)",
-                ));
-            }
-        }
-    }
-    if let Some(beta) = m.beta {
-        if !(0.0..1.0).contains(&beta) {
-            return Err(Error::param(
-                "--beta",
-                format!("the momentum factor must lie in [0, 1), got {beta}"),
-            ));
-        }
-        match oc {
-            OptimizerConfig::Momentum(c) => c.momentum.beta = beta,
-            _ => {
-                return Err(Error::param(
-                    "--beta",
-                    "only applies to ngd-hb and ngd-nesterov",
-                ))
-            }
-        }
-    }
-    Ok(())
+    oc.apply_options(&opts, strict)
 }
 
 /// `lo:hi,lo:hi,...`
@@ -741,8 +708,8 @@ fn optimizer_list(names: &[String], m: &ModelArgs) -> Result<Vec<OptimizerConfig
         .iter()
         .map(|n| {
             let mut oc = OptimizerConfig::from_name(n)?;
-            // options that do not apply to some optimizers are ignored for those in a comparison
-            let _ = apply_optimizer_options(&mut oc, m);
+            // options that do not apply to some optimizers are skipped for those in a comparison
+            apply_optimizer_options(&mut oc, m, false)?;
             Ok(oc)
         })
         .collect()

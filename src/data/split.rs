@@ -73,7 +73,7 @@ pub fn split_indices(n: usize, sizes: &[(SplitSize, &str)], seed: u64) -> Result
             .join(" + ");
         return Err(Error::data(
             "dataset",
-            format!("too few rows: {n} rows cannot hold {parts} rows and leave at least one training row"),
+            format!("too few rows: {n} rows cannot hold {parts} rows and leave at least one training row; lower the held-out fraction (--validation 0 fits on every row) or add rows"),
         ));
     }
     let mut perm: Vec<usize> = (0..n).collect();

@@ -22,6 +22,21 @@ pub enum OptimizerConfig {
     Momentum(momentum::MomentumConfig),
 }
 
+/// Options shared by every front end, see [`OptimizerConfig::apply_options`]; `None` keeps the
+/// named configuration's value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OptimizerOptions<'a> {
+    /// Mini-batch size of the natural-gradient optimizers.
+    pub batch_size: Option<usize>,
+    /// Gram solver of the natural-gradient optimizers ([`super::gram::GramSolver::parse`]).
+    pub solver: Option<&'a str>,
+    /// Momentum factor (the bound of the adaptive factor, or the fixed one).
+    pub beta: Option<f64>,
+    /// How the front end spells the three options, for error messages
+    /// (`["--batch", "--solver", "--beta"]`).
+    pub names: [&'a str; 3],
+}
+
 /// The names accepted by [`OptimizerConfig::from_name`], with one line each.
 pub const OPTIMIZER_NAMES: &[(&str, &str)] = &[
     (
@@ -93,6 +108,57 @@ impl OptimizerConfig {
                 ));
             }
         })
+    }
+
+    /// Apply the options every front end offers on top of a named configuration (the CLI's
+    /// `--batch`, `--solver`, `--beta`; the Python keywords `batch_size`, `solver`, `beta`):
+    /// the mini-batch size and Gram solver of the natural-gradient optimizers, and the bound
+    /// of the momentum factor (`0 <= beta < 1`). With `strict` (a single fit) an option the
+    /// optimizer does not have is an error naming it as the front end spells it; otherwise (a
+    /// comparison of several optimizers) it is skipped for that optimizer.
+    pub fn apply_options(&mut self, opts: &OptimizerOptions<'_>, strict: bool) -> Result<()> {
+        let [batch_name, solver_name, beta_name] = opts.names;
+        let natural = match self {
+            OptimizerConfig::Ngd(c) => Some(c),
+            OptimizerConfig::Momentum(c) => Some(&mut c.natural),
+            _ => None,
+        };
+        match natural {
+            Some(n) => {
+                if let Some(b) = opts.batch_size {
+                    n.batch_size = Some(b);
+                }
+                if let Some(s) = opts.solver {
+                    n.solver = super::gram::GramSolver::parse(s)?;
+                }
+            }
+            None if strict && (opts.batch_size.is_some() || opts.solver.is_some()) => {
+                return Err(Error::param(
+                    format!("{batch_name}/{solver_name}"),
+                    "only apply to the natural-gradient optimizers (ngd, ngd-hb, ngd-nesterov)",
+                ));
+            }
+            None => {}
+        }
+        if let Some(beta) = opts.beta {
+            if !(0.0..1.0).contains(&beta) {
+                return Err(Error::param(
+                    beta_name,
+                    format!("the momentum factor must lie in [0, 1), got {beta}"),
+                ));
+            }
+            match self {
+                OptimizerConfig::Momentum(c) => c.momentum.beta = beta,
+                _ if strict => {
+                    return Err(Error::param(
+                        beta_name,
+                        "only applies to ngd-hb and ngd-nesterov",
+                    ))
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     /// Validate and build.

@@ -137,7 +137,7 @@ impl TensorTrain {
                 .max(t.right_orthogonality_error(center + 1));
             if err.is_nan() || err > tol {
                 return Err(TtError::Parameter(format!(
-                    "cores are not in the stated gauge (centre {center}): orthogonality error {err:e} > {tol:e}"
+                    "cores are not orthogonal as the stated gauge (centre {center}) requires: orthogonality error {err:e} > {tol:e}"
                 )));
             }
         }
