@@ -53,7 +53,8 @@ def main():
         s = SETTINGS
         run("fit", "--data", tmp / "train.csv", "--target", "y", "--rank", s["rank"],
             "--basis", s["basis"], "--optimizer", s["optimizer"], "--max-iter", s["max_iter"],
-            "--seed", s["random_state"], "--quiet", "--out", tmp / "cli_model.json")
+            "--seed", s["random_state"], "--validation", 0,  # TTRegressor's default: no hold-out
+            "--quiet", "--out", tmp / "cli_model.json")
         run("predict", "--model", tmp / "cli_model.json", "--data", tmp / "test.csv",
             "--out", tmp / "cli_pred.csv")
 

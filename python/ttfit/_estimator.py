@@ -73,7 +73,10 @@ class TTRegressor(RegressorMixin, BaseEstimator):
     target_loss : float, default=None
         Stop once the training loss is at or below this value.
     validation_fraction : float, default=None
-        Fraction of the training rows held out for validation (``--validation``).
+        Fraction of the training rows held out for validation (``--validation``). ``None``
+        holds out nothing, as scikit-learn estimators do unless asked; ``ttfit fit`` with
+        fixed ``--rank`` and ``--basis`` holds out 0.2 with patience 10 by default, so pass
+        ``validation_fraction=0.2, n_iter_no_change=10`` for the command line's computation.
     n_iter_no_change : int, default=None
         Early stopping: iterations without validation improvement (``--patience``; needs
         ``validation_fraction``). The best iterate is kept.
