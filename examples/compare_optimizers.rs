@@ -6,7 +6,7 @@
 //!
 //! Run: `cargo run --release --example compare_optimizers [-- --time-limit 5 --quick]`
 
-use ndarray::{Array1, Array2, Array3};
+use ndarray::{Array1, Array2};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::time::Duration;
@@ -50,30 +50,9 @@ fn builtin(spec: &str, n: usize, basis: Basis, rank: usize) -> ttfit::Result<Pro
 /// plus noise decaying with the degree (the recovery setup of the learning issue).
 fn random_tt_problem(d: usize, n: usize, r: usize, n_train: usize) -> ttfit::Result<Problem> {
     let mut rng = StdRng::seed_from_u64(2026);
-    let ranks = tensor_train::clamp_ranks(&vec![n; d], &vec![r; d - 1]);
-    let mut full = vec![1];
-    full.extend(&ranks);
-    full.push(1);
-    let cores: Vec<Array3<f64>> = (0..d)
-        .map(|k| {
-            Array3::from_shape_fn((full[k], n, full[k + 1]), |(a, j, b)| {
-                let id = if j == 0 && a == b { 1.0 } else { 0.0 };
-                id + 0.3 * rng.random_range(-1.0..1.0) / (1.0 + j as f64).powi(2)
-            })
-        })
-        .collect();
-    let tt = tensor_train::TensorTrain::from_cores(cores)?;
-    let names: Vec<String> = (1..=d).map(|k| format!("x{k}")).collect();
+    let model = ttfit::functions::random_smooth_model(d, n, r, &mut rng)?;
+    let names = model.input_names();
     let domain = vec![(-1.0, 1.0); d];
-    let fm = ttfit::basis::FeatureMap::from_parts(
-        vec![Basis::Legendre { n }; d],
-        domain
-            .iter()
-            .map(|&(lo, hi)| ttfit::basis::InputMap::Interval { lo, hi })
-            .collect(),
-        names.clone(),
-    )?;
-    let model = ttfit::model::FunctionalTT::new(fm, tt)?;
     let mut draw = |m: usize| -> ttfit::Result<Dataset> {
         let x = Array2::from_shape_fn((m, d), |_| rng.random_range(-1.0..1.0));
         let y: Array1<f64> = model

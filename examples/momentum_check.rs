@@ -5,7 +5,7 @@
 //!
 //! Run: `cargo run --release --example momentum_check [-- --optimizers ngd,ngd-hb-pop]`
 
-use ndarray::{Array1, Array2, Array3};
+use ndarray::{Array1, Array2};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use ttfit::basis::Basis;
@@ -15,31 +15,12 @@ use ttfit::optim::OptimizerConfig;
 
 fn target(d: usize, n: usize, r: usize, n_train: usize) -> ttfit::Result<Dataset> {
     let mut rng = StdRng::seed_from_u64(2026 + r as u64);
-    let ranks = tensor_train::clamp_ranks(&vec![n; d], &vec![r; d - 1]);
-    let mut full = vec![1];
-    full.extend(&ranks);
-    full.push(1);
-    let cores: Vec<Array3<f64>> = (0..d)
-        .map(|k| {
-            Array3::from_shape_fn((full[k], n, full[k + 1]), |(a, j, b)| {
-                let id = if j == 0 && a == b { 1.0 } else { 0.0 };
-                id + 0.3 * rng.random_range(-1.0..1.0) / (1.0 + j as f64).powi(2)
-            })
-        })
-        .collect();
-    let tt = tensor_train::TensorTrain::from_cores(cores)?;
-    let names: Vec<String> = (1..=d).map(|k| format!("x{k}")).collect();
-    let fm = ttfit::basis::FeatureMap::from_parts(
-        vec![Basis::Legendre { n }; d],
-        vec![ttfit::basis::InputMap::Interval { lo: -1.0, hi: 1.0 }; d],
-        names.clone(),
-    )?;
-    let model = ttfit::model::FunctionalTT::new(fm, tt)?;
+    let model = ttfit::functions::random_smooth_model(d, n, r, &mut rng)?;
     let x = Array2::from_shape_fn((n_train, d), |_| rng.random_range(-1.0..1.0));
     let y: Array1<f64> = model
         .predict(x.view(), ttfit::basis::OutsidePolicy::Error)?
         .values;
-    Dataset::new(x, y, None, names, "y")
+    Dataset::new(x, y, None, model.input_names(), "y")
 }
 
 fn main() -> ttfit::Result<()> {

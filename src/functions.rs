@@ -384,3 +384,53 @@ impl FromStr for TestFunction {
         TestFunction::parse(s)
     }
 }
+
+/// A random order-`d` TT with mode sizes `n` and internal ranks `min(r, ...)` (clamped to the
+/// unfolding sizes): identity-like degree-0 slices plus uniform noise of size
+/// `0.3 / (1 + j)^2` on the `j`-th slice, so that its functional TT in Legendre features is
+/// smooth, well conditioned and of exact rank `r`. The exact low-rank target of the momentum
+/// and recovery experiments (examples and tests draw it from the same seeded generator).
+pub fn random_smooth_tt(
+    d: usize,
+    n: usize,
+    r: usize,
+    rng: &mut StdRng,
+) -> Result<tensor_train::TensorTrain> {
+    if d == 0 || n == 0 || r == 0 {
+        return Err(Error::param(
+            "random TT",
+            format!("order {d}, mode size {n} and rank {r} must all be at least 1"),
+        ));
+    }
+    let ranks = tensor_train::clamp_ranks(&vec![n; d], &vec![r; d - 1]);
+    let mut full = vec![1];
+    full.extend(&ranks);
+    full.push(1);
+    let cores: Vec<ndarray::Array3<f64>> = (0..d)
+        .map(|k| {
+            ndarray::Array3::from_shape_fn((full[k], n, full[k + 1]), |(a, j, b)| {
+                let id = if j == 0 && a == b { 1.0 } else { 0.0 };
+                id + 0.3 * rng.random_range(-1.0..1.0) / (1.0 + j as f64).powi(2)
+            })
+        })
+        .collect();
+    Ok(tensor_train::TensorTrain::from_cores(cores)?)
+}
+
+/// [`random_smooth_tt`] as a functional TT on `[-1, 1]^d` with `n` Legendre features per
+/// variable (inputs `x1..xd`).
+pub fn random_smooth_model(
+    d: usize,
+    n: usize,
+    r: usize,
+    rng: &mut StdRng,
+) -> Result<crate::model::FunctionalTT> {
+    let tt = random_smooth_tt(d, n, r, rng)?;
+    let names: Vec<String> = (1..=d).map(|k| format!("x{k}")).collect();
+    let fm = crate::basis::FeatureMap::from_parts(
+        vec![crate::basis::Basis::Legendre { n }; d],
+        vec![crate::basis::InputMap::Interval { lo: -1.0, hi: 1.0 }; d],
+        names,
+    )?;
+    crate::model::FunctionalTT::new(fm, tt)
+}

@@ -10,7 +10,7 @@
 mod common;
 
 use common::{features, legendre, uniform_points};
-use ndarray::{Array1, Array2, Array3, Axis};
+use ndarray::{Array1, Array2, Axis};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tensor_train::gauge::{left_multiply, right_multiply};
@@ -30,19 +30,7 @@ use ttfit::train::{FitResult, StoppingRules, Trainer};
 
 /// Random TT with identity-like degree-0 slices plus noise decaying with the degree.
 fn moderate_tt(d: usize, n: usize, r: usize, rng: &mut StdRng) -> TensorTrain {
-    let ranks = tensor_train::clamp_ranks(&vec![n; d], &vec![r; d - 1]);
-    let mut full = vec![1];
-    full.extend(&ranks);
-    full.push(1);
-    let cores = (0..d)
-        .map(|k| {
-            Array3::from_shape_fn((full[k], n, full[k + 1]), |(a, j, b)| {
-                let id = if j == 0 && a == b { 1.0 } else { 0.0 };
-                id + 0.3 * rng.random_range(-1.0..1.0) / (1.0 + j as f64).powi(2)
-            })
-        })
-        .collect();
-    TensorTrain::from_cores(cores).unwrap()
+    ttfit::functions::random_smooth_tt(d, n, r, rng).unwrap()
 }
 
 /// `truth` plus a relative perturbation of the same ranks, rounded back to them.
