@@ -624,6 +624,29 @@ impl<'a> GramSystem<'a> {
         Ok((c, report))
     }
 
+    /// `(G + eps I)^{-1} r` for tangent coordinates `r` (the inverse metric of the natural
+    /// step; used to project a step onto a constraint in the metric `G`,
+    /// [`crate::optim::constraint`]). Direct factorizations only (Cholesky, eigen,
+    /// block-diagonal); QR, LSQR and PCG never hold `G^{-1}` and report an error.
+    pub fn solve_coords(&self, r: ArrayView1<'_, f64>) -> Result<Array1<f64>> {
+        if r.len() != self.ts.dim() {
+            return Err(Error::param(
+                "gram right-hand side",
+                format!("{} coordinates for dimension {}", r.len(), self.ts.dim()),
+            ));
+        }
+        let r = r.to_owned();
+        match &self.factor {
+            Factor::Cholesky(ch) => Ok(ch.solve_vec(&r)?),
+            Factor::Eigen { w, inv } => Ok(w.dot(&(w.t().dot(&r) * inv))),
+            Factor::Blocks(facs) => block_solve(self.ts.block_offsets(), facs, &r),
+            _ => Err(Error::param(
+                "gram solver",
+                "this step needs G^-1 applied to coordinates (a constrained loss such as the density's sphere); use the cholesky, eigen or block-diagonal solver",
+            )),
+        }
+    }
+
     fn rhs(&self, wt: ArrayView1<'_, f64>) -> Result<Array1<f64>> {
         Ok(self.ts.vjp(self.si, &self.feats, wt, self.par)?)
     }

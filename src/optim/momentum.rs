@@ -340,7 +340,7 @@ impl Momentum {
         par: tensor_train::linalg::Par,
     ) -> Result<Array1<f64>> {
         let p = np.p;
-        match (self.cfg.natural.metric, self.cfg.form) {
+        let mut m = match (self.cfg.natural.metric, self.cfg.form) {
             (Metric::Population, MomentumForm::MomentumVariable) => {
                 Ok(p.ts.to_coords(&p.ts.project_tt(&mem.carried)?)?)
             }
@@ -367,7 +367,11 @@ impl Momentum {
                     )),
                 }
             }
-        }
+        }?;
+        // a constrained loss (the density's sphere): momentum stays in the constrained
+        // tangent space, the normal part removed in L^2(mu)
+        p.constrain(&mut m, None)?;
+        Ok(m)
     }
 }
 
@@ -547,7 +551,7 @@ impl Optimizer for Momentum {
             };
             let d = match cfg.gradient_at {
                 GradientAt::Lookahead if look != 0.0 => {
-                    let y = p.ts.retract(look, &p.ts.from_coords(m.view())?)?;
+                    let y = p.retract(look, &p.ts.from_coords(m.view())?)?;
                     let pred_y = interfaces::values(&y, &np.feats, par)?;
                     let (t, w) = (batch.targets(), batch.weights());
                     let d1 = loss.first_derivative(pred_y.view(), t, w);
