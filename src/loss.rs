@@ -41,6 +41,13 @@ pub trait Loss: Send + Sync + std::fmt::Debug {
     fn population_metric_scale(&self) -> f64 {
         1.0
     }
+    /// Curvature `kappa` of the loss in tangent coordinates that the sample Gram
+    /// `J^T diag(l'') J / N` does not contain: the empirical natural step solves
+    /// `(G + kappa I) c = -g`. 0 for pointwise losses; 2 for the density loss (the Hessian of
+    /// its normalization term `log ||Psi||^2` on the sphere's tangent space).
+    fn tangent_curvature(&self) -> f64 {
+        0.0
+    }
 }
 
 /// Least squares `l(v, y) = (v - y)^2 / 2`: `l' = v - y` (the residual `e`), `l'' = 1`.

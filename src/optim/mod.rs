@@ -129,6 +129,8 @@ pub struct Prepared {
     pub constraint: Option<std::sync::Arc<dyn constraint::Constraint>>,
     /// [`Loss::population_metric_scale`].
     pub metric_scale: f64,
+    /// [`Loss::tangent_curvature`].
+    pub curvature: f64,
 }
 
 /// Compute [`Prepared`] at `x`, `O(N d n r^2 + d n r^3)`.
@@ -152,6 +154,7 @@ pub fn prepare(x: &TensorTrain, data: &SampleSet, loss: &dyn Loss, par: Par) -> 
         loss: value,
         constraint: loss.constraint(),
         metric_scale: loss.population_metric_scale(),
+        curvature: loss.tangent_curvature(),
     })
 }
 

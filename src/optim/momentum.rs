@@ -413,7 +413,22 @@ pub fn subspace_step(
     jm: &Array1<f64>,
     beta_max: f64,
 ) -> Option<(f64, f64)> {
-    let (mut a, mut b, mut c, mut u, mut v) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    subspace_step_curved(d1, d2, jd, jm, beta_max, [0.0; 3])
+}
+
+/// [`subspace_step`] with curvature outside the samples added to the model matrix:
+/// `extra = kappa (d.d, d.m, m.m)` in coordinates ([`crate::loss::Loss::tangent_curvature`]).
+pub fn subspace_step_curved(
+    d1: &Array1<f64>,
+    d2: &Array1<f64>,
+    jd: &Array1<f64>,
+    jm: &Array1<f64>,
+    beta_max: f64,
+    extra: [f64; 3],
+) -> Option<(f64, f64)> {
+    let n = d1.len().max(1) as f64;
+    let (mut a, mut b, mut c) = (extra[0] * n, extra[1] * n, extra[2] * n);
+    let (mut u, mut v) = (0.0, 0.0);
     for i in 0..d1.len() {
         let h = d2[i].max(0.0);
         a += h * jd[i] * jd[i];
@@ -576,7 +591,12 @@ impl Optimizer for Momentum {
                 reuse = Some((d.clone(), jd.clone()));
             }
             if adaptive {
-                match subspace_step(&p.d1, &p.d2, &jd, &jm, cfg.momentum.beta) {
+                let extra = [
+                    p.curvature * d.dot(&d),
+                    p.curvature * d.dot(&m),
+                    p.curvature * m.dot(&m),
+                ];
+                match subspace_step_curved(&p.d1, &p.d2, &jd, &jm, cfg.momentum.beta, extra) {
                     Some((a, b)) => {
                         let s = &d * a + &m * b;
                         let js = &jd * a + &jm * b;

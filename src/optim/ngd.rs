@@ -261,7 +261,7 @@ pub(crate) fn weighted_system<'p>(
 ) -> Result<GramSystem<'p>> {
     let unit = h.iter().all(|&v| v == 1.0);
     let h = if unit { None } else { Some(h) };
-    GramSystem::new(&p.ts, &p.si, feats, h, solver, par)
+    GramSystem::new_shifted(&p.ts, &p.si, feats, h, solver, p.curvature, par)
 }
 
 /// Outcome of taking `fixed + alpha d` from a prepared point under a step rule.
