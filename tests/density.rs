@@ -376,3 +376,25 @@ fn sampler_matches_quadrature_moments_and_marginal_cdf() {
     }
     assert!(ks < 1.63 / (m as f64).sqrt(), "KS distance {ks}");
 }
+
+/// Model files: a density file reads back as a density with the same cores; a regression
+/// file carries no `"model"` field (files written before it existed read as regression
+/// models); an unknown kind is refused.
+#[test]
+fn model_files_record_the_density_kind() {
+    use ttfit::model_file::{parse_kind, to_string, to_string_kind, ModelKind};
+    let fm = features(3, 3);
+    let tt = density::uniform_start(&fm, &[2, 2], 0.5, 1).unwrap();
+    let m = FunctionalTT::new(fm, tt).unwrap();
+    let text = to_string_kind(&m, None, ModelKind::Density).unwrap();
+    let (back, _, kind) = parse_kind(text.as_bytes(), std::path::Path::new("m.json")).unwrap();
+    assert_eq!(kind, ModelKind::Density);
+    assert_eq!(back.tt().cores(), m.tt().cores());
+    let reg = to_string(&m, None).unwrap();
+    assert!(!reg.contains("\"model\""));
+    let (_, _, kind) = parse_kind(reg.as_bytes(), std::path::Path::new("r.json")).unwrap();
+    assert_eq!(kind, ModelKind::Regression);
+    // an edited kind breaks the checksum; one with a valid checksum and an unknown kind is refused
+    let edited = text.replace("\"model\": \"density\"", "\"model\": \"other\"");
+    assert!(parse_kind(edited.as_bytes(), std::path::Path::new("e.json")).is_err());
+}
