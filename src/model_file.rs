@@ -351,7 +351,7 @@ pub fn parse_kind(
     let model = FunctionalTT::new(features, tt).map_err(|e| bad(e.to_string()))?;
     if kind == ModelKind::Density {
         let norm = model.tt().norm().map_err(|e| bad(e.to_string()))?;
-        if !((norm - 1.0).abs() <= 1e-10) {
+        if (norm - 1.0).abs() > 1e-10 || norm.is_nan() {
             return Err(bad(format!(
                 "a density model must have ||psi|| = 1, this one has {norm:e}; write it again with `ttfit density`"
             )));

@@ -301,6 +301,9 @@ fn loss_derivatives() {
     let _ = prepare;
 }
 
+/// A function of a sample row.
+type Moment = Box<dyn Fn(ArrayView1<f64>) -> f64>;
+
 /// The conditional sampler against quadrature: at a fixed seed, 20000 draws from a squared TT
 /// with strong dependence (`d = 3`, rank 2) match the density's means, second moments and
 /// cross moments `E[x_0 x_1]`, `E[x_1 x_2]`, `E[x_0 x_2]` (tensor Gauss–Legendre, exact for these
@@ -324,7 +327,7 @@ fn sampler_matches_quadrature_moments_and_marginal_cdf() {
     let mut rng = StdRng::seed_from_u64(42);
     let s = density::sample(model.psi(), m, &mut rng).unwrap();
     assert!(s.iter().all(|&v| (LO..=HI).contains(&v)));
-    let moments: Vec<(String, Box<dyn Fn(ArrayView1<f64>) -> f64>)> = vec![
+    let moments: Vec<(String, Moment)> = vec![
         ("x0".into(), Box::new(|r| r[0])),
         ("x1".into(), Box::new(|r| r[1])),
         ("x2".into(), Box::new(|r| r[2])),
@@ -348,7 +351,7 @@ fn sampler_matches_quadrature_moments_and_marginal_cdf() {
             .map(|(r, w)| w * f(r).powi(2))
             .sum();
         let se = ((sq - mean * mean) / m as f64).sqrt();
-        let est: f64 = s.rows().into_iter().map(|r| f(r)).sum::<f64>() / m as f64;
+        let est: f64 = s.rows().into_iter().map(f).sum::<f64>() / m as f64;
         assert!(
             (est - mean).abs() < 5.0 * se,
             "E[{name}]: sample {est}, quadrature {mean} (se {se:e})"

@@ -226,7 +226,7 @@ impl SquaredTt {
 
 /// `X / ||X||_F` (gauge kept).
 pub fn normalized(x: &TensorTrain) -> Result<TensorTrain> {
-    Ok(UnitSphere.after_retraction(x.clone())?)
+    UnitSphere.after_retraction(x.clone())
 }
 
 /// `||Ψ||_F - 1` of a TT (the normalization error the tests bound).
