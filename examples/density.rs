@@ -16,7 +16,7 @@
 //! `ttfit::report`.
 //!
 //! `cargo run --release --example density -- [--n 8] [--rank 3] [--samples 4000]
-//!   [--iters 150] [--out target/density_example]`
+//!   [--iters 150] [--out target/density_example] [--only a,b] [--beta B] [--constant-beta]`
 
 use ndarray::{Array1, Array2};
 use rand::rngs::StdRng;
@@ -190,9 +190,17 @@ fn main() -> ttfit::Result<()> {
         if !only.is_empty() && !only.split(',').any(|o| o == name) {
             continue;
         }
+        let mut optimizer = DensityConfig::optimizer_from_name(name)?;
+        if let ttfit::optim::OptimizerConfig::Momentum(m) = &mut optimizer {
+            // --beta B: the cap of the adaptive factor, or the fixed factor with --constant-beta
+            m.momentum.beta = arg(&args, "--beta", m.momentum.beta);
+            if args.iter().any(|a| a == "--constant-beta") {
+                m.momentum.schedule = ttfit::optim::momentum::BetaSchedule::Constant;
+            }
+        }
         let cfg = DensityConfig {
             ranks: ranks.clone(),
-            optimizer: DensityConfig::optimizer_from_name(name)?,
+            optimizer,
             max_iter: iters,
             rel_tol: 0.0,
             ..Default::default()
