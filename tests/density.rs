@@ -401,3 +401,71 @@ fn model_files_record_the_density_kind() {
     let edited = text.replace("\"model\": \"density\"", "\"model\": \"other\"");
     assert!(parse_kind(edited.as_bytes(), std::path::Path::new("e.json")).is_err());
 }
+
+mod sphere_properties {
+    use super::{constrained_min, outer};
+    use ndarray::{Array1, Array2};
+    use proptest::prelude::*;
+    use proptest::test_runner::{RngAlgorithm, RngSeed};
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+    use rand_distr::{Distribution, StandardNormal};
+    use tensor_train::tangent::TangentSpace;
+    use tensor_train::{clamp_ranks, CoreDistribution, TensorTrain};
+    use ttfit::optim::constraint::{Constraint, UnitSphere};
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: 24,
+            rng_algorithm: RngAlgorithm::ChaCha,
+            rng_seed: RngSeed::Fixed(2026),
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    fn gaussian(rng: &mut StdRng, n: usize) -> Array1<f64> {
+        (0..n).map(|_| StandardNormal.sample(rng)).collect()
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+        /// On random TTs: the G-orthogonal projection of the unconstrained minimizer of
+        /// `g.c + c^T G c / 2` is the minimizer over `c ⊥ c_X` (dense reference through an
+        /// explicit basis of `c_X^⊥`), the identity-metric projection is orthogonal, and
+        /// `after_retraction` gives `||X|| = 1` with the same direction.
+        #[test]
+        fn projection_and_normalization(d in 2usize..5, n in 2usize..4, r in 1usize..4, seed in 0u64..1000) {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let sizes = vec![n; d];
+            let ranks = clamp_ranks(&sizes, &vec![r; d - 1]);
+            let x = TensorTrain::random(&sizes, &ranks, CoreDistribution::ScaledNormal, &mut rng).unwrap();
+            let y = UnitSphere.after_retraction(x.scaled(3.7)).unwrap();
+            prop_assert!((y.norm().unwrap() - 1.0).abs() < 1e-14);
+            let (dx, dy) = (x.to_dense().unwrap(), y.to_dense().unwrap());
+            let ratio = x.norm().unwrap();
+            prop_assert!((&dx - &(&dy * ratio)).mapv(f64::abs).fold(0.0f64, |a, &b| a.max(b)) < 1e-12 * ratio.max(1.0));
+            let ts = TangentSpace::new(&y).unwrap();
+            let dim = ts.dim();
+            let cx = ts.to_coords(&ts.point_as_tangent()).unwrap();
+            prop_assert!((cx.dot(&cx) - 1.0).abs() < 1e-12);
+            let a = Array2::from_shape_fn((dim + 2, dim), |_| StandardNormal.sample(&mut rng));
+            let gm: Array2<f64> = a.t().dot(&a) / dim as f64 + Array2::<f64>::eye(dim);
+            let g = gaussian(&mut rng, dim);
+            let ch = tensor_train::linalg::Cholesky::new(gm.view(), 0.0).unwrap();
+            let mut c = -ch.solve_vec(&g).unwrap();
+            let inv = |r: &Array1<f64>| Ok(ch.solve_vec(r)?);
+            UnitSphere.project(&ts, &mut c, Some(&inv)).unwrap();
+            let want = constrained_min(&g, &gm, &cx);
+            let err = (&c - &want).mapv(f64::abs).fold(0.0f64, |a, &b| a.max(b));
+            prop_assert!(err < 1e-9 * (1.0 + want.mapv(f64::abs).sum()), "G-projection differs by {err:e}");
+            let mut e = gaussian(&mut rng, dim);
+            let e0 = e.clone();
+            UnitSphere.project(&ts, &mut e, None).unwrap();
+            prop_assert!(e.dot(&cx).abs() < 1e-12 * (1.0 + e0.dot(&e0).sqrt()));
+            let p: Array2<f64> = Array2::<f64>::eye(dim) - outer(&cx, &cx);
+            let err = (&e - &p.dot(&e0)).mapv(f64::abs).fold(0.0f64, |a, &b| a.max(b));
+            prop_assert!(err < 1e-12 * (1.0 + e0.dot(&e0).sqrt()));
+        }
+    }
+}
