@@ -7,6 +7,7 @@
 pub mod basis;
 pub mod checkpoint;
 pub mod data;
+pub mod density;
 pub mod error;
 pub mod functions;
 

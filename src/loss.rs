@@ -2,7 +2,9 @@
 //! (MATH.md §8): the value, the first derivative `l'_i` (the function-space gradient at the
 //! samples) and the second derivative `l''_i` (the weights of the natural-gradient Gram).
 
+use crate::optim::constraint::Constraint;
 use ndarray::{Array1, ArrayView1, Zip};
+use std::sync::Arc;
 
 /// A pointwise loss of the model outputs at the samples.
 pub trait Loss: Send + Sync + std::fmt::Debug {
@@ -27,6 +29,25 @@ pub trait Loss: Send + Sync + std::fmt::Debug {
         y: ArrayView1<'_, f64>,
         w: Option<ArrayView1<'_, f64>>,
     ) -> Array1<f64>;
+    /// The constraint the iterate must satisfy for `L` to be this pointwise sum (`None`: the
+    /// whole manifold `M_r`). The density loss is pointwise only on the unit sphere
+    /// ([`crate::optim::constraint::UnitSphere`]).
+    fn constraint(&self) -> Option<Arc<dyn Constraint>> {
+        None
+    }
+    /// The population metric of the loss as a multiple `s` of the `L^2(mu)` identity on the
+    /// (constrained) tangent space: `Metric::Population` directions are `-g / s`. 1 for least
+    /// squares (MATH.md §6.2); 4 for the density loss (the Fisher metric, [`crate::density`]).
+    fn population_metric_scale(&self) -> f64 {
+        1.0
+    }
+    /// Curvature `kappa` of the loss in tangent coordinates that the sample Gram
+    /// `J^T diag(l'') J / N` does not contain: the empirical natural step solves
+    /// `(G + kappa I) c = -g`. 0 for pointwise losses; 2 for the density loss (the Hessian of
+    /// its normalization term `log ||Psi||^2` on the sphere's tangent space).
+    fn tangent_curvature(&self) -> f64 {
+        0.0
+    }
 }
 
 /// Least squares `l(v, y) = (v - y)^2 / 2`: `l' = v - y` (the residual `e`), `l'' = 1`.

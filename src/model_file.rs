@@ -76,6 +76,10 @@ struct FileV1 {
     ttfit_version: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     checksum: Option<String>,
+    /// `"density"` for a squared-TT density ([`ModelKind::Density`]); absent for regression
+    /// models (so files without it, older ones included, read as regression models).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    model: Option<String>,
     features: Vec<VariableFeatures>,
     ranks: Vec<usize>,
     cores: Vec<Vec<f64>>,
@@ -94,14 +98,35 @@ fn checksum(value: &serde_json::Value) -> String {
     format!("crc32:{:08x}", crc32fast::hash(text.as_bytes()))
 }
 
+/// What a model file holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ModelKind {
+    /// A regression model `v(x)` (`ttfit fit`).
+    #[default]
+    Regression,
+    /// A density `p = ψ^2 ρ_μ` with `||Ψ||_F = 1` ([`crate::density`], `ttfit density`): the
+    /// TT is `ψ`; the field `"model": "density"` records it.
+    Density,
+}
+
 /// The file text of `model` with its metadata and checksum.
 pub fn to_string(model: &FunctionalTT, training: Option<&TrainingInfo>) -> Result<String> {
+    to_string_kind(model, training, ModelKind::Regression)
+}
+
+/// [`to_string`] for a model of the given kind.
+pub fn to_string_kind(
+    model: &FunctionalTT,
+    training: Option<&TrainingInfo>,
+    kind: ModelKind,
+) -> Result<String> {
     let tt = model.tt();
     let file = FileV1 {
         format: FORMAT.into(),
         version: VERSION,
         ttfit_version: Some(env!("CARGO_PKG_VERSION").into()),
         checksum: None,
+        model: (kind == ModelKind::Density).then(|| "density".to_string()),
         features: model.features().variables().to_vec(),
         ranks: tt.ranks(),
         cores: tt
@@ -146,8 +171,18 @@ pub fn save(
     training: Option<&TrainingInfo>,
     path: impl AsRef<Path>,
 ) -> Result<()> {
+    save_kind(model, training, ModelKind::Regression, path)
+}
+
+/// [`save`] for a model of the given kind.
+pub fn save_kind(
+    model: &FunctionalTT,
+    training: Option<&TrainingInfo>,
+    kind: ModelKind,
+    path: impl AsRef<Path>,
+) -> Result<()> {
     let path = path.as_ref();
-    let text = to_string(model, training)?;
+    let text = to_string_kind(model, training, kind)?;
     crate::data::csv::write_atomic(path, |w| {
         use std::io::Write;
         w.write_all(text.as_bytes()).map_err(|e| Error::Io {
@@ -159,6 +194,14 @@ pub fn save(
 
 /// Read and validate a model file.
 pub fn load(path: impl AsRef<Path>) -> Result<(FunctionalTT, Option<TrainingInfo>)> {
+    let (m, t, _) = load_kind(path)?;
+    Ok((m, t))
+}
+
+/// [`load`], also returning what the file holds.
+pub fn load_kind(
+    path: impl AsRef<Path>,
+) -> Result<(FunctionalTT, Option<TrainingInfo>, ModelKind)> {
     let path = path.as_ref();
     let meta = std::fs::metadata(path).map_err(|e| Error::Io {
         path: path.to_path_buf(),
@@ -174,12 +217,21 @@ pub fn load(path: impl AsRef<Path>) -> Result<(FunctionalTT, Option<TrainingInfo
         path: path.to_path_buf(),
         source: e,
     })?;
-    parse(&bytes, path)
+    parse_kind(&bytes, path)
 }
 
 /// Parse and validate the bytes of a model file; `path` names it in messages. Never panics
 /// (the fuzz target `model_file` checks this).
 pub fn parse(bytes: &[u8], path: &Path) -> Result<(FunctionalTT, Option<TrainingInfo>)> {
+    let (m, t, _) = parse_kind(bytes, path)?;
+    Ok((m, t))
+}
+
+/// [`parse`], also returning what the file holds.
+pub fn parse_kind(
+    bytes: &[u8],
+    path: &Path,
+) -> Result<(FunctionalTT, Option<TrainingInfo>, ModelKind)> {
     let bad = |message: String| Error::ModelFile {
         path: path.to_path_buf(),
         message,
@@ -241,6 +293,15 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<(FunctionalTT, Option<Training
     }
     let file: FileV1 =
         serde_json::from_value(head).map_err(|e| bad(format!("invalid content: {e}")))?;
+    let kind = match file.model.as_deref() {
+        None => ModelKind::Regression,
+        Some("density") => ModelKind::Density,
+        Some(other) => {
+            return Err(bad(format!(
+                "\"model\" is \"{other}\"; this ttfit knows \"density\" (or no field, a regression model)"
+            )))
+        }
+    };
     let d = file.features.len();
     if file.ranks.len() != d + 1 {
         return Err(bad(format!(
@@ -288,7 +349,15 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<(FunctionalTT, Option<Training
     }
     let tt = TensorTrain::from_cores(cores).map_err(|e| bad(format!("invalid cores: {e}")))?;
     let model = FunctionalTT::new(features, tt).map_err(|e| bad(e.to_string()))?;
-    Ok((model, file.training))
+    if kind == ModelKind::Density {
+        let norm = model.tt().norm().map_err(|e| bad(e.to_string()))?;
+        if (norm - 1.0).abs() > 1e-10 || norm.is_nan() {
+            return Err(bad(format!(
+                "a density model must have ||psi|| = 1, this one has {norm:e}; write it again with `ttfit density`"
+            )));
+        }
+    }
+    Ok((model, file.training, kind))
 }
 
 #[cfg(test)]

@@ -45,14 +45,21 @@ pub enum Command {
     /// optimizers, print the table and write the plots.
     #[command(allow_negative_numbers = true)]
     Demo(DemoArgs),
+    /// Fit a density p = psi^2 rho_mu (a squared TT, exactly normalized) to samples by
+    /// maximum likelihood; `predict` then gives densities, `sample --model` draws from it.
+    #[command(allow_negative_numbers = true)]
+    Density(super::density::DensityArgs),
 }
 
 #[derive(Args, Debug)]
 pub struct SampleArgs {
     /// Built-in function: borehole, otl, piston, ishigami, friedman, genz-oscillatory:D,
     /// genz-corner-peak:D, sin-sum:D (D = number of variables).
+    #[arg(long, required_unless_present = "model", conflicts_with = "model")]
+    pub function: Option<String>,
+    /// Density model written by `ttfit density`: draw exact samples from it instead.
     #[arg(long)]
-    pub function: String,
+    pub model: Option<PathBuf>,
     /// Number of samples.
     #[arg(long, default_value_t = 1000)]
     pub n: usize,

@@ -25,11 +25,17 @@ pub fn dispatch(cli: super::args::Cli) -> Result<()> {
         Command::Predict(a) => predict(a),
         Command::Compare(a) => compare_cmd(a),
         Command::Demo(a) => demo(a),
+        Command::Density(a) => super::density::density_cmd(a),
     }
 }
 
 fn sample(a: SampleArgs) -> Result<()> {
-    let f = TestFunction::parse(&a.function)?;
+    let function = match (&a.function, &a.model) {
+        (_, Some(m)) => return super::density::sample_from_model(&a, m),
+        (Some(f), None) => f,
+        (None, None) => return Err(Error::param("--function", "give --function or --model")),
+    };
+    let f = TestFunction::parse(function)?;
     if a.n == 0 {
         return Err(Error::param("--n", "need at least one sample"));
     }
@@ -510,7 +516,16 @@ fn predict(a: PredictArgs) -> Result<()> {
             ));
         }
     }
-    let (model, info) = model_file::load(&a.model)?;
+    let (model, info, kind) = model_file::load_kind(&a.model)?;
+    if kind == model_file::ModelKind::Density {
+        if a.target.is_some() {
+            return Err(Error::param(
+                "--target",
+                "a density model has no target to compare with",
+            ));
+        }
+        return super::density::predict_density(&a, model);
+    }
     let table = ttfit::data::csv::read_inputs(&a.data, &model.input_names())?;
     let file = a.data.display().to_string();
     let column = a.column.clone().unwrap_or_else(|| {

@@ -5,6 +5,7 @@
 mod args;
 mod budget;
 mod commands;
+mod density;
 mod progress;
 
 use clap::Parser;

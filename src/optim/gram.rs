@@ -371,7 +371,34 @@ impl<'a> GramSystem<'a> {
         solver: GramSolver,
         par: Par,
     ) -> Result<Self> {
+        Self::new_shifted(ts, si, feats, h, solver, 0.0, par)
+    }
+
+    /// [`GramSystem::new`] for `G + kappa I`: `kappa >= 0` is curvature of the loss that is
+    /// not in the sample Gram (the density loss's normalization term,
+    /// [`crate::loss::Loss::tangent_curvature`]), added to the solver's own shift. The
+    /// least-squares solvers (QR, LSQR) have no such term and refuse `kappa > 0`.
+    pub fn new_shifted(
+        ts: &'a TangentSpace,
+        si: &'a SampleInterfaces,
+        feats: &[ArrayView2<'a, f64>],
+        h: Option<ArrayView1<'_, f64>>,
+        solver: GramSolver,
+        kappa: f64,
+        par: Par,
+    ) -> Result<Self> {
         solver.validate()?;
+        if kappa != 0.0
+            && matches!(
+                solver.resolve(ts.dim()),
+                GramSolver::Qr | GramSolver::Lsqr { .. }
+            )
+        {
+            return Err(Error::param(
+                "gram solver",
+                "this loss adds curvature to the Gram matrix; use the cholesky, eigen, pcg or block-diagonal solver",
+            ));
+        }
         let n_samples = si.n_samples();
         let n = n_samples as f64;
         let row_weights = h.map(|h| h.mapv(|v| v.max(0.0) / n));
@@ -380,7 +407,7 @@ impl<'a> GramSystem<'a> {
             GramSolver::Auto { .. } => unreachable!("resolve() removes Auto"),
             GramSolver::Cholesky { rel_shift } => {
                 let g = assemble_gram(ts, si, feats, row_weights.as_ref(), n, par)?;
-                let shift = shift_of(&g, rel_shift);
+                let shift = shift_of(&g, rel_shift) + kappa;
                 let ch = Cholesky::new_with(g.view(), shift, par).map_err(|e| {
                     Error::param("gram solver", format!("{e}; the empirical Gram matrix is singular (too few samples for the rank?): use a larger rel_shift or the eigen solver"))
                 })?;
@@ -401,7 +428,7 @@ impl<'a> GramSystem<'a> {
                 let lmax = lam.iter().cloned().fold(0.0f64, f64::max);
                 let inv = lam.mapv(|l| {
                     if l > rel_cutoff * lmax && l > 0.0 {
-                        1.0 / l
+                        1.0 / (l + kappa)
                     } else {
                         0.0
                     }
@@ -442,7 +469,7 @@ impl<'a> GramSystem<'a> {
                 let blocks = assemble_blocks(ts, si, feats, row_weights.as_ref(), n, par)?;
                 let facs = blocks
                     .iter()
-                    .map(|b| Cholesky::new(b.view(), shift_of(b, rel_shift)))
+                    .map(|b| Cholesky::new(b.view(), shift_of(b, rel_shift) + kappa))
                     .collect::<std::result::Result<Vec<_>, _>>()
                     .map_err(|e| {
                         Error::param(
@@ -475,7 +502,7 @@ impl<'a> GramSystem<'a> {
                 };
                 // eps = rel_shift tr(G) / D, with tr(G) = sum_k tr(G_kk)
                 let trace: f64 = blocks.iter().map(|b| b.diag().sum()).sum();
-                let shift = rel_shift * trace / dim.max(1) as f64;
+                let shift = rel_shift * trace / dim.max(1) as f64 + kappa;
                 let facs = blocks
                     .iter()
                     .map(|b| {
@@ -622,6 +649,29 @@ impl<'a> GramSystem<'a> {
             });
         }
         Ok((c, report))
+    }
+
+    /// `(G + eps I)^{-1} r` for tangent coordinates `r` (the inverse metric of the natural
+    /// step; used to project a step onto a constraint in the metric `G`,
+    /// [`crate::optim::constraint`]). Direct factorizations only (Cholesky, eigen,
+    /// block-diagonal); QR, LSQR and PCG never hold `G^{-1}` and report an error.
+    pub fn solve_coords(&self, r: ArrayView1<'_, f64>) -> Result<Array1<f64>> {
+        if r.len() != self.ts.dim() {
+            return Err(Error::param(
+                "gram right-hand side",
+                format!("{} coordinates for dimension {}", r.len(), self.ts.dim()),
+            ));
+        }
+        let r = r.to_owned();
+        match &self.factor {
+            Factor::Cholesky(ch) => Ok(ch.solve_vec(&r)?),
+            Factor::Eigen { w, inv } => Ok(w.dot(&(w.t().dot(&r) * inv))),
+            Factor::Blocks(facs) => block_solve(self.ts.block_offsets(), facs, &r),
+            _ => Err(Error::param(
+                "gram solver",
+                "this step needs G^-1 applied to coordinates (a constrained loss such as the density's sphere); use the cholesky, eigen or block-diagonal solver",
+            )),
+        }
     }
 
     fn rhs(&self, wt: ArrayView1<'_, f64>) -> Result<Array1<f64>> {

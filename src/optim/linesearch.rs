@@ -118,7 +118,7 @@ pub fn armijo(
         if let Some(f) = fixed {
             xi.axpy(1.0, f);
         }
-        let y = p.ts.retract(1.0, &xi)?;
+        let y = p.retract(1.0, &xi)?;
         let (value, pred) = evaluate(&y, data, loss, par)?;
         let bound = p.loss + rule.sigma * slope;
         if value.is_finite() && value <= bound {

@@ -21,6 +21,7 @@
 
 pub mod als;
 pub mod config;
+pub mod constraint;
 pub mod gd;
 pub mod gram;
 pub mod linesearch;
@@ -123,6 +124,13 @@ pub struct Prepared {
     pub d2: Array1<f64>,
     /// Loss value.
     pub loss: f64,
+    /// The loss's constraint ([`Loss::constraint`]), applied to every direction and
+    /// retracted point built from this point.
+    pub constraint: Option<std::sync::Arc<dyn constraint::Constraint>>,
+    /// [`Loss::population_metric_scale`].
+    pub metric_scale: f64,
+    /// [`Loss::tangent_curvature`].
+    pub curvature: f64,
 }
 
 /// Compute [`Prepared`] at `x`, `O(N d n r^2 + d n r^3)`.
@@ -144,6 +152,9 @@ pub fn prepare(x: &TensorTrain, data: &SampleSet, loss: &dyn Loss, par: Par) -> 
         d1,
         d2,
         loss: value,
+        constraint: loss.constraint(),
+        metric_scale: loss.population_metric_scale(),
+        curvature: loss.tangent_curvature(),
     })
 }
 
@@ -153,9 +164,39 @@ impl Prepared {
     pub fn gradient(&self, data: &SampleSet, par: Par) -> Result<TangentVector> {
         let n = data.len() as f64;
         let w = &self.d1 / n;
-        Ok(self
+        let g = self
             .ts
-            .project_samples(&self.si, &data.feature_views(), w.view(), par)?)
+            .project_samples(&self.si, &data.feature_views(), w.view(), par)?;
+        match &self.constraint {
+            None => Ok(g),
+            Some(_) => {
+                let mut c = self.ts.to_coords(&g)?;
+                self.constrain(&mut c, None)?;
+                Ok(self.ts.from_coords(c.view())?)
+            }
+        }
+    }
+
+    /// Apply the loss's constraint to tangent coordinates at this point (orthogonally in the
+    /// metric with inverse `inv`; `None`: the identity). No-op without a constraint.
+    pub fn constrain(
+        &self,
+        c: &mut Array1<f64>,
+        inv: Option<constraint::InverseMetric<'_>>,
+    ) -> Result<()> {
+        match &self.constraint {
+            Some(k) => k.project(&self.ts, c, inv),
+            None => Ok(()),
+        }
+    }
+
+    /// `R_X(xi)`, brought back onto the loss's constraint set.
+    pub fn retract(&self, t: f64, xi: &TangentVector) -> Result<TensorTrain> {
+        let y = self.ts.retract(t, xi)?;
+        match &self.constraint {
+            Some(k) => k.after_retraction(y),
+            None => Ok(y),
+        }
     }
 
     /// Values at the samples of a tangent vector (`J c`).

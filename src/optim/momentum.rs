@@ -340,7 +340,7 @@ impl Momentum {
         par: tensor_train::linalg::Par,
     ) -> Result<Array1<f64>> {
         let p = np.p;
-        match (self.cfg.natural.metric, self.cfg.form) {
+        let mut m = match (self.cfg.natural.metric, self.cfg.form) {
             (Metric::Population, MomentumForm::MomentumVariable) => {
                 Ok(p.ts.to_coords(&p.ts.project_tt(&mem.carried)?)?)
             }
@@ -367,7 +367,11 @@ impl Momentum {
                     )),
                 }
             }
-        }
+        }?;
+        // a constrained loss (the density's sphere): momentum stays in the constrained
+        // tangent space, the normal part removed in L^2(mu)
+        p.constrain(&mut m, None)?;
+        Ok(m)
     }
 }
 
@@ -409,7 +413,22 @@ pub fn subspace_step(
     jm: &Array1<f64>,
     beta_max: f64,
 ) -> Option<(f64, f64)> {
-    let (mut a, mut b, mut c, mut u, mut v) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    subspace_step_curved(d1, d2, jd, jm, beta_max, [0.0; 3])
+}
+
+/// [`subspace_step`] with curvature outside the samples added to the model matrix:
+/// `extra = kappa (d.d, d.m, m.m)` in coordinates ([`crate::loss::Loss::tangent_curvature`]).
+pub fn subspace_step_curved(
+    d1: &Array1<f64>,
+    d2: &Array1<f64>,
+    jd: &Array1<f64>,
+    jm: &Array1<f64>,
+    beta_max: f64,
+    extra: [f64; 3],
+) -> Option<(f64, f64)> {
+    let n = d1.len().max(1) as f64;
+    let (mut a, mut b, mut c) = (extra[0] * n, extra[1] * n, extra[2] * n);
+    let (mut u, mut v) = (0.0, 0.0);
     for i in 0..d1.len() {
         let h = d2[i].max(0.0);
         a += h * jd[i] * jd[i];
@@ -547,7 +566,7 @@ impl Optimizer for Momentum {
             };
             let d = match cfg.gradient_at {
                 GradientAt::Lookahead if look != 0.0 => {
-                    let y = p.ts.retract(look, &p.ts.from_coords(m.view())?)?;
+                    let y = p.retract(look, &p.ts.from_coords(m.view())?)?;
                     let pred_y = interfaces::values(&y, &np.feats, par)?;
                     let (t, w) = (batch.targets(), batch.weights());
                     let d1 = loss.first_derivative(pred_y.view(), t, w);
@@ -572,7 +591,12 @@ impl Optimizer for Momentum {
                 reuse = Some((d.clone(), jd.clone()));
             }
             if adaptive {
-                match subspace_step(&p.d1, &p.d2, &jd, &jm, cfg.momentum.beta) {
+                let extra = [
+                    p.curvature * d.dot(&d),
+                    p.curvature * d.dot(&m),
+                    p.curvature * m.dot(&m),
+                ];
+                match subspace_step_curved(&p.d1, &p.d2, &jd, &jm, cfg.momentum.beta, extra) {
                     Some((a, b)) => {
                         let s = &d * a + &m * b;
                         let js = &jd * a + &jm * b;

@@ -217,15 +217,23 @@ impl<'p> NaturalPoint<'p> {
             let t = ndarray::Zip::from(&d1)
                 .and(&d2)
                 .map_collect(|&a, &h| -a / h.max(1e-12));
-            sys.solve_target(t.view())
+            let mut c = sys.solve_target(t.view())?;
+            if self.p.constraint.is_some() {
+                // the minimizer of the Gram model over the constrained tangent space
+                self.p
+                    .constrain(&mut c, Some(&|r| sys.solve_coords(r.view())))?;
+            }
+            Ok(c)
         };
         match (sys, &self.sys) {
             (Some(s), _) => solve(s),
             (None, Some(s)) => solve(s),
             (None, None) => {
-                let n = d1.len() as f64;
+                let n = d1.len() as f64 * self.p.metric_scale;
                 let w = d1.mapv(|v| -v / n);
-                Ok(self.p.ts.vjp(&self.p.si, &self.feats, w.view(), par)?)
+                let mut c = self.p.ts.vjp(&self.p.si, &self.feats, w.view(), par)?;
+                self.p.constrain(&mut c, None)?;
+                Ok(c)
             }
         }
     }
@@ -253,7 +261,7 @@ pub(crate) fn weighted_system<'p>(
 ) -> Result<GramSystem<'p>> {
     let unit = h.iter().all(|&v| v == 1.0);
     let h = if unit { None } else { Some(h) };
-    GramSystem::new(&p.ts, &p.si, feats, h, solver, par)
+    GramSystem::new_shifted(&p.ts, &p.si, feats, h, solver, p.curvature, par)
 }
 
 /// Outcome of taking `fixed + alpha d` from a prepared point under a step rule.
@@ -302,7 +310,7 @@ pub(crate) fn take_step(
                 c += f;
             }
             let xi = p.ts.from_coords(c.view())?;
-            let y = p.ts.retract(1.0, &xi)?;
+            let y = p.retract(1.0, &xi)?;
             let (value, pred) = evaluate(&y, data, loss, par)?;
             let ok = value.is_finite() && value <= p.loss;
             Ok(Taken {
