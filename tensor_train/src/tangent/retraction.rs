@@ -162,9 +162,7 @@ impl TangentSpace {
                 nb.view_mut(),
                 Par::Seq,
             )?;
-            let mut nb = nb
-                .into_shape_with_order((ua, un, ra + m))
-                .expect("C-order");
+            let mut nb = nb.into_shape_with_order((ua, un, ra + m)).expect("C-order");
             nb.slice_mut(s![.., .., ..ra])
                 .scaled_add(t, &xi.blocks[k - 1]);
             bottom = nb;
@@ -198,7 +196,6 @@ fn orthogonal_to_top(q: &Array2<f64>, vk: ArrayView3<'_, f64>, n: usize, w: usiz
     linalg::gemm(1.0, vk2.view(), qv.view(), 0.0, p.view_mut(), Par::Seq)?;
     Ok(p.iter().all(|x| x.abs() <= ORTHOGONALITY_TOL))
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -258,7 +255,8 @@ mod tests {
                 if t != 0.0 {
                     let s = ts.structured_right_orthogonal(t, &xi).unwrap();
                     assert!(s.is_some(), "{sizes:?} t={t}: fell back");
-                    let y = TensorTrain::from_cores_in_gauge(s.unwrap(), Gauge::Mixed { center: 0 });
+                    let y =
+                        TensorTrain::from_cores_in_gauge(s.unwrap(), Gauge::Mixed { center: 0 });
                     assert!(y.right_orthogonality_error(1) <= 1e-12);
                     let e = rel_diff(&dense(&y), &dense(&ts.combined_tt(1.0, t, &xi).unwrap()));
                     assert!(e <= 1e-13, "{sizes:?} t={t}: {e:e}");
