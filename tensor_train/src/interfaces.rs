@@ -7,8 +7,9 @@
 //!   storing `rho^T`);
 //! - values `v(x^i) = ell_k(x^i) rho_k(x^i)` for every `k`.
 //!
-//! One step is a GEMM `W = L_{k-1} G_k^R` (`N x n_k r_k`) followed by the row-wise contraction
-//! with `phi_k`, cost `O(N n r^2)` at GEMM rate. Samples are processed in row chunks that fit
+//! One left step is `(L_{k-1} (.) Phi_k) G_k^L`, cost `O(N n r^2)`: a fused kernel for the
+//! usual output widths (the face split is never stored, see `fused`), otherwise the face split
+//! followed by one GEMM. Samples are processed in row chunks that fit
 //! in cache, in parallel over chunks when asked ([`Par::Rayon`]); each chunk's GEMM is
 //! sequential.
 
