@@ -7,8 +7,9 @@
 //!   storing `rho^T`);
 //! - values `v(x^i) = ell_k(x^i) rho_k(x^i)` for every `k`.
 //!
-//! One step is a GEMM `W = L_{k-1} G_k^R` (`N x n_k r_k`) followed by the row-wise contraction
-//! with `phi_k`, cost `O(N n r^2)` at GEMM rate. Samples are processed in row chunks that fit
+//! One left step is `(L_{k-1} (.) Phi_k) G_k^L`, cost `O(N n r^2)`: a fused kernel for the
+//! usual output widths (the face split is never stored, see `fused`), otherwise the face split
+//! followed by one GEMM. Samples are processed in row chunks that fit
 //! in cache, in parallel over chunks when asked ([`Par::Rayon`]); each chunk's GEMM is
 //! sequential.
 
@@ -144,6 +145,190 @@ fn face_split_slices(a: &[f64], b: &[f64], p: usize, q: usize, out: &mut [f64]) 
     face_split_kernel(a, b, p, q, out)
 }
 
+/// Fused left steps for small output ranks: the face split is never stored.
+///
+/// Row `i` of `out = (L (.) Phi) G^L` is `sum_a l[i, a] (sum_j phi[i, j] G[a, j, :])`: for a
+/// compile-time output width `RB` the inner sums are `RB`-wide vector FMAs against the rows of
+/// the core (which stay in L1), with no `rows x (r n)` scratch written and read back. Each
+/// row's arithmetic is fixed (same order of operations for any chunking), so results do not
+/// depend on how rows are split over threads. Used only where the CPU has AVX2 and FMA; the
+/// GEMM path serves everything else.
+mod fused {
+    use ndarray::{Array3, ArrayView2, ArrayViewMut2};
+
+    /// `true` when the fused kernel handled the step (C-contiguous operands, supported width,
+    /// AVX2 + FMA available).
+    pub(super) fn left_step(
+        l: ArrayView2<'_, f64>,
+        core: &Array3<f64>,
+        phi: ArrayView2<'_, f64>,
+        mut out: ArrayViewMut2<'_, f64>,
+    ) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if !(std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma"))
+            {
+                return false;
+            }
+            let (ra, n, rb) = core.dim();
+            let (Some(ls), Some(ps), Some(gs)) = (l.as_slice(), phi.as_slice(), core.as_slice())
+            else {
+                return false;
+            };
+            let Some(os) = out.as_slice_mut() else {
+                return false;
+            };
+            let avx512 = std::arch::is_x86_feature_detected!("avx512f");
+            // SAFETY: AVX2 and FMA are available (checked above), AVX-512F where `avx512`
+            unsafe {
+                match rb {
+                    1 if n <= 16 => last_core_avx2(ls, ps, gs, ra, n, os),
+                    4 if avx512 => kernel_avx512::<4>(ls, ps, gs, ra, n, os),
+                    6 if avx512 => kernel_avx512::<6>(ls, ps, gs, ra, n, os),
+                    8 if avx512 => kernel_avx512::<8>(ls, ps, gs, ra, n, os),
+                    16 if avx512 => kernel_avx512::<16>(ls, ps, gs, ra, n, os),
+                    2 => kernel_avx2::<2>(ls, ps, gs, ra, n, os),
+                    3 => kernel_avx2::<3>(ls, ps, gs, ra, n, os),
+                    4 => kernel_avx2::<4>(ls, ps, gs, ra, n, os),
+                    5 => kernel_avx2::<5>(ls, ps, gs, ra, n, os),
+                    6 => kernel_avx2::<6>(ls, ps, gs, ra, n, os),
+                    7 => kernel_avx2::<7>(ls, ps, gs, ra, n, os),
+                    8 => kernel_avx2::<8>(ls, ps, gs, ra, n, os),
+                    12 => kernel_avx2::<12>(ls, ps, gs, ra, n, os),
+                    16 => kernel_avx2::<16>(ls, ps, gs, ra, n, os),
+                    _ => return false,
+                }
+            }
+            true
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = (l, core, phi, out);
+            false
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn kernel_avx2<const RB: usize>(
+        l: &[f64],
+        phi: &[f64],
+        g: &[f64],
+        ra: usize,
+        n: usize,
+        out: &mut [f64],
+    ) {
+        kernel::<RB, 4>(l, phi, g, ra, n, out)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    fn kernel_avx512<const RB: usize>(
+        l: &[f64],
+        phi: &[f64],
+        g: &[f64],
+        ra: usize,
+        n: usize,
+        out: &mut [f64],
+    ) {
+        kernel::<RB, 8>(l, phi, g, ra, n, out)
+    }
+
+    /// Output width 1 (the last core): `out[i] = sum_j phi[i, j] (sum_a l[i, a] G[a, j])`,
+    /// vectorized over `j` (`n <= 16`), the final sum over `j` in index order.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn last_core_avx2(l: &[f64], phi: &[f64], g: &[f64], ra: usize, n: usize, out: &mut [f64]) {
+        for ((o, lrow), prow) in out
+            .iter_mut()
+            .zip(l.chunks_exact(ra))
+            .zip(phi.chunks_exact(n))
+        {
+            let mut t = [0.0f64; 16];
+            for (ga, &la) in g.chunks_exact(n).zip(lrow) {
+                for (tj, &gj) in t.iter_mut().zip(ga) {
+                    *tj = la.mul_add(gj, *tj);
+                }
+            }
+            let mut v = 0.0;
+            for (tj, &p) in t.iter().zip(prow) {
+                v = p.mul_add(*tj, v);
+            }
+            *o = v;
+        }
+    }
+
+    /// Rows are taken `ROWS` at a time so that `ROWS x RB / lanes` independent FMA chains hide
+    /// the FMA latency and every load of a core row serves `ROWS` samples.
+    #[inline(always)]
+    fn kernel<const RB: usize, const ROWS: usize>(
+        l: &[f64],
+        phi: &[f64],
+        g: &[f64],
+        ra: usize,
+        n: usize,
+        out: &mut [f64],
+    ) {
+        let rows = out.len() / RB;
+        let full = rows / ROWS * ROWS;
+        for i0 in (0..full).step_by(ROWS) {
+            block::<RB, ROWS>(
+                &l[i0 * ra..(i0 + ROWS) * ra],
+                &phi[i0 * n..(i0 + ROWS) * n],
+                g,
+                ra,
+                n,
+                &mut out[i0 * RB..(i0 + ROWS) * RB],
+            );
+        }
+        for i in full..rows {
+            block::<RB, 1>(
+                &l[i * ra..(i + 1) * ra],
+                &phi[i * n..(i + 1) * n],
+                g,
+                ra,
+                n,
+                &mut out[i * RB..(i + 1) * RB],
+            );
+        }
+    }
+
+    /// `R` rows: `out[i, :] = sum_a l[i, a] sum_j phi[i, j] G[a, j, :]`, the same operation
+    /// order for every row whatever `R` is.
+    #[inline(always)]
+    fn block<const RB: usize, const R: usize>(
+        l: &[f64],
+        phi: &[f64],
+        g: &[f64],
+        ra: usize,
+        n: usize,
+        out: &mut [f64],
+    ) {
+        let mut acc = [[0.0f64; RB]; R];
+        for (a, ga) in g.chunks_exact(n * RB).enumerate().take(ra) {
+            let mut tmp = [[0.0f64; RB]; R];
+            for (j, gj) in ga.chunks_exact(RB).enumerate() {
+                for r in 0..R {
+                    let p = phi[r * n + j];
+                    for b in 0..RB {
+                        tmp[r][b] = p.mul_add(gj[b], tmp[r][b]);
+                    }
+                }
+            }
+            for r in 0..R {
+                let la = l[r * ra + a];
+                for b in 0..RB {
+                    acc[r][b] = la.mul_add(tmp[r][b], acc[r][b]);
+                }
+            }
+        }
+        for r in 0..R {
+            out[r * RB..(r + 1) * RB].copy_from_slice(&acc[r]);
+        }
+    }
+}
+
 /// One left step for a block of rows: `out[i, b] = sum_{a,j} l[i, a] phi[i, j] G[a, j, b]`,
 /// computed as `(L (.) Phi) G^L`: the face-splitting product (`rows x r_{k-1} n_k`, in `work`)
 /// times the left unfolding, one GEMM with inner dimension `r_{k-1} n_k`. `work` is scratch,
@@ -165,6 +350,10 @@ pub fn left_step_into(
             phi.dim(),
             out.dim()
         )));
+    }
+    let mut out = out;
+    if fused::left_step(l_prev, core, phi, out.view_mut()) {
+        return Ok(());
     }
     let len = rows * ra * n;
     if work.len() < len {
@@ -376,6 +565,69 @@ mod face_split_tests {
                     }
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod fused_tests {
+    use super::{face_split_into, fused};
+    use crate::gauge::left_unfolding;
+    use ndarray::{s, Array2, Array3, ArrayView2};
+
+    /// The fused left step equals the face split followed by the GEMM with the left unfolding
+    /// (a different summation order, so to a few ulps of the absolute sum: 1e-13 for O(1)
+    /// data with at most 16 x 16 terms), for every specialized output width and for widths
+    /// it declines; and a row's result does not depend on the block of rows it is computed
+    /// in (bitwise), which is what makes evaluation independent of the thread count.
+    #[test]
+    fn fused_left_step_matches_face_split_and_is_independent_of_row_blocks() {
+        for &(ra, n, rb) in &[
+            (1, 8, 8),
+            (8, 8, 8),
+            (8, 8, 1),
+            (3, 5, 2),
+            (4, 6, 3),
+            (6, 6, 4),
+            (5, 7, 5),
+            (4, 6, 6),
+            (6, 4, 7),
+            (7, 3, 12),
+            (16, 10, 16),
+            (16, 10, 1),
+            (4, 20, 1),
+            (3, 4, 9),
+        ] {
+            let rows = 37; // not a multiple of the row block
+            let l = Array2::from_shape_fn((rows, ra), |(i, a)| {
+                ((i * 7 + a * 3) % 11) as f64 * 0.2 - 1.0
+            });
+            let phi = Array2::from_shape_fn((rows, n), |(i, j)| {
+                ((i * 5 + j * 13) % 7) as f64 * 0.3 - 0.9
+            });
+            let core = Array3::from_shape_fn((ra, n, rb), |(a, j, b)| {
+                ((a * 31 + j * 17 + b * 7) % 19) as f64 * 0.1 - 0.95
+            });
+            let mut w = vec![0.0; rows * ra * n];
+            face_split_into(l.view(), phi.view(), &mut w);
+            let wv = ArrayView2::from_shape((rows, ra * n), &w).unwrap();
+            let reference = wv.dot(&left_unfolding(&core));
+            let mut out = Array2::zeros((rows, rb));
+            if !fused::left_step(l.view(), &core, phi.view(), out.view_mut()) {
+                continue;
+            }
+            for (x, y) in out.iter().zip(reference.iter()) {
+                assert!((x - y).abs() <= 1e-13, "({ra},{n},{rb}): {x} vs {y}");
+            }
+            // rows 5..23 alone give the same bits as inside the whole block
+            let mut part = Array2::zeros((18, rb));
+            assert!(fused::left_step(
+                l.slice(s![5..23, ..]),
+                &core,
+                phi.slice(s![5..23, ..]),
+                part.view_mut()
+            ));
+            assert_eq!(part, out.slice(s![5..23, ..]));
         }
     }
 }

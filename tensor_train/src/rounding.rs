@@ -117,9 +117,14 @@ impl TensorTrain {
     /// TT rounding `H(Y)`: right-orthogonalize (skipped when the gauge says it is done), then
     /// left-to-right truncated SVDs. Cost `O(d n r^3)`. The output is left-orthogonal.
     pub fn round(&self, trunc: &Truncation) -> Result<Rounded> {
+        self.clone().round_owned(trunc)
+    }
+
+    /// [`TensorTrain::round`] consuming `self` (no copy of the cores).
+    pub(crate) fn round_owned(self, trunc: &Truncation) -> Result<Rounded> {
         let d = self.order();
         trunc.validate(d)?;
-        let mut t = self.clone();
+        let mut t = self;
         t.right_orthogonalize()?;
         let norm = t.norm()?;
         let bond_tol = if d > 1 {

@@ -291,19 +291,19 @@ pub fn svd_thin(a: ArrayView2<'_, f64>) -> Result<Svd, LinalgError> {
         });
     }
     let mut svd = if m >= 4 * n {
-        // tall: A = Q R (CholeskyQR2 when well conditioned), R = U_R S V^T, U = Q U_R
-        match qr_tall_cholesky(a)? {
-            Some((q, r)) => {
-                let small = backend::svd_thin(r.view())?;
-                let mut u = Array2::zeros((m, n));
-                gemm(1.0, q.view(), small.u.view(), 0.0, u.view_mut(), Par::Seq)?;
-                Svd {
-                    u,
-                    s: small.s,
-                    vt: small.vt,
-                }
-            }
-            None => backend::svd_thin(a)?,
+        // tall: A = Q R (CholeskyQR2 when well conditioned, Householder otherwise: the
+        // R-SVD, backward stable either way), R = U_R S V^T, U = Q U_R
+        let (q, r) = match qr_tall_cholesky(a)? {
+            Some(qr) => qr,
+            None => backend::qr_thin(a)?,
+        };
+        let small = backend::svd_thin(r.view())?;
+        let mut u = Array2::zeros((m, n));
+        gemm(1.0, q.view(), small.u.view(), 0.0, u.view_mut(), Par::Seq)?;
+        Svd {
+            u,
+            s: small.s,
+            vt: small.vt,
         }
     } else {
         backend::svd_thin(a)?

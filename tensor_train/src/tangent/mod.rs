@@ -17,13 +17,13 @@
 
 pub mod jacobian;
 pub mod projection;
+mod retraction;
 
 pub use jacobian::SampleInterfaces;
 
 use crate::error::{Result, TtError};
-use crate::gauge::{left_unfolding, Gauge};
+use crate::gauge::left_unfolding;
 use crate::linalg::Householder;
-use crate::rounding::Truncation;
 use crate::tt::TensorTrain;
 use ndarray::{s, Array1, Array2, Array3, ArrayView1};
 
@@ -331,27 +331,6 @@ impl TangentSpace {
     /// The rank-`2r` TT of a tangent vector.
     pub fn to_tt(&self, xi: &TangentVector) -> Result<TensorTrain> {
         self.combined_tt(0.0, 1.0, xi)
-    }
-
-    /// Retraction `R_X(t xi) = H_r(X + t xi)`: TT rounding of the rank-`2r` TT back to the
-    /// ranks of `X`, `O(d n r^3)`. The result is left-orthogonal, ready for the next
-    /// [`TangentSpace::new`].
-    pub fn retract(&self, t: f64, xi: &TangentVector) -> Result<TensorTrain> {
-        let y = self.combined_tt(1.0, t, xi)?;
-        let ranks = self.left.internal_ranks();
-        let rounded = y.round(&Truncation::ranks(&ranks))?;
-        let mut tt = rounded.tt;
-        debug_assert_eq!(
-            tt.gauge(),
-            Gauge::Mixed {
-                center: self.order() - 1
-            }
-        );
-        // ranks can only drop if X + t xi has lower rank; keep the fixed-rank shapes
-        if tt.internal_ranks() != ranks {
-            tt = pad_ranks(tt, &ranks)?;
-        }
-        Ok(tt)
     }
 
     /// Dense matrix of the basis `E_X` (`prod n_k x D`, columns `vec(E_X e_j)`), for tests on
