@@ -24,6 +24,7 @@ pub mod config;
 pub mod gd;
 pub mod gram;
 pub mod linesearch;
+pub mod linearized;
 pub mod lsqr;
 pub mod momentum;
 pub mod ngd;

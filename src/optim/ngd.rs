@@ -14,6 +14,7 @@
 //! line search.
 
 use super::gram::{GramSolver, GramSystem};
+use super::linearized::{LinearizedModel, SampleLinearization};
 use super::linesearch::{armijo, Armijo};
 use super::{evaluate, prepare, Optimizer, Prepared, StepContext, StepReport};
 use crate::error::{Error, Result};
@@ -177,6 +178,8 @@ pub(crate) fn iteration_samples<'d>(
 pub(crate) struct NaturalPoint<'p> {
     pub p: &'p Prepared,
     pub feats: Vec<ndarray::ArrayView2<'p, f64>>,
+    /// The sample Jacobian at `X` (`J c`, `J^T w`).
+    pub lin: SampleLinearization<'p>,
     pub sys: Option<GramSystem<'p>>,
 }
 
@@ -200,7 +203,8 @@ impl<'p> NaturalPoint<'p> {
                 par,
             )?),
         };
-        Ok(NaturalPoint { p, feats, sys })
+        let lin = SampleLinearization::new(&p.ts, &p.si, &feats);
+        Ok(NaturalPoint { p, feats, lin, sys })
     }
 
     /// Natural direction for first/second loss derivatives `d1`, `d2` at the samples (at `X`,
@@ -225,14 +229,14 @@ impl<'p> NaturalPoint<'p> {
             (None, None) => {
                 let n = d1.len() as f64;
                 let w = d1.mapv(|v| -v / n);
-                Ok(self.p.ts.vjp(&self.p.si, &self.feats, w.view(), par)?)
+                self.lin.vjp(w.view(), par)
             }
         }
     }
 
     /// Sample values `J c` of tangent coordinates `c`.
     pub fn values(&self, c: &Array1<f64>, par: Par) -> Result<Array1<f64>> {
-        Ok(self.p.ts.jvp(&self.p.si, &self.feats, c.view(), par)?)
+        self.lin.jvp(c.view(), par)
     }
 
     /// Directional derivative of the loss at `X` along coordinates with sample values `jc`:
