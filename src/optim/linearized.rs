@@ -25,7 +25,9 @@
 //! New losses and operators plug in here, below the optimizers.
 
 use crate::error::{Error, Result};
-use ndarray::{s, Array1, Array2, Array3, ArrayView1, ArrayView2, ArrayViewMut2, Axis, CowArray, Ix2};
+use ndarray::{
+    s, Array1, Array2, Array3, ArrayView1, ArrayView2, ArrayViewMut2, Axis, CowArray, Ix2,
+};
 use rayon::prelude::*;
 use std::ops::Range;
 use tensor_train::interfaces::CHUNK;
@@ -208,7 +210,9 @@ impl LinearizedModel for SampleLinearization<'_> {
         Ok(self.ts.vjp(&self.si, &self.features(), w, par)?)
     }
     fn jacobian_rows_into(&self, rows: Range<usize>, out: ArrayViewMut2<'_, f64>) -> Result<()> {
-        Ok(self.ts.jacobian_rows(&self.si, &self.features(), rows, out)?)
+        Ok(self
+            .ts
+            .jacobian_rows(&self.si, &self.features(), rows, out)?)
     }
     fn jacobian_block_rows_into(
         &self,
@@ -221,7 +225,9 @@ impl LinearizedModel for SampleLinearization<'_> {
             .jacobian_block_rows(&self.si, &self.features(), k, rows, out)?)
     }
     fn jacobian_into(&self, out: ArrayViewMut2<'_, f64>, par: Par) -> Result<()> {
-        Ok(self.ts.jacobian_into(&self.si, &self.features(), out, par)?)
+        Ok(self
+            .ts
+            .jacobian_into(&self.si, &self.features(), out, par)?)
     }
     fn select_rows(&self, rows: &[usize]) -> Option<Box<dyn LinearizedModel + '_>> {
         let pick = |a: &Array2<f64>| a.select(Axis(0), rows);
@@ -280,28 +286,41 @@ impl<M: LinearizedModel> FactoredRows<M> {
 
     /// Map inner-row values `v` (`N C`) to factored rows `F_i v_i` (`N r`).
     pub fn apply_factors(&self, v: ArrayView1<'_, f64>) -> Array1<f64> {
-        let (n, r, c) = self.factors.dim();
-        let mut out = Array1::zeros(n * r);
-        for i in 0..n {
-            let f = self.factors.index_axis(Axis(0), i);
-            let vi = v.slice(s![i * c..(i + 1) * c]);
-            out.slice_mut(s![i * r..(i + 1) * r]).assign(&f.dot(&vi));
-        }
-        out
+        apply_factors(&self.factors, v)
     }
 
     /// Map factored-row values `w` (`N r`) to inner rows `F_i^T w_i` (`N C`).
     pub fn apply_factors_t(&self, w: ArrayView1<'_, f64>) -> Array1<f64> {
-        let (n, r, c) = self.factors.dim();
-        let mut out = Array1::zeros(n * c);
-        for i in 0..n {
-            let f = self.factors.index_axis(Axis(0), i);
-            let wi = w.slice(s![i * r..(i + 1) * r]);
-            out.slice_mut(s![i * c..(i + 1) * c]).assign(&f.t().dot(&wi));
-        }
-        out
+        apply_factors_t(&self.factors, w)
     }
+}
 
+/// `F_i v_i` for factors `N x r x C` and inner-row values `v` (`N C`): `N r` values.
+pub fn apply_factors(factors: &Array3<f64>, v: ArrayView1<'_, f64>) -> Array1<f64> {
+    let (n, r, c) = factors.dim();
+    let mut out = Array1::zeros(n * r);
+    for i in 0..n {
+        let f = factors.index_axis(Axis(0), i);
+        let vi = v.slice(s![i * c..(i + 1) * c]);
+        out.slice_mut(s![i * r..(i + 1) * r]).assign(&f.dot(&vi));
+    }
+    out
+}
+
+/// `F_i^T w_i` for factors `N x r x C` and factored-row values `w` (`N r`): `N C` values.
+pub fn apply_factors_t(factors: &Array3<f64>, w: ArrayView1<'_, f64>) -> Array1<f64> {
+    let (n, r, c) = factors.dim();
+    let mut out = Array1::zeros(n * c);
+    for i in 0..n {
+        let f = factors.index_axis(Axis(0), i);
+        let wi = w.slice(s![i * r..(i + 1) * r]);
+        out.slice_mut(s![i * c..(i + 1) * c])
+            .assign(&f.t().dot(&wi));
+    }
+    out
+}
+
+impl<M: LinearizedModel> FactoredRows<M> {
     /// The groups covering `rows` and the offset of `rows.start` in the first group's rows.
     fn groups_of(&self, rows: &Range<usize>) -> (Range<usize>, usize) {
         let r = self.factors.dim().1.max(1);

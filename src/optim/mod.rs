@@ -23,8 +23,8 @@ pub mod als;
 pub mod config;
 pub mod gd;
 pub mod gram;
-pub mod linesearch;
 pub mod linearized;
+pub mod linesearch;
 pub mod lsqr;
 pub mod momentum;
 pub mod ngd;
@@ -124,6 +124,9 @@ pub struct Prepared {
     pub d2: Array1<f64>,
     /// Loss value.
     pub loss: f64,
+    /// Hessian factors of a vector-output loss ([`Loss::hessian_factors`]; `None`: the
+    /// Hessian is `diag(d2)`).
+    pub factors: Option<crate::loss::HessianFactors>,
 }
 
 /// Compute [`Prepared`] at `x`, `O(N d n r^2 + d n r^3)`.
@@ -138,6 +141,7 @@ pub fn prepare(x: &TensorTrain, data: &SampleSet, loss: &dyn Loss, par: Par) -> 
     check_finite(value, "loss")?;
     let d1 = loss.first_derivative(pred.view(), y, w);
     let d2 = loss.second_derivative(pred.view(), y, w);
+    let factors = loss.hessian_factors(pred.view(), y, w);
     Ok(Prepared {
         ts,
         si,
@@ -145,6 +149,7 @@ pub fn prepare(x: &TensorTrain, data: &SampleSet, loss: &dyn Loss, par: Par) -> 
         d1,
         d2,
         loss: value,
+        factors,
     })
 }
 

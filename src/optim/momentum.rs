@@ -48,8 +48,7 @@
 
 use super::gram::GramSystem;
 use super::ngd::{
-    iteration_samples, natural_step, take_step, weighted_system, Metric, NaturalPoint, NgdConfig,
-    StepRule, Taken,
+    iteration_samples, natural_step, take_step, Metric, NaturalPoint, NgdConfig, StepRule, Taken,
 };
 use super::state::{OptimizerState, TtData};
 use super::{prepare, Optimizer, StepContext, StepReport};
@@ -418,6 +417,13 @@ pub fn subspace_step(
         u += d1[i] * jd[i];
         v += d1[i] * jm[i];
     }
+    subspace_solve([a, b, c, u, v], beta_max)
+}
+
+/// [`subspace_step`] from the model's moments `[dHd, dHm, mHm, l'.Jd, l'.Jm]` (any Hessian,
+/// e.g. the block Hessians of a vector-output loss).
+pub fn subspace_solve(moments: [f64; 5], beta_max: f64) -> Option<(f64, f64)> {
+    let [a, b, c, u, v] = moments;
     let det = a * c - b * b;
     if !(a > 0.0 && c > 0.0 && det > 1e-10 * a * c) {
         return None;
@@ -549,20 +555,7 @@ impl Optimizer for Momentum {
                 GradientAt::Lookahead if look != 0.0 => {
                     let y = p.ts.retract(look, &p.ts.from_coords(m.view())?)?;
                     let pred_y = interfaces::values(&y, &np.feats, par)?;
-                    let (t, w) = (batch.targets(), batch.weights());
-                    let d1 = loss.first_derivative(pred_y.view(), t, w);
-                    let d2 = loss.second_derivative(pred_y.view(), t, w);
-                    let sys_y = match cfg.natural.metric {
-                        Metric::Empirical if d2 != p.d2 => Some(weighted_system(
-                            &p,
-                            &np.feats,
-                            d2.view(),
-                            cfg.natural.solver_for(full),
-                            par,
-                        )?),
-                        _ => None,
-                    };
-                    np.direction(d1.view(), d2.view(), sys_y.as_ref(), par)?
+                    np.lookahead_direction(&pred_y, batch, loss, &cfg.natural, full, par)?
                 }
                 _ => np.direction(p.d1.view(), p.d2.view(), None, par)?,
             };
@@ -572,7 +565,14 @@ impl Optimizer for Momentum {
                 reuse = Some((d.clone(), jd.clone()));
             }
             if adaptive {
-                match subspace_step(&p.d1, &p.d2, &jd, &jm, cfg.momentum.beta) {
+                let moments = [
+                    np.hessian_product(&jd, &jd),
+                    np.hessian_product(&jd, &jm),
+                    np.hessian_product(&jm, &jm),
+                    p.d1.dot(&jd),
+                    p.d1.dot(&jm),
+                ];
+                match subspace_solve(moments, cfg.momentum.beta) {
                     Some((a, b)) => {
                         let s = &d * a + &m * b;
                         let js = &jd * a + &jm * b;
