@@ -57,6 +57,45 @@ pub struct FitConfig {
     /// The adaptive learner (validation, rank and degree selection; [`crate::learn`]); `None`
     /// runs one fit at the fixed `rank` and `basis`.
     pub learn: Option<crate::learn::LearnConfig>,
+    /// The training loss (default least squares).
+    pub loss: LossKind,
+}
+
+/// The training loss of a fit (MATH.md §8).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LossKind {
+    /// `(v - y)^2 / 2`: regression.
+    #[default]
+    LeastSquares,
+    /// Binary cross-entropy of the logit `v` with labels `0`/`1` (Fisher scoring).
+    Logistic,
+}
+
+impl LossKind {
+    /// Parse `least-squares` (or `ls`) and `logistic`.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "least-squares" | "ls" => Ok(LossKind::LeastSquares),
+            "logistic" => Ok(LossKind::Logistic),
+            "softmax" => Err(Error::param(
+                "--loss",
+                "softmax (C classes) is available in the library (ttfit::loss::Softmax with ttfit::classify::expand_classes) but not yet in the command line; use logistic for two classes",
+            )),
+            other => Err(Error::param(
+                "--loss",
+                format!("unknown loss '{other}'; choose least-squares or logistic"),
+            )),
+        }
+    }
+
+    /// The loss object.
+    pub fn build(self) -> Box<dyn crate::loss::Loss> {
+        match self {
+            LossKind::LeastSquares => Box::new(crate::loss::LeastSquares),
+            LossKind::Logistic => Box::new(crate::loss::Logistic),
+        }
+    }
 }
 
 impl Default for FitConfig {
@@ -75,6 +114,7 @@ impl Default for FitConfig {
             validation: None,
             threads: None,
             learn: None,
+            loss: LossKind::LeastSquares,
         }
     }
 }
@@ -383,6 +423,25 @@ pub fn fit_with(
     observer: impl Observer,
     control: RunControl,
 ) -> Result<Fitted> {
+    if cfg.loss == LossKind::Logistic {
+        if cfg.learn.is_some() {
+            return Err(Error::param(
+                "--loss logistic",
+                "the adaptive learner selects models by their relative L2 validation error, which does not measure a classifier; fix the model class with --rank and --basis",
+            ));
+        }
+        if cfg.validation.is_some() || cfg.stopping.validation_patience.is_some() {
+            return Err(Error::param(
+                "--loss logistic",
+                "validation early stopping tracks the relative L2 error, not the log-loss; fit a classifier with --validation 0",
+            ));
+        }
+        crate::classify::labels_from_targets(data.y.view(), 2)?;
+        if let Some(t) = test {
+            crate::classify::labels_from_targets(t.y.view(), 2)
+                .map_err(|e| Error::data("test data", e.to_string()))?;
+        }
+    }
     if cfg.learn.is_some() {
         if control.init.is_some() || control.resume.is_some() || control.checkpoint.is_some() {
             return Err(Error::param(
@@ -418,6 +477,7 @@ pub fn fit_with(
         .started_at(started)
         .par(cfg.par())
         .seed(cfg.seed)
+        .loss(cfg.loss.build())
         .observe(observer);
     if let Some((path, every)) = control.checkpoint {
         let meta = CheckpointConfig {
@@ -468,6 +528,15 @@ pub fn fit_with(
         target: data.target_name.clone(),
         data_source: None,
         settings: serde_json::to_value(cfg).ok(),
+        classification: match cfg.loss {
+            LossKind::LeastSquares => None,
+            LossKind::Logistic => Some(classification_info(
+                &result.tt,
+                &problem.train,
+                problem.test.as_ref(),
+                cfg.par(),
+            )?),
+        },
     };
     let model = FunctionalTT::new(problem.features, result.tt.clone())?;
     // with early stopping the returned TT is the best one: report its own test error
@@ -483,5 +552,34 @@ pub fn fit_with(
         result,
         info,
         selection: None,
+    })
+}
+
+/// Accuracy and log-loss of the logit model `tt` on the training (and test) samples, whose
+/// targets are validated `0`/`1` labels.
+fn classification_info(
+    tt: &TensorTrain,
+    train: &crate::samples::SampleSet,
+    test: Option<&crate::samples::SampleSet>,
+    par: Par,
+) -> Result<crate::model_file::ClassificationInfo> {
+    let metrics = |s: &crate::samples::SampleSet| -> Result<(f64, f64)> {
+        let z = crate::optim::predict(tt, s, par)?;
+        let probs = crate::classify::probabilities(z.view(), 2, false);
+        let labels = crate::classify::labels_from_targets(s.targets(), 2)?;
+        Ok((
+            crate::classify::accuracy(&probs, &labels),
+            crate::classify::log_loss(&probs, &labels),
+        ))
+    };
+    let (train_accuracy, train_log_loss) = metrics(train)?;
+    let test = test.map(metrics).transpose()?;
+    Ok(crate::model_file::ClassificationInfo {
+        loss: "logistic".into(),
+        classes: 2,
+        train_accuracy,
+        train_log_loss,
+        test_accuracy: test.map(|t| t.0),
+        test_log_loss: test.map(|t| t.1),
     })
 }

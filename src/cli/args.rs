@@ -121,6 +121,11 @@ pub struct ModelArgs {
     /// Stop when the training loss falls to this value.
     #[arg(long)]
     pub target_loss: Option<f64>,
+    /// Training loss: least-squares (regression) or logistic (binary classification: the
+    /// target column holds labels 0 and 1, the model gives the logit, `predict` writes
+    /// probabilities and labels; needs --rank, --basis and --validation 0 is implied).
+    #[arg(long)]
+    pub loss: Option<String>,
     /// Seed (start point, validation split, mini-batches).
     #[arg(long)]
     pub seed: Option<u64>,
