@@ -37,7 +37,7 @@ pub fn labels_from_targets(y: ArrayView1<'_, f64>, classes: usize) -> Result<Vec
 pub fn count_classes(y: ArrayView1<'_, f64>) -> Result<usize> {
     let mut max = 0usize;
     for (i, &v) in y.iter().enumerate() {
-        if !(v.fract() == 0.0 && v >= 0.0 && v < 1e6) {
+        if !(v.fract() == 0.0 && (0.0..1e6).contains(&v)) {
             return Err(Error::data(
                 format!("target row {}", i + 1),
                 format!("label {v} is not a non-negative integer class index; recode the target column as 0, 1, 2, ..."),

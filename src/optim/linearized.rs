@@ -173,7 +173,7 @@ impl<'a> SampleLinearization<'a> {
         SampleLinearization {
             ts,
             si: std::borrow::Cow::Borrowed(si),
-            feats: feats.iter().map(|f| CowArray::from(f.clone())).collect(),
+            feats: feats.iter().map(|f| CowArray::from(*f)).collect(),
         }
     }
 
