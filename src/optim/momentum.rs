@@ -437,6 +437,11 @@ pub fn subspace_solve(moments: [f64; 5], beta_max: f64) -> Option<(f64, f64)> {
     (alpha.is_finite() && beta.is_finite()).then_some((alpha, beta))
 }
 
+/// `sum_i a_i b_i` summed in index order (the order `subspace_step` always used).
+fn seq_dot(a: &Array1<f64>, b: &Array1<f64>) -> f64 {
+    a.iter().zip(b.iter()).fold(0.0, |acc, (x, y)| acc + x * y)
+}
+
 /// Whether `h_i = c w_i` for one constant `c` (`w_i = 1` when absent): then the loss-weighted
 /// and the plain Gram systems have the same minimizers (the relative shift scales with them).
 fn proportional(h: &Array1<f64>, w: Option<ndarray::ArrayView1<'_, f64>>) -> bool {
@@ -569,8 +574,8 @@ impl Optimizer for Momentum {
                     np.hessian_product(&jd, &jd),
                     np.hessian_product(&jd, &jm),
                     np.hessian_product(&jm, &jm),
-                    p.d1.dot(&jd),
-                    p.d1.dot(&jm),
+                    seq_dot(&p.d1, &jd),
+                    seq_dot(&p.d1, &jm),
                 ];
                 match subspace_solve(moments, cfg.momentum.beta) {
                     Some((a, b)) => {
