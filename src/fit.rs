@@ -70,7 +70,14 @@ pub enum LossKind {
     LeastSquares,
     /// Binary cross-entropy of the logit `v` with labels `0`/`1` (Fisher scoring).
     Logistic,
+    /// Multinomial cross-entropy over `C` classes (labels `0..C-1`): the model gets one more
+    /// input, [`CLASS_INPUT`], with a piecewise-constant basis of `C` cells (one-hot class
+    /// features), and `v(x, c)` is the logit of class `c` (MATH.md §8).
+    Softmax,
 }
+
+/// Name of the class input of a softmax model (its values are the class indices).
+pub const CLASS_INPUT: &str = "class";
 
 impl LossKind {
     /// Parse `least-squares` (or `ls`) and `logistic`.
@@ -78,22 +85,20 @@ impl LossKind {
         match s {
             "least-squares" | "ls" => Ok(LossKind::LeastSquares),
             "logistic" => Ok(LossKind::Logistic),
-            "softmax" => Err(Error::param(
-                "--loss",
-                "softmax (C classes) is available in the library (ttfit::loss::Softmax with ttfit::classify::expand_classes) but not yet in the command line; use logistic for two classes",
-            )),
+            "softmax" => Ok(LossKind::Softmax),
             other => Err(Error::param(
                 "--loss",
-                format!("unknown loss '{other}'; choose least-squares or logistic"),
+                format!("unknown loss '{other}'; choose least-squares, logistic or softmax"),
             )),
         }
     }
 
-    /// The loss object.
-    pub fn build(self) -> Box<dyn crate::loss::Loss> {
+    /// The loss object (`classes` is used by softmax only).
+    pub fn build(self, classes: usize) -> Box<dyn crate::loss::Loss> {
         match self {
             LossKind::LeastSquares => Box::new(crate::loss::LeastSquares),
             LossKind::Logistic => Box::new(crate::loss::Logistic),
+            LossKind::Softmax => Box::new(crate::loss::Softmax { classes }),
         }
     }
 }
@@ -423,7 +428,8 @@ pub fn fit_with(
     observer: impl Observer,
     control: RunControl,
 ) -> Result<Fitted> {
-    if cfg.loss == LossKind::Logistic {
+    let mut classes = 2;
+    if cfg.loss != LossKind::LeastSquares {
         if cfg.learn.is_some() {
             return Err(Error::param(
                 "--loss logistic",
@@ -436,12 +442,78 @@ pub fn fit_with(
                 "validation early stopping tracks the relative L2 error, not the log-loss; fit a classifier with --validation 0",
             ));
         }
-        crate::classify::labels_from_targets(data.y.view(), 2)?;
+        if cfg.loss == LossKind::Softmax {
+            classes = crate::classify::count_classes(data.y.view())?;
+        }
+        crate::classify::labels_from_targets(data.y.view(), classes)?;
         if let Some(t) = test {
-            crate::classify::labels_from_targets(t.y.view(), 2)
+            crate::classify::labels_from_targets(t.y.view(), classes)
                 .map_err(|e| Error::data("test data", e.to_string()))?;
         }
     }
+    if cfg.loss == LossKind::Softmax {
+        // one more input: the class, with one-hot (piecewise-constant) features; every row
+        // becomes C rows with one-hot targets
+        if data.input_names.iter().any(|n| n == CLASS_INPUT) {
+            return Err(Error::data(
+                "data",
+                format!("an input column is named \"{CLASS_INPUT}\", the name of the softmax model's class input; rename it"),
+            ));
+        }
+        let d = data.n_inputs();
+        let bases = cfg.check(d)?;
+        let mut cfg2 = cfg.clone();
+        let mut b2 = bases;
+        b2.push(Basis::Piecewise {
+            degree: 0,
+            cells: classes,
+        });
+        cfg2.bases = Some(b2);
+        let mut dom = match &cfg.domain {
+            Some(dm) => dm.clone(),
+            None => data.infer_domain(cfg.domain_margin)?.bounds,
+        };
+        dom.push((-0.5, classes as f64 - 0.5));
+        cfg2.domain = Some(dom);
+        let data2 = softmax_dataset(data, classes)?;
+        let test2 = test.map(|t| softmax_dataset(t, classes)).transpose()?;
+        return fit_prepared(&cfg2, &data2, test2.as_ref(), observer, control, classes);
+    }
+    fit_prepared(cfg, data, test, observer, control, classes)
+}
+
+/// The softmax data set of `data`: row `i` becomes rows `i C + c` with the extra input
+/// [`CLASS_INPUT`] `= c`, target `1[y_i = c]` and the row's weight.
+pub fn softmax_dataset(data: &Dataset, classes: usize) -> Result<Dataset> {
+    let (n, d) = data.x.dim();
+    let x = ndarray::Array2::from_shape_fn((n * classes, d + 1), |(r, k)| {
+        if k < d {
+            data.x[[r / classes, k]]
+        } else {
+            (r % classes) as f64
+        }
+    });
+    let y = ndarray::Array1::from_shape_fn(n * classes, |r| {
+        (data.y[r / classes] == (r % classes) as f64) as u8 as f64
+    });
+    let w = data
+        .weights
+        .as_ref()
+        .map(|w| ndarray::Array1::from_shape_fn(n * classes, |r| w[r / classes]));
+    let mut names = data.input_names.clone();
+    names.push(CLASS_INPUT.into());
+    Dataset::new(x, y, w, names, data.target_name.clone())
+}
+
+/// [`fit_with`] after the classification checks (`classes`: of a classifier).
+fn fit_prepared(
+    cfg: &FitConfig,
+    data: &Dataset,
+    test: Option<&Dataset>,
+    observer: impl Observer,
+    control: RunControl,
+    classes: usize,
+) -> Result<Fitted> {
     if cfg.learn.is_some() {
         if control.init.is_some() || control.resume.is_some() || control.checkpoint.is_some() {
             return Err(Error::param(
@@ -477,7 +549,7 @@ pub fn fit_with(
         .started_at(started)
         .par(cfg.par())
         .seed(cfg.seed)
-        .loss(cfg.loss.build())
+        .loss(cfg.loss.build(classes))
         .observe(observer);
     if let Some((path, every)) = control.checkpoint {
         let meta = CheckpointConfig {
@@ -530,11 +602,13 @@ pub fn fit_with(
         settings: serde_json::to_value(cfg).ok(),
         classification: match cfg.loss {
             LossKind::LeastSquares => None,
-            LossKind::Logistic => Some(classification_info(
+            LossKind::Logistic | LossKind::Softmax => Some(classification_info(
                 &result.tt,
                 &problem.train,
                 problem.test.as_ref(),
                 cfg.par(),
+                classes,
+                cfg.loss == LossKind::Softmax,
             )?),
         },
     };
@@ -562,11 +636,25 @@ fn classification_info(
     train: &crate::samples::SampleSet,
     test: Option<&crate::samples::SampleSet>,
     par: Par,
+    classes: usize,
+    softmax: bool,
 ) -> Result<crate::model_file::ClassificationInfo> {
     let metrics = |s: &crate::samples::SampleSet| -> Result<(f64, f64)> {
         let z = crate::optim::predict(tt, s, par)?;
-        let probs = crate::classify::probabilities(z.view(), 2, false);
-        let labels = crate::classify::labels_from_targets(s.targets(), 2)?;
+        let probs = crate::classify::probabilities(z.view(), classes, softmax);
+        let labels = if softmax {
+            // the one-hot targets of each group of C rows
+            let t = s.targets();
+            (0..t.len() / classes)
+                .map(|i| {
+                    (0..classes)
+                        .find(|&c| t[i * classes + c] == 1.0)
+                        .unwrap_or(0)
+                })
+                .collect()
+        } else {
+            crate::classify::labels_from_targets(s.targets(), 2)?
+        };
         Ok((
             crate::classify::accuracy(&probs, &labels),
             crate::classify::log_loss(&probs, &labels),
@@ -575,8 +663,8 @@ fn classification_info(
     let (train_accuracy, train_log_loss) = metrics(train)?;
     let test = test.map(metrics).transpose()?;
     Ok(crate::model_file::ClassificationInfo {
-        loss: "logistic".into(),
-        classes: 2,
+        loss: if softmax { "softmax" } else { "logistic" }.into(),
+        classes,
         train_accuracy,
         train_log_loss,
         test_accuracy: test.map(|t| t.0),

@@ -75,7 +75,8 @@ pub struct TrainingInfo {
 /// What a classifier's model file records (MATH.md §8): the model values are logits.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ClassificationInfo {
-    /// `logistic` (one logit per input, `P(y = 1) = sigma(v)`).
+    /// `logistic` (one logit per input, `P(y = 1) = sigma(v)`) or `softmax` (the model's
+    /// last input is the class, [`crate::fit::CLASS_INPUT`]; `v(x, c)` is the logit of class `c`).
     pub loss: String,
     /// Number of classes (labels `0..classes-1`).
     pub classes: usize,

@@ -535,3 +535,88 @@ fn logistic_fit_predicts_probabilities_and_labels() {
     assert_fails(&o, "label 0.5");
     assert!(!model2.exists());
 }
+
+/// `fit --loss softmax` with three classes: the model file records the classifier, `predict`
+/// writes one probability column per class (summing to 1) and the most probable label, and
+/// the training accuracy on a nearly separable problem is high.
+#[test]
+fn softmax_fit_predicts_class_probabilities() {
+    let dir = scratch("softmax");
+    let data = dir.join("train.csv");
+    let mut s = String::from("x1,x2,y\n");
+    for i in 0..450 {
+        let a = ((i * 37 % 101) as f64 / 50.0) - 1.0;
+        let b = ((i * 53 % 97) as f64 / 48.0) - 1.0;
+        let y = if a < -0.33 {
+            0
+        } else if a < 0.33 {
+            1
+        } else {
+            2
+        };
+        s.push_str(&format!("{a},{b},{y}\n"));
+    }
+    std::fs::write(&data, s).unwrap();
+    let model = dir.join("model.json");
+    let o = ttfit(&[
+        "fit",
+        "--data",
+        p(&data),
+        "--loss",
+        "softmax",
+        "--rank",
+        "2",
+        "--basis",
+        "legendre:5",
+        "--optimizer",
+        "ngd",
+        "--out",
+        p(&model),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::read_to_string(&model).unwrap().contains("softmax"));
+    let pred = dir.join("pred.csv");
+    let o = ttfit(&[
+        "predict",
+        "--model",
+        p(&model),
+        "--data",
+        p(&data),
+        "--out",
+        p(&pred),
+        "--target",
+        "y",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary = String::from_utf8_lossy(&o.stdout).into_owned();
+    let acc: f64 = summary
+        .split("accuracy ")
+        .nth(1)
+        .and_then(|s| s.split(',').next())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no accuracy in {summary}"));
+    assert!(acc > 0.9, "{summary}");
+    let text = std::fs::read_to_string(&pred).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |n: &str| {
+        header
+            .iter()
+            .position(|h| *h == n)
+            .unwrap_or_else(|| panic!("{n}"))
+    };
+    let (p0, p1, p2, lab) = (
+        col("y_prob0"),
+        col("y_prob1"),
+        col("y_prob2"),
+        col("y_label"),
+    );
+    for line in lines {
+        let f: Vec<f64> = line.split(',').map(|v| v.parse().unwrap()).collect();
+        let ps = [f[p0], f[p1], f[p2]];
+        assert!((ps.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+        let best = (0..3).max_by(|&a, &b| ps[a].total_cmp(&ps[b])).unwrap();
+        assert_eq!(f[lab], best as f64);
+    }
+}
