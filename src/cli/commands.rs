@@ -585,7 +585,7 @@ fn predict(a: PredictArgs) -> Result<()> {
     if softmax {
         for k in 0..group {
             let pc = format!("{column}{k}");
-            if table.header.iter().any(|h| *h == pc) && !a.overwrite_column {
+            if table.header.contains(&pc) && !a.overwrite_column {
                 return Err(Error::param(
                     "--column",
                     format!("{file} already has a column \"{pc}\" for the class probabilities; choose another name with --column, or add --overwrite-column to replace it"),
