@@ -25,9 +25,7 @@
 //! New losses and operators plug in here, below the optimizers.
 
 use crate::error::{Error, Result};
-use ndarray::{
-    s, Array1, Array2, Array3, ArrayView1, ArrayView2, ArrayViewMut2, Axis, CowArray, Ix2,
-};
+use ndarray::{s, Array1, Array2, Array3, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 use std::ops::Range;
 use tensor_train::interfaces::CHUNK;
@@ -158,8 +156,8 @@ impl<T: LinearizedModel + ?Sized> LinearizedModel for &T {
 /// the sample projection of `sum_i w_i Phi(x^i)` (MATH.md §3.4(b)); cost `O(N d n r^2)` each.
 pub struct SampleLinearization<'a> {
     ts: &'a TangentSpace,
-    si: std::borrow::Cow<'a, SampleInterfaces>,
-    feats: Vec<CowArray<'a, f64, Ix2>>,
+    si: &'a SampleInterfaces,
+    feats: Vec<ArrayView2<'a, f64>>,
 }
 
 impl<'a> SampleLinearization<'a> {
@@ -172,8 +170,8 @@ impl<'a> SampleLinearization<'a> {
     ) -> Self {
         SampleLinearization {
             ts,
-            si: std::borrow::Cow::Borrowed(si),
-            feats: feats.iter().map(|f| CowArray::from(*f)).collect(),
+            si,
+            feats: feats.to_vec(),
         }
     }
 
@@ -183,13 +181,13 @@ impl<'a> SampleLinearization<'a> {
     }
 
     /// The interfaces at the samples.
-    pub fn interfaces(&self) -> &SampleInterfaces {
-        &self.si
+    pub fn interfaces(&self) -> &'a SampleInterfaces {
+        self.si
     }
 
     /// Views of the feature matrices.
-    pub fn features(&self) -> Vec<ArrayView2<'_, f64>> {
-        self.feats.iter().map(|f| f.view()).collect()
+    pub fn features(&self) -> &[ArrayView2<'a, f64>] {
+        &self.feats
     }
 }
 
@@ -204,15 +202,13 @@ impl LinearizedModel for SampleLinearization<'_> {
         self.ts.block_offsets()
     }
     fn jvp(&self, c: ArrayView1<'_, f64>, par: Par) -> Result<Array1<f64>> {
-        Ok(self.ts.jvp(&self.si, &self.features(), c, par)?)
+        Ok(self.ts.jvp(self.si, &self.feats, c, par)?)
     }
     fn vjp(&self, w: ArrayView1<'_, f64>, par: Par) -> Result<Array1<f64>> {
-        Ok(self.ts.vjp(&self.si, &self.features(), w, par)?)
+        Ok(self.ts.vjp(self.si, &self.feats, w, par)?)
     }
     fn jacobian_rows_into(&self, rows: Range<usize>, out: ArrayViewMut2<'_, f64>) -> Result<()> {
-        Ok(self
-            .ts
-            .jacobian_rows(&self.si, &self.features(), rows, out)?)
+        Ok(self.ts.jacobian_rows(self.si, &self.feats, rows, out)?)
     }
     fn jacobian_block_rows_into(
         &self,
@@ -222,28 +218,65 @@ impl LinearizedModel for SampleLinearization<'_> {
     ) -> Result<()> {
         Ok(self
             .ts
-            .jacobian_block_rows(&self.si, &self.features(), k, rows, out)?)
+            .jacobian_block_rows(self.si, &self.feats, k, rows, out)?)
     }
     fn jacobian_into(&self, out: ArrayViewMut2<'_, f64>, par: Par) -> Result<()> {
-        Ok(self
-            .ts
-            .jacobian_into(&self.si, &self.features(), out, par)?)
+        Ok(self.ts.jacobian_into(self.si, &self.feats, out, par)?)
     }
     fn select_rows(&self, rows: &[usize]) -> Option<Box<dyn LinearizedModel + '_>> {
         let pick = |a: &Array2<f64>| a.select(Axis(0), rows);
-        let si = SampleInterfaces {
-            left_u: self.si.left_u.iter().map(pick).collect(),
-            right_v: self.si.right_v.iter().map(pick).collect(),
-        };
-        Some(Box::new(SampleLinearization {
+        Some(Box::new(SelectedRows {
             ts: self.ts,
-            si: std::borrow::Cow::Owned(si),
-            feats: self
-                .feats
-                .iter()
-                .map(|f| CowArray::from(f.select(Axis(0), rows)))
-                .collect(),
+            si: SampleInterfaces {
+                left_u: self.si.left_u.iter().map(pick).collect(),
+                right_v: self.si.right_v.iter().map(pick).collect(),
+            },
+            feats: self.feats.iter().map(|f| f.select(Axis(0), rows)).collect(),
         }))
+    }
+}
+
+/// A [`SampleLinearization`] restricted to some rows, owning the selected interfaces and
+/// features ([`LinearizedModel::select_rows`]).
+struct SelectedRows<'a> {
+    ts: &'a TangentSpace,
+    si: SampleInterfaces,
+    feats: Vec<Array2<f64>>,
+}
+
+impl SelectedRows<'_> {
+    fn lin(&self) -> SampleLinearization<'_> {
+        let views: Vec<ArrayView2<'_, f64>> = self.feats.iter().map(|f| f.view()).collect();
+        SampleLinearization::new(self.ts, &self.si, &views)
+    }
+}
+
+impl LinearizedModel for SelectedRows<'_> {
+    fn n_rows(&self) -> usize {
+        self.si.n_samples()
+    }
+    fn dim(&self) -> usize {
+        self.ts.dim()
+    }
+    fn block_offsets(&self) -> &[usize] {
+        self.ts.block_offsets()
+    }
+    fn jvp(&self, c: ArrayView1<'_, f64>, par: Par) -> Result<Array1<f64>> {
+        self.lin().jvp(c, par)
+    }
+    fn vjp(&self, w: ArrayView1<'_, f64>, par: Par) -> Result<Array1<f64>> {
+        self.lin().vjp(w, par)
+    }
+    fn jacobian_rows_into(&self, rows: Range<usize>, out: ArrayViewMut2<'_, f64>) -> Result<()> {
+        self.lin().jacobian_rows_into(rows, out)
+    }
+    fn jacobian_block_rows_into(
+        &self,
+        k: usize,
+        rows: Range<usize>,
+        out: ArrayViewMut2<'_, f64>,
+    ) -> Result<()> {
+        self.lin().jacobian_block_rows_into(k, rows, out)
     }
 }
 
