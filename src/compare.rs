@@ -28,6 +28,12 @@ pub fn compare(
     test: Option<&Dataset>,
     mut on_record: impl FnMut(&str, &IterationRecord),
 ) -> Result<Vec<NamedRun>> {
+    if cfg.loss != crate::fit::LossKind::LeastSquares {
+        return Err(crate::error::Error::param(
+            "--loss",
+            "compare reports relative L2 errors, which do not measure a classifier; compare classifiers with `cargo run --release --example classification` (log-loss tables), or fit each optimizer with `ttfit fit --loss logistic`",
+        ));
+    }
     let problem = cfg.prepare(data, test)?;
     let mut runs = Vec::with_capacity(optimizers.len());
     for oc in optimizers {

@@ -57,6 +57,50 @@ pub struct FitConfig {
     /// The adaptive learner (validation, rank and degree selection; [`crate::learn`]); `None`
     /// runs one fit at the fixed `rank` and `basis`.
     pub learn: Option<crate::learn::LearnConfig>,
+    /// The training loss (default least squares).
+    pub loss: LossKind,
+}
+
+/// The training loss of a fit (MATH.md §8).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LossKind {
+    /// `(v - y)^2 / 2`: regression.
+    #[default]
+    LeastSquares,
+    /// Binary cross-entropy of the logit `v` with labels `0`/`1` (Fisher scoring).
+    Logistic,
+    /// Multinomial cross-entropy over `C` classes (labels `0..C-1`): the model gets one more
+    /// input, [`CLASS_INPUT`], with a piecewise-constant basis of `C` cells (one-hot class
+    /// features), and `v(x, c)` is the logit of class `c` (MATH.md §8).
+    Softmax,
+}
+
+/// Name of the class input of a softmax model (its values are the class indices).
+pub const CLASS_INPUT: &str = "class";
+
+impl LossKind {
+    /// Parse `least-squares` (or `ls`) and `logistic`.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "least-squares" | "ls" => Ok(LossKind::LeastSquares),
+            "logistic" => Ok(LossKind::Logistic),
+            "softmax" => Ok(LossKind::Softmax),
+            other => Err(Error::param(
+                "--loss",
+                format!("unknown loss '{other}'; choose least-squares, logistic or softmax"),
+            )),
+        }
+    }
+
+    /// The loss object (`classes` is used by softmax only).
+    pub fn build(self, classes: usize) -> Box<dyn crate::loss::Loss> {
+        match self {
+            LossKind::LeastSquares => Box::new(crate::loss::LeastSquares),
+            LossKind::Logistic => Box::new(crate::loss::Logistic),
+            LossKind::Softmax => Box::new(crate::loss::Softmax { classes }),
+        }
+    }
 }
 
 impl Default for FitConfig {
@@ -75,6 +119,7 @@ impl Default for FitConfig {
             validation: None,
             threads: None,
             learn: None,
+            loss: LossKind::LeastSquares,
         }
     }
 }
@@ -383,6 +428,92 @@ pub fn fit_with(
     observer: impl Observer,
     control: RunControl,
 ) -> Result<Fitted> {
+    let mut classes = 2;
+    if cfg.loss != LossKind::LeastSquares {
+        if cfg.learn.is_some() {
+            return Err(Error::param(
+                "--loss logistic",
+                "the adaptive learner selects models by their relative L2 validation error, which does not measure a classifier; fix the model class with --rank and --basis",
+            ));
+        }
+        if cfg.validation.is_some() || cfg.stopping.validation_patience.is_some() {
+            return Err(Error::param(
+                "--loss logistic",
+                "validation early stopping tracks the relative L2 error, not the log-loss; fit a classifier with --validation 0",
+            ));
+        }
+        if cfg.loss == LossKind::Softmax {
+            classes = crate::classify::count_classes(data.y.view())?;
+        }
+        crate::classify::labels_from_targets(data.y.view(), classes)?;
+        if let Some(t) = test {
+            crate::classify::labels_from_targets(t.y.view(), classes)
+                .map_err(|e| Error::data("test data", e.to_string()))?;
+        }
+    }
+    if cfg.loss == LossKind::Softmax {
+        // one more input: the class, with one-hot (piecewise-constant) features; every row
+        // becomes C rows with one-hot targets
+        if data.input_names.iter().any(|n| n == CLASS_INPUT) {
+            return Err(Error::data(
+                "data",
+                format!("an input column is named \"{CLASS_INPUT}\", the name of the softmax model's class input; rename it"),
+            ));
+        }
+        let d = data.n_inputs();
+        let bases = cfg.check(d)?;
+        let mut cfg2 = cfg.clone();
+        let mut b2 = bases;
+        b2.push(Basis::Piecewise {
+            degree: 0,
+            cells: classes,
+        });
+        cfg2.bases = Some(b2);
+        let mut dom = match &cfg.domain {
+            Some(dm) => dm.clone(),
+            None => data.infer_domain(cfg.domain_margin)?.bounds,
+        };
+        dom.push((-0.5, classes as f64 - 0.5));
+        cfg2.domain = Some(dom);
+        let data2 = softmax_dataset(data, classes)?;
+        let test2 = test.map(|t| softmax_dataset(t, classes)).transpose()?;
+        return fit_prepared(&cfg2, &data2, test2.as_ref(), observer, control, classes);
+    }
+    fit_prepared(cfg, data, test, observer, control, classes)
+}
+
+/// The softmax data set of `data`: row `i` becomes rows `i C + c` with the extra input
+/// [`CLASS_INPUT`] `= c`, target `1[y_i = c]` and the row's weight.
+pub fn softmax_dataset(data: &Dataset, classes: usize) -> Result<Dataset> {
+    let (n, d) = data.x.dim();
+    let x = ndarray::Array2::from_shape_fn((n * classes, d + 1), |(r, k)| {
+        if k < d {
+            data.x[[r / classes, k]]
+        } else {
+            (r % classes) as f64
+        }
+    });
+    let y = ndarray::Array1::from_shape_fn(n * classes, |r| {
+        (data.y[r / classes] == (r % classes) as f64) as u8 as f64
+    });
+    let w = data
+        .weights
+        .as_ref()
+        .map(|w| ndarray::Array1::from_shape_fn(n * classes, |r| w[r / classes]));
+    let mut names = data.input_names.clone();
+    names.push(CLASS_INPUT.into());
+    Dataset::new(x, y, w, names, data.target_name.clone())
+}
+
+/// [`fit_with`] after the classification checks (`classes`: of a classifier).
+fn fit_prepared(
+    cfg: &FitConfig,
+    data: &Dataset,
+    test: Option<&Dataset>,
+    observer: impl Observer,
+    control: RunControl,
+    classes: usize,
+) -> Result<Fitted> {
     if cfg.learn.is_some() {
         if control.init.is_some() || control.resume.is_some() || control.checkpoint.is_some() {
             return Err(Error::param(
@@ -418,6 +549,7 @@ pub fn fit_with(
         .started_at(started)
         .par(cfg.par())
         .seed(cfg.seed)
+        .loss(cfg.loss.build(classes))
         .observe(observer);
     if let Some((path, every)) = control.checkpoint {
         let meta = CheckpointConfig {
@@ -468,6 +600,17 @@ pub fn fit_with(
         target: data.target_name.clone(),
         data_source: None,
         settings: serde_json::to_value(cfg).ok(),
+        classification: match cfg.loss {
+            LossKind::LeastSquares => None,
+            LossKind::Logistic | LossKind::Softmax => Some(classification_info(
+                &result.tt,
+                &problem.train,
+                problem.test.as_ref(),
+                cfg.par(),
+                classes,
+                cfg.loss == LossKind::Softmax,
+            )?),
+        },
     };
     let model = FunctionalTT::new(problem.features, result.tt.clone())?;
     // with early stopping the returned TT is the best one: report its own test error
@@ -483,5 +626,48 @@ pub fn fit_with(
         result,
         info,
         selection: None,
+    })
+}
+
+/// Accuracy and log-loss of the logit model `tt` on the training (and test) samples, whose
+/// targets are validated `0`/`1` labels.
+fn classification_info(
+    tt: &TensorTrain,
+    train: &crate::samples::SampleSet,
+    test: Option<&crate::samples::SampleSet>,
+    par: Par,
+    classes: usize,
+    softmax: bool,
+) -> Result<crate::model_file::ClassificationInfo> {
+    let metrics = |s: &crate::samples::SampleSet| -> Result<(f64, f64)> {
+        let z = crate::optim::predict(tt, s, par)?;
+        let probs = crate::classify::probabilities(z.view(), classes, softmax);
+        let labels = if softmax {
+            // the one-hot targets of each group of C rows
+            let t = s.targets();
+            (0..t.len() / classes)
+                .map(|i| {
+                    (0..classes)
+                        .find(|&c| t[i * classes + c] == 1.0)
+                        .unwrap_or(0)
+                })
+                .collect()
+        } else {
+            crate::classify::labels_from_targets(s.targets(), 2)?
+        };
+        Ok((
+            crate::classify::accuracy(&probs, &labels),
+            crate::classify::log_loss(&probs, &labels),
+        ))
+    };
+    let (train_accuracy, train_log_loss) = metrics(train)?;
+    let test = test.map(metrics).transpose()?;
+    Ok(crate::model_file::ClassificationInfo {
+        loss: if softmax { "softmax" } else { "logistic" }.into(),
+        classes,
+        train_accuracy,
+        train_log_loss,
+        test_accuracy: test.map(|t| t.0),
+        test_log_loss: test.map(|t| t.1),
     })
 }

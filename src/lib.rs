@@ -6,6 +6,7 @@
 
 pub mod basis;
 pub mod checkpoint;
+pub mod classify;
 pub mod data;
 pub mod density;
 pub mod error;

@@ -66,6 +66,30 @@ pub struct TrainingInfo {
     /// The complete training settings (the `FitConfig` of the run, as JSON).
     #[serde(default)]
     pub settings: Option<serde_json::Value>,
+    /// For a classifier: the loss, the classes and the classification metrics (absent in
+    /// regression models and in files written before classification existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classification: Option<ClassificationInfo>,
+}
+
+/// What a classifier's model file records (MATH.md §8): the model values are logits.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ClassificationInfo {
+    /// `logistic` (one logit per input, `P(y = 1) = sigma(v)`) or `softmax` (the model's
+    /// last input is the class, [`crate::fit::CLASS_INPUT`]; `v(x, c)` is the logit of class `c`).
+    pub loss: String,
+    /// Number of classes (labels `0..classes-1`).
+    pub classes: usize,
+    /// Share of correct labels on the training rows.
+    pub train_accuracy: f64,
+    /// Mean log-loss on the training rows.
+    pub train_log_loss: f64,
+    /// Share of correct labels on the test rows.
+    #[serde(default)]
+    pub test_accuracy: Option<f64>,
+    /// Mean log-loss on the test rows.
+    #[serde(default)]
+    pub test_log_loss: Option<f64>,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]

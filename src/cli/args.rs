@@ -128,6 +128,13 @@ pub struct ModelArgs {
     /// Stop when the training loss falls to this value.
     #[arg(long)]
     pub target_loss: Option<f64>,
+    /// Training loss: least-squares (regression), logistic (two classes: the target column
+    /// holds labels 0 and 1, the model gives the logit) or softmax (C classes: labels
+    /// 0..C-1, the model gets a class input with one-hot features and gives C logits).
+    /// `predict` writes probabilities (<target>_prob, or <target>_prob<c> per class) and
+    /// <target>_label. Classifiers need --rank and --basis and fit without validation.
+    #[arg(long)]
+    pub loss: Option<String>,
     /// Seed (start point, validation split, mini-batches).
     #[arg(long)]
     pub seed: Option<u64>,

@@ -166,6 +166,16 @@ fn config(m: &ModelArgs, optimizer: Option<&str>, train: &Dataset) -> Result<Fit
     apply_optimizer_options(&mut cfg.optimizer, m, true)?;
     // --- adaptive learner (issue 10): on unless both --rank and --basis fix the model ---
     let learner = m.config.is_none() && (m.rank.is_none() || m.basis.is_none());
+    if let Some(l) = &m.loss {
+        cfg.loss = ttfit::fit::LossKind::parse(l)?;
+    }
+    let classifier = cfg.loss != ttfit::fit::LossKind::LeastSquares;
+    if classifier && learner {
+        return Err(Error::param(
+            "--loss",
+            "a classifier needs a fixed model class: give --rank and --basis (the adaptive learner selects models by their relative L2 validation error)",
+        ));
+    }
     if learner && m.validation == Some(0.0) {
         return Err(Error::param(
             "--validation",
@@ -199,7 +209,7 @@ fn config(m: &ModelArgs, optimizer: Option<&str>, train: &Dataset) -> Result<Fit
             cfg.optimizer = OptimizerConfig::from_name("als")?;
         }
         cfg.learn = Some(lc);
-    } else if m.config.is_none() && m.validation.is_none() {
+    } else if m.config.is_none() && m.validation.is_none() && !classifier {
         // fixed model: validation by default, best-validation iterate returned
         cfg.validation = Some(ttfit::learn::DEFAULT_VALIDATION);
         cfg.stopping.validation_patience = Some(FIXED_PATIENCE);
@@ -474,6 +484,18 @@ fn fit_cmd(a: FitArgs) -> Result<()> {
     if let Some(sel) = &fitted.selection {
         println!("learner: {}", sel.summary());
     }
+    if let Some(c) = &info.classification {
+        println!(
+            "classifier ({}): train accuracy {:.4}, log-loss {:.4e}{}",
+            c.loss,
+            c.train_accuracy,
+            c.train_log_loss,
+            match (c.test_accuracy, c.test_log_loss) {
+                (Some(a), Some(l)) => format!("; test accuracy {a:.4}, log-loss {l:.4e}"),
+                _ => String::new(),
+            }
+        );
+    }
     let params = fitted.model.tt().num_params();
     if train.n_samples() < 2 * params {
         eprintln!(
@@ -495,9 +517,18 @@ fn known_limit(max_iter: usize) -> Option<usize> {
 struct Metrics {
     rows: usize,
     target: String,
-    rmse: f64,
-    relative_l2: f64,
-    max_abs_error: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rmse: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    relative_l2: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_abs_error: Option<f64>,
+    /// Classifiers: share of correct labels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    accuracy: Option<f64>,
+    /// Classifiers: mean log-loss.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log_loss: Option<f64>,
 }
 
 fn predict(a: PredictArgs) -> Result<()> {
@@ -526,11 +557,37 @@ fn predict(a: PredictArgs) -> Result<()> {
         }
         return super::density::predict_density(&a, model);
     }
-    let table = ttfit::data::csv::read_inputs(&a.data, &model.input_names())?;
+    let classes = info
+        .as_ref()
+        .and_then(|i| i.classification.as_ref())
+        .map(|c| c.classes);
+    let softmax = info
+        .as_ref()
+        .and_then(|i| i.classification.as_ref())
+        .is_some_and(|c| c.loss == "softmax");
+    // softmax models have the class as their last input: the data has the others
+    let mut names = model.input_names();
+    if softmax {
+        names.pop();
+    }
+    // rows of model values per data row
+    let group = if softmax { classes.unwrap_or(1) } else { 1 };
+    let table = ttfit::data::csv::read_inputs(&a.data, &names)?;
     let file = a.data.display().to_string();
     let column = a.column.clone().unwrap_or_else(|| {
         format!(
-            "{}_pred",
+            "{}_{}",
+            info.as_ref()
+                .map(|i| i.target.clone())
+                .filter(|t| !t.is_empty())
+                .unwrap_or_else(|| "y".into()),
+            if classes.is_some() { "prob" } else { "pred" }
+        )
+    });
+    // classifiers also write the most probable label
+    let label_column = classes.map(|_| {
+        format!(
+            "{}_label",
             info.as_ref()
                 .map(|i| i.target.clone())
                 .filter(|t| !t.is_empty())
@@ -539,6 +596,25 @@ fn predict(a: PredictArgs) -> Result<()> {
     });
     if column.is_empty() {
         return Err(Error::param("--column", "the column name is empty"));
+    }
+    if softmax {
+        for k in 0..group {
+            let pc = format!("{column}{k}");
+            if table.header.contains(&pc) && !a.overwrite_column {
+                return Err(Error::param(
+                    "--column",
+                    format!("{file} already has a column \"{pc}\" for the class probabilities; choose another name with --column, or add --overwrite-column to replace it"),
+                ));
+            }
+        }
+    }
+    if let Some(lc) = &label_column {
+        if table.header.iter().any(|h| h == lc) && !a.overwrite_column {
+            return Err(Error::param(
+                "--column",
+                format!("{file} already has a column \"{lc}\" for the predicted labels; choose another name with --column, or add --overwrite-column to replace it"),
+            ));
+        }
     }
     if table.header.iter().any(|h| h == &column) && !a.overwrite_column {
         let input = model.input_names().contains(&column);
@@ -581,8 +657,21 @@ fn predict(a: PredictArgs) -> Result<()> {
             Some((t.clone(), y))
         }
     };
+    let truth_values = truth.as_ref().map(|(_, y)| y.clone());
+    let xm = if softmax {
+        let (n, d) = table.x.dim();
+        ndarray::Array2::from_shape_fn((n * group, d + 1), |(r, k)| {
+            if k < d {
+                table.x[[r / group, k]]
+            } else {
+                (r % group) as f64
+            }
+        })
+    } else {
+        table.x.clone()
+    };
     let pred = model
-        .predict(table.x.view(), policy)
+        .predict(xm.view(), policy)
         .map_err(|e| match e {
             Error::OutsideDomain {
                 row,
@@ -591,13 +680,13 @@ fn predict(a: PredictArgs) -> Result<()> {
                 lo,
                 hi,
             } => Error::data(
-                format!("{file}, data row {}", row + 1),
+                format!("{file}, data row {}", row / group + 1),
                 format!("{variable} = {value} lies outside the model domain [{lo}, {hi}]; use --outside extrapolate or clamp to predict anyway"),
             ),
             other => other,
         })?;
     if let Some(r) = pred.values.iter().position(|v| !v.is_finite()) {
-        let names = model.input_names();
+        let r = r / group;
         let row: Vec<String> = names
             .iter()
             .zip(table.x.row(r).iter())
@@ -633,29 +722,80 @@ fn predict(a: PredictArgs) -> Result<()> {
             sy += v * v;
             max = max.max(e.abs());
         }
+        let regression = classes.is_none();
         Metrics {
             rows: n,
             target: t,
-            rmse: (se / n as f64).sqrt(),
-            relative_l2: if sy > 0.0 {
-                (se / sy).sqrt()
-            } else {
-                f64::INFINITY
-            },
-            max_abs_error: max,
+            rmse: regression.then(|| (se / n as f64).sqrt()),
+            relative_l2: regression.then(|| {
+                if sy > 0.0 {
+                    (se / sy).sqrt()
+                } else {
+                    f64::INFINITY
+                }
+            }),
+            max_abs_error: regression.then_some(max),
+            accuracy: None,
+            log_loss: None,
         }
     });
-    table.write_with_columns(&a.out, &[(column.as_str(), pred.values.view())])?;
+    let metrics = match (metrics, classes) {
+        (Some(mut m), Some(c)) => {
+            let y = ndarray::Array1::from(truth_values.clone().unwrap_or_default());
+            let labels = ttfit::classify::labels_from_targets(y.view(), c)
+                .map_err(|e| Error::data(file.clone(), e.to_string()))?;
+            let probs = ttfit::classify::probabilities(pred.values.view(), c, softmax);
+            m.accuracy = Some(ttfit::classify::accuracy(&probs, &labels));
+            m.log_loss = Some(ttfit::classify::log_loss(&probs, &labels));
+            Some(m)
+        }
+        (m, _) => m,
+    };
+    match (&label_column, classes) {
+        (Some(lc), Some(c)) => {
+            let probs = ttfit::classify::probabilities(pred.values.view(), c, softmax);
+            let labels = ndarray::Array1::from_iter(
+                ttfit::classify::predicted_labels(&probs)
+                    .into_iter()
+                    .map(|l| l as f64),
+            );
+            // binary: P(y = 1) in <column>; softmax: P(y = c) in <column><c>
+            let prob_cols: Vec<(String, ndarray::Array1<f64>)> = if softmax {
+                (0..c)
+                    .map(|k| (format!("{column}{k}"), probs.column(k).to_owned()))
+                    .collect()
+            } else {
+                vec![(column.clone(), probs.column(1).to_owned())]
+            };
+            let mut cols: Vec<(&str, ndarray::ArrayView1<'_, f64>)> = prob_cols
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.view()))
+                .collect();
+            cols.push((lc.as_str(), labels.view()));
+            table.write_with_columns(&a.out, &cols)?;
+        }
+        _ => table.write_with_columns(&a.out, &[(column.as_str(), pred.values.view())])?,
+    }
     eprintln!(
         "wrote {} predictions to {}",
         table.x.nrows(),
         a.out.display()
     );
     if let Some(m) = &metrics {
-        println!(
-            "{} rows, target \"{}\": RMSE {:.6e}, relative L2 error {:.6e}, max error {:.6e}",
-            m.rows, m.target, m.rmse, m.relative_l2, m.max_abs_error
-        );
+        match (m.accuracy, m.log_loss) {
+            (Some(acc), Some(ll)) => println!(
+                "{} rows, target \"{}\": accuracy {acc:.4}, log-loss {ll:.6e}",
+                m.rows, m.target
+            ),
+            _ => println!(
+                "{} rows, target \"{}\": RMSE {:.6e}, relative L2 error {:.6e}, max error {:.6e}",
+                m.rows,
+                m.target,
+                m.rmse.unwrap_or(f64::NAN),
+                m.relative_l2.unwrap_or(f64::NAN),
+                m.max_abs_error.unwrap_or(f64::NAN)
+            ),
+        }
         if let Some(path) = &a.metrics {
             let text = serde_json::to_string_pretty(m)
                 .map_err(|e| Error::param("--metrics", e.to_string()))?;

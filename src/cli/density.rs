@@ -238,6 +238,7 @@ pub fn density_cmd(a: DensityArgs) -> Result<()> {
         test_error: None,
         seed: a.seed,
         target: "density".into(),
+        classification: None,
         data_source: Some(a.data.display().to_string()),
         settings: Some(serde_json::json!({
             "density": {

@@ -765,6 +765,7 @@ pub fn learn(
         target: data.target_name.clone(),
         data_source: None,
         settings: serde_json::to_value(cfg).ok(),
+        classification: None,
     };
     Ok(Fitted {
         model,

@@ -32,6 +32,7 @@
 //! whichever thread runs it); the diagonal blocks and `J^T w` go through
 //! [`tensor_train::reduce`].
 
+use super::linearized::{LinearizedModel, SampleLinearization};
 use super::lsqr::{lsqr, LsqrParams};
 pub use super::pcg::SolveReport;
 use super::pcg::{pcg, PcgParams};
@@ -337,17 +338,16 @@ enum Factor {
 
 /// The rows the PCG operator and preconditioner are built from when sub-sampled.
 struct SubSample {
-    si: SampleInterfaces,
-    feats: Vec<Array2<f64>>,
+    /// The kept rows, evenly strided.
+    idx: Vec<usize>,
     /// `h_i / m` on the kept rows.
     weights: Array1<f64>,
 }
 
-/// A factored Gram system at one iterate; see the module docs.
+/// A factored Gram system at one iterate; see the module docs. It reads the Jacobian only
+/// through a [`LinearizedModel`] (rows of `J`, `J c`, `J^T w`, the per-core column blocks).
 pub struct GramSystem<'a> {
-    ts: &'a TangentSpace,
-    si: &'a SampleInterfaces,
-    feats: Vec<ArrayView2<'a, f64>>,
+    model: Box<dyn LinearizedModel + 'a>,
     /// Row weights `h_i / N` (`None`: `1/N`).
     row_weights: Option<Array1<f64>>,
     n: f64,
@@ -362,7 +362,8 @@ const ROW_BLOCK: usize = 2048;
 const TILE: usize = 256;
 
 impl<'a> GramSystem<'a> {
-    /// Assemble and factor. `h` are the row weights (`None` for all ones).
+    /// Assemble and factor the system of the sample Jacobian at `ts` ([`SampleLinearization`]).
+    /// `h` are the row weights (`None` for all ones).
     pub fn new(
         ts: &'a TangentSpace,
         si: &'a SampleInterfaces,
@@ -387,10 +388,39 @@ impl<'a> GramSystem<'a> {
         kappa: f64,
         par: Par,
     ) -> Result<Self> {
+        Self::from_model_shifted(
+            SampleLinearization::new(ts, si, feats),
+            h,
+            solver,
+            kappa,
+            par,
+        )
+    }
+
+    /// Assemble and factor the system `G = J^T diag(h) J / M` of any linearized model with `M`
+    /// rows; `h` are non-negative row weights (`None` for all ones).
+    pub fn from_model(
+        model: impl LinearizedModel + 'a,
+        h: Option<ArrayView1<'_, f64>>,
+        solver: GramSolver,
+        par: Par,
+    ) -> Result<Self> {
+        Self::from_model_shifted(model, h, solver, 0.0, par)
+    }
+
+    /// [`GramSystem::from_model`] for `G + kappa I` (see [`GramSystem::new_shifted`]).
+    pub fn from_model_shifted(
+        model: impl LinearizedModel + 'a,
+        h: Option<ArrayView1<'_, f64>>,
+        solver: GramSolver,
+        kappa: f64,
+        par: Par,
+    ) -> Result<Self> {
         solver.validate()?;
+        let model: Box<dyn LinearizedModel + 'a> = Box::new(model);
         if kappa != 0.0
             && matches!(
-                solver.resolve(ts.dim()),
+                solver.resolve(model.dim()),
                 GramSolver::Qr | GramSolver::Lsqr { .. }
             )
         {
@@ -399,14 +429,23 @@ impl<'a> GramSystem<'a> {
                 "this loss adds curvature to the Gram matrix; use the cholesky, eigen, pcg or block-diagonal solver",
             ));
         }
-        let n_samples = si.n_samples();
+        let n_samples = model.n_rows();
         let n = n_samples as f64;
+        if let Some(h) = &h {
+            if h.len() != n_samples {
+                return Err(Error::param(
+                    "gram weights",
+                    format!("{} row weights for {n_samples} rows", h.len()),
+                ));
+            }
+        }
         let row_weights = h.map(|h| h.mapv(|v| v.max(0.0) / n));
-        let dim = ts.dim();
+        let dim = model.dim();
+        let lin: &dyn LinearizedModel = model.as_ref();
         let factor = match solver.resolve(dim) {
             GramSolver::Auto { .. } => unreachable!("resolve() removes Auto"),
             GramSolver::Cholesky { rel_shift } => {
-                let g = assemble_gram(ts, si, feats, row_weights.as_ref(), n, par)?;
+                let g = gram_of(lin, row_weights.as_ref(), n, par)?;
                 let shift = shift_of(&g, rel_shift) + kappa;
                 let ch = Cholesky::new_with(g.view(), shift, par).map_err(|e| {
                     Error::param("gram solver", format!("{e}; the empirical Gram matrix is singular (too few samples for the rank?): use a larger rel_shift or the eigen solver"))
@@ -423,7 +462,7 @@ impl<'a> GramSystem<'a> {
                 Factor::Cholesky(ch)
             }
             GramSolver::Eigen { rel_cutoff } => {
-                let g = assemble_gram(ts, si, feats, row_weights.as_ref(), n, par)?;
+                let g = gram_of(lin, row_weights.as_ref(), n, par)?;
                 let (lam, w) = linalg::eigh(g.view())?;
                 let lmax = lam.iter().cloned().fold(0.0f64, f64::max);
                 let inv = lam.mapv(|l| {
@@ -445,7 +484,7 @@ impl<'a> GramSystem<'a> {
                 // one N x D buffer: J assembled column-major, scaled in place, factored in
                 // place; Q stays as Householder reflectors
                 let mut j = QrLeastSquares::buffer(n_samples, dim);
-                ts.jacobian_into(si, feats, j.view_mut(), par)?;
+                lin.jacobian_into(j.view_mut(), par)?;
                 scale_rows(&mut j, row_weights.as_ref(), n);
                 let qr = QrLeastSquares::factor(j, Par::Seq)?;
                 if qr.diag_ratio() <= 1e-14 {
@@ -466,7 +505,7 @@ impl<'a> GramSystem<'a> {
                 tol,
             }),
             GramSolver::BlockDiagonal { rel_shift } => {
-                let blocks = assemble_blocks(ts, si, feats, row_weights.as_ref(), n, par)?;
+                let blocks = blocks_of(lin, row_weights.as_ref(), n, par)?;
                 let facs = blocks
                     .iter()
                     .map(|b| Cholesky::new(b.view(), shift_of(b, rel_shift) + kappa))
@@ -487,19 +526,20 @@ impl<'a> GramSystem<'a> {
             } => {
                 let sub = match subsample {
                     Some(m) if m < n_samples => {
-                        Some(SubSample::new(si, feats, row_weights.as_ref(), m))
+                        let sub = SubSample::new(n_samples, row_weights.as_ref(), m);
+                        // models that cannot restrict themselves use all rows
+                        lin.select_rows(&sub.idx).map(|sm| (sub, sm))
                     }
                     _ => None,
                 };
                 let blocks = match &sub {
-                    Some(sub) => {
-                        let fv: Vec<ArrayView2<'_, f64>> =
-                            sub.feats.iter().map(|f| f.view()).collect();
+                    Some((sub, sm)) => {
                         let m = sub.weights.len() as f64;
-                        assemble_blocks(ts, &sub.si, &fv, Some(&sub.weights), m, par)?
+                        blocks_of(sm.as_ref(), Some(&sub.weights), m, par)?
                     }
-                    None => assemble_blocks(ts, si, feats, row_weights.as_ref(), n, par)?,
+                    None => blocks_of(lin, row_weights.as_ref(), n, par)?,
                 };
+                let sub = sub.map(|(s, _)| s);
                 // eps = rel_shift tr(G) / D, with tr(G) = sum_k tr(G_kk)
                 let trace: f64 = blocks.iter().map(|b| b.diag().sum()).sum();
                 let shift = rel_shift * trace / dim.max(1) as f64 + kappa;
@@ -527,9 +567,7 @@ impl<'a> GramSystem<'a> {
             }
         };
         Ok(GramSystem {
-            ts,
-            si,
-            feats: feats.to_vec(),
+            model,
             row_weights,
             n,
             factor,
@@ -551,10 +589,10 @@ impl<'a> GramSystem<'a> {
         t: ArrayView1<'_, f64>,
         forcing: Option<f64>,
     ) -> Result<(Array1<f64>, SolveReport)> {
-        if t.len() != self.si.n_samples() {
+        if t.len() != self.model.n_rows() {
             return Err(Error::param(
                 "gram target",
-                format!("{} values for {} samples", t.len(), self.si.n_samples()),
+                format!("{} values for {} rows", t.len(), self.model.n_rows()),
             ));
         }
         // weighted target H t / N
@@ -589,19 +627,19 @@ impl<'a> GramSystem<'a> {
                 };
                 let b = &t * &sqrt_w;
                 let av = |c: &Array1<f64>| -> Result<Array1<f64>> {
-                    Ok(self.ts.jvp(self.si, &self.feats, c.view(), self.par)? * &sqrt_w)
+                    Ok(self.model.jvp(c.view(), self.par)? * &sqrt_w)
                 };
                 let atv = |u: &Array1<f64>| -> Result<Array1<f64>> {
                     let wu = u * &sqrt_w;
-                    Ok(self.ts.vjp(self.si, &self.feats, wu.view(), self.par)?)
+                    self.model.vjp(wu.view(), self.par)
                 };
-                let (c, rep) = lsqr(av, atv, &b, self.ts.dim(), &p)?;
+                let (c, rep) = lsqr(av, atv, &b, self.model.dim(), &p)?;
                 report = rep;
                 c
             }
             Factor::Blocks(facs) => {
                 let rhs = self.rhs(wt.view())?;
-                block_solve(self.ts.block_offsets(), facs, &rhs)?
+                block_solve(self.model.block_offsets(), facs, &rhs)?
             }
             Factor::Pcg {
                 blocks,
@@ -614,18 +652,19 @@ impl<'a> GramSystem<'a> {
                     forcing: forcing.unwrap_or(params.forcing),
                     ..*params
                 };
-                let off = self.ts.block_offsets();
+                let off = self.model.block_offsets();
+                let sub_model = sub
+                    .as_ref()
+                    .and_then(|sub| self.model.select_rows(&sub.idx).map(|m| (sub, m)));
                 let op = |v: &Array1<f64>| -> Result<Array1<f64>> {
-                    let mut gv = match sub {
-                        Some(sub) => {
-                            let fv: Vec<ArrayView2<'_, f64>> =
-                                sub.feats.iter().map(|f| f.view()).collect();
-                            let jv = self.ts.jvp(&sub.si, &fv, v.view(), self.par)?;
+                    let mut gv = match &sub_model {
+                        Some((sub, sm)) => {
+                            let jv = sm.jvp(v.view(), self.par)?;
                             let wjv = &jv * &sub.weights;
-                            self.ts.vjp(&sub.si, &fv, wjv.view(), self.par)?
+                            sm.vjp(wjv.view(), self.par)?
                         }
                         None => {
-                            let jv = self.ts.jvp(self.si, &self.feats, v.view(), self.par)?;
+                            let jv = self.model.jvp(v.view(), self.par)?;
                             let wjv = match &self.row_weights {
                                 Some(w) => &jv * w,
                                 None => jv.mapv(|x| x / self.n),
@@ -656,17 +695,17 @@ impl<'a> GramSystem<'a> {
     /// [`crate::optim::constraint`]). Direct factorizations only (Cholesky, eigen,
     /// block-diagonal); QR, LSQR and PCG never hold `G^{-1}` and report an error.
     pub fn solve_coords(&self, r: ArrayView1<'_, f64>) -> Result<Array1<f64>> {
-        if r.len() != self.ts.dim() {
+        if r.len() != self.model.dim() {
             return Err(Error::param(
                 "gram right-hand side",
-                format!("{} coordinates for dimension {}", r.len(), self.ts.dim()),
+                format!("{} coordinates for dimension {}", r.len(), self.model.dim()),
             ));
         }
         let r = r.to_owned();
         match &self.factor {
             Factor::Cholesky(ch) => Ok(ch.solve_vec(&r)?),
             Factor::Eigen { w, inv } => Ok(w.dot(&(w.t().dot(&r) * inv))),
-            Factor::Blocks(facs) => block_solve(self.ts.block_offsets(), facs, &r),
+            Factor::Blocks(facs) => block_solve(self.model.block_offsets(), facs, &r),
             _ => Err(Error::param(
                 "gram solver",
                 "this step needs G^-1 applied to coordinates (a constrained loss such as the density's sphere); use the cholesky, eigen or block-diagonal solver",
@@ -675,33 +714,26 @@ impl<'a> GramSystem<'a> {
     }
 
     fn rhs(&self, wt: ArrayView1<'_, f64>) -> Result<Array1<f64>> {
-        Ok(self.ts.vjp(self.si, &self.feats, wt, self.par)?)
+        self.model.vjp(wt, self.par)
+    }
+
+    /// The linearized model the system was built from.
+    pub fn model(&self) -> &dyn LinearizedModel {
+        self.model.as_ref()
     }
 }
 
 impl SubSample {
     /// Rows `floor(j N / m)`, `j < m`: evenly strided, deterministic.
-    fn new(
-        si: &SampleInterfaces,
-        feats: &[ArrayView2<'_, f64>],
-        row_weights: Option<&Array1<f64>>,
-        m: usize,
-    ) -> Self {
-        let n = si.n_samples();
+    fn new(n: usize, row_weights: Option<&Array1<f64>>, m: usize) -> Self {
         let idx: Vec<usize> = (0..m).map(|j| j * n / m).collect();
-        let pick = |a: &Array2<f64>| a.select(Axis(0), &idx);
-        let si = SampleInterfaces {
-            left_u: si.left_u.iter().map(pick).collect(),
-            right_v: si.right_v.iter().map(pick).collect(),
-        };
-        let feats = feats.iter().map(|f| f.select(Axis(0), &idx)).collect();
         // h_i / N on all rows becomes h_i / m on the kept ones
         let scale = n as f64 / m as f64;
         let weights = match row_weights {
             Some(w) => Array1::from_iter(idx.iter().map(|&i| w[i] * scale)),
             None => Array1::from_elem(m, 1.0 / m as f64),
         };
-        SubSample { si, feats, weights }
+        SubSample { idx, weights }
     }
 }
 
@@ -755,8 +787,20 @@ pub fn assemble_gram(
     n: f64,
     par: Par,
 ) -> Result<Array2<f64>> {
-    let dim = ts.dim();
-    let n_samples = si.n_samples();
+    gram_of(&SampleLinearization::new(ts, si, feats), w, n, par)
+}
+
+/// [`assemble_gram`] for any [`LinearizedModel`]: `G = J^T diag(w) J` over its `M` rows (row
+/// weights `w`, or `1/n` each), the same tiled rank-k update (bitwise the same for any
+/// thread count).
+pub fn gram_of(
+    model: &dyn LinearizedModel,
+    w: Option<&Array1<f64>>,
+    n: f64,
+    par: Par,
+) -> Result<Array2<f64>> {
+    let dim = model.dim();
+    let n_samples = model.n_rows();
     let nt = dim.div_ceil(TILE);
     let mut tiles: Vec<(usize, usize, Array2<f64>)> = Vec::with_capacity(nt * (nt + 1) / 2);
     for i in 0..nt {
@@ -773,7 +817,7 @@ pub fn assemble_gram(
         let fill = |(ci, mut o): (usize, ndarray::ArrayViewMut2<'_, f64>)| -> Result<()> {
             let a = r0 + ci * CHUNK;
             let rows = a..a + o.nrows();
-            ts.jacobian_rows(si, feats, rows.clone(), o.view_mut())?;
+            model.jacobian_rows_into(rows.clone(), o.view_mut())?;
             match w {
                 Some(w) => {
                     for (mut row, &wi) in o.rows_mut().into_iter().zip(w.slice(s![rows]).iter()) {
@@ -845,12 +889,24 @@ pub fn assemble_blocks(
     n: f64,
     par: Par,
 ) -> Result<Vec<Array2<f64>>> {
-    let n_samples = si.n_samples();
+    blocks_of(&SampleLinearization::new(ts, si, feats), w, n, par)
+}
+
+/// [`assemble_blocks`] for any [`LinearizedModel`]: `G_kk = J^(k)T diag(w) J^(k)` for the
+/// column blocks of `model.block_offsets()`.
+pub fn blocks_of(
+    model: &dyn LinearizedModel,
+    w: Option<&Array1<f64>>,
+    n: f64,
+    par: Par,
+) -> Result<Vec<Array2<f64>>> {
+    let n_samples = model.n_rows();
     let plan = reduce::Plan::default_for(n_samples);
-    ts.block_dims()
-        .iter()
+    let off = model.block_offsets();
+    (0..off.len() - 1)
+        .map(|k| off[k + 1] - off[k])
         .enumerate()
-        .map(|(k, &dk)| {
+        .map(|(k, dk)| {
             if dk == 0 {
                 return Ok(Array2::zeros((0, 0)));
             }
@@ -867,7 +923,7 @@ pub fn assemble_blocks(
                     let mut jk =
                         ndarray::ArrayViewMut2::from_shape((len, dk), &mut acc.1[..len * dk])
                             .expect("scratch sized above");
-                    ts.jacobian_block_rows(si, feats, k, rows.clone(), jk.view_mut())?;
+                    model.jacobian_block_rows_into(k, rows.clone(), jk.view_mut())?;
                     match w {
                         Some(w) => {
                             for (mut row, &wi) in

@@ -24,6 +24,7 @@ pub mod config;
 pub mod constraint;
 pub mod gd;
 pub mod gram;
+pub mod linearized;
 pub mod linesearch;
 pub mod lsqr;
 pub mod momentum;
@@ -131,6 +132,9 @@ pub struct Prepared {
     pub metric_scale: f64,
     /// [`Loss::tangent_curvature`].
     pub curvature: f64,
+    /// Hessian factors of a vector-output loss ([`Loss::hessian_factors`]; `None`: the
+    /// Hessian is `diag(d2)`).
+    pub factors: Option<crate::loss::HessianFactors>,
 }
 
 /// Compute [`Prepared`] at `x`, `O(N d n r^2 + d n r^3)`.
@@ -145,6 +149,7 @@ pub fn prepare(x: &TensorTrain, data: &SampleSet, loss: &dyn Loss, par: Par) -> 
     check_finite(value, "loss")?;
     let d1 = loss.first_derivative(pred.view(), y, w);
     let d2 = loss.second_derivative(pred.view(), y, w);
+    let factors = loss.hessian_factors(pred.view(), y, w);
     Ok(Prepared {
         ts,
         si,
@@ -155,6 +160,7 @@ pub fn prepare(x: &TensorTrain, data: &SampleSet, loss: &dyn Loss, par: Par) -> 
         constraint: loss.constraint(),
         metric_scale: loss.population_metric_scale(),
         curvature: loss.tangent_curvature(),
+        factors,
     })
 }
 

@@ -48,8 +48,7 @@
 
 use super::gram::GramSystem;
 use super::ngd::{
-    iteration_samples, natural_step, take_step, weighted_system, Metric, NaturalPoint, NgdConfig,
-    StepRule, Taken,
+    iteration_samples, natural_step, take_step, Metric, NaturalPoint, NgdConfig, StepRule, Taken,
 };
 use super::state::{OptimizerState, TtData};
 use super::{prepare, Optimizer, StepContext, StepReport};
@@ -437,6 +436,13 @@ pub fn subspace_step_curved(
         u += d1[i] * jd[i];
         v += d1[i] * jm[i];
     }
+    subspace_solve([a, b, c, u, v], beta_max)
+}
+
+/// [`subspace_step`] from the model's moments `[dHd, dHm, mHm, l'.Jd, l'.Jm]` (any Hessian,
+/// e.g. the block Hessians of a vector-output loss).
+pub fn subspace_solve(moments: [f64; 5], beta_max: f64) -> Option<(f64, f64)> {
+    let [a, b, c, u, v] = moments;
     let det = a * c - b * b;
     if !(a > 0.0 && c > 0.0 && det > 1e-10 * a * c) {
         return None;
@@ -448,6 +454,11 @@ pub fn subspace_step_curved(
         alpha = -(u + beta * b) / a;
     }
     (alpha.is_finite() && beta.is_finite()).then_some((alpha, beta))
+}
+
+/// `sum_i a_i b_i` summed in index order (the order `subspace_step` always used).
+fn seq_dot(a: &Array1<f64>, b: &Array1<f64>) -> f64 {
+    a.iter().zip(b.iter()).fold(0.0, |acc, (x, y)| acc + x * y)
 }
 
 /// Whether `h_i = c w_i` for one constant `c` (`w_i = 1` when absent): then the loss-weighted
@@ -568,20 +579,7 @@ impl Optimizer for Momentum {
                 GradientAt::Lookahead if look != 0.0 => {
                     let y = p.retract(look, &p.ts.from_coords(m.view())?)?;
                     let pred_y = interfaces::values(&y, &np.feats, par)?;
-                    let (t, w) = (batch.targets(), batch.weights());
-                    let d1 = loss.first_derivative(pred_y.view(), t, w);
-                    let d2 = loss.second_derivative(pred_y.view(), t, w);
-                    let sys_y = match cfg.natural.metric {
-                        Metric::Empirical if d2 != p.d2 => Some(weighted_system(
-                            &p,
-                            &np.feats,
-                            d2.view(),
-                            cfg.natural.solver_for(full),
-                            par,
-                        )?),
-                        _ => None,
-                    };
-                    np.direction(d1.view(), d2.view(), sys_y.as_ref(), par)?
+                    np.lookahead_direction(&pred_y, batch, loss, &cfg.natural, full, par)?
                 }
                 _ => np.direction(p.d1.view(), p.d2.view(), None, par)?,
             };
@@ -591,12 +589,17 @@ impl Optimizer for Momentum {
                 reuse = Some((d.clone(), jd.clone()));
             }
             if adaptive {
-                let extra = [
-                    p.curvature * d.dot(&d),
-                    p.curvature * d.dot(&m),
-                    p.curvature * m.dot(&m),
+                // curvature outside the samples (the density loss's normalization term),
+                // in the moments' row scale
+                let kn = p.curvature * p.d1.len() as f64;
+                let moments = [
+                    np.hessian_product(&jd, &jd) + kn * d.dot(&d),
+                    np.hessian_product(&jd, &jm) + kn * d.dot(&m),
+                    np.hessian_product(&jm, &jm) + kn * m.dot(&m),
+                    seq_dot(&p.d1, &jd),
+                    seq_dot(&p.d1, &jm),
                 ];
-                match subspace_step_curved(&p.d1, &p.d2, &jd, &jm, cfg.momentum.beta, extra) {
+                match subspace_solve(moments, cfg.momentum.beta) {
                     Some((a, b)) => {
                         let s = &d * a + &m * b;
                         let js = &jd * a + &jm * b;

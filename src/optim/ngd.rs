@@ -14,10 +14,11 @@
 //! line search.
 
 use super::gram::{GramSolver, GramSystem};
+use super::linearized::{apply_factors, FactoredRows, LinearizedModel, SampleLinearization};
 use super::linesearch::{armijo, Armijo};
 use super::{evaluate, prepare, Optimizer, Prepared, StepContext, StepReport};
 use crate::error::{Error, Result};
-use crate::loss::Loss;
+use crate::loss::{HessianFactors, Loss};
 use crate::samples::SampleSet;
 use ndarray::{Array1, ArrayView1};
 use rand::rngs::StdRng;
@@ -177,6 +178,8 @@ pub(crate) fn iteration_samples<'d>(
 pub(crate) struct NaturalPoint<'p> {
     pub p: &'p Prepared,
     pub feats: Vec<ndarray::ArrayView2<'p, f64>>,
+    /// The sample Jacobian at `X` (`J c`, `J^T w`).
+    pub lin: SampleLinearization<'p>,
     pub sys: Option<GramSystem<'p>>,
 }
 
@@ -192,15 +195,17 @@ impl<'p> NaturalPoint<'p> {
         let feats = data.feature_views();
         let sys = match cfg.metric {
             Metric::Population => None,
-            Metric::Empirical => Some(weighted_system(
+            Metric::Empirical => Some(loss_system(
                 p,
                 &feats,
                 p.d2.view(),
+                p.factors.as_ref(),
                 cfg.solver_for(full_batch),
                 par,
             )?),
         };
-        Ok(NaturalPoint { p, feats, sys })
+        let lin = SampleLinearization::new(&p.ts, &p.si, &feats);
+        Ok(NaturalPoint { p, feats, lin, sys })
     }
 
     /// Natural direction for first/second loss derivatives `d1`, `d2` at the samples (at `X`,
@@ -227,20 +232,75 @@ impl<'p> NaturalPoint<'p> {
         };
         match (sys, &self.sys) {
             (Some(s), _) => solve(s),
-            (None, Some(s)) => solve(s),
+            (None, Some(s)) => match &self.p.factors {
+                // block Hessians: the Newton targets of the factored rows
+                Some(f) => s.solve_target(f.targets.view()),
+                None => solve(s),
+            },
             (None, None) => {
                 let n = d1.len() as f64 * self.p.metric_scale;
                 let w = d1.mapv(|v| -v / n);
-                let mut c = self.p.ts.vjp(&self.p.si, &self.feats, w.view(), par)?;
+                let mut c = self.lin.vjp(w.view(), par)?;
                 self.p.constrain(&mut c, None)?;
                 Ok(c)
             }
         }
     }
 
+    /// The natural direction with `J` at `X` and the loss derivatives at a look-ahead point
+    /// with predictions `pred_y` on `data` (Nesterov, MATH.md §11): the empirical system is
+    /// re-weighted at `y` (`l''` or the Hessian factors there) unless the weights are unchanged.
+    pub fn lookahead_direction(
+        &self,
+        pred_y: &Array1<f64>,
+        data: &SampleSet,
+        loss: &dyn Loss,
+        cfg: &NgdConfig,
+        full_batch: bool,
+        par: Par,
+    ) -> Result<Array1<f64>> {
+        let p = self.p;
+        let (t, w) = (data.targets(), data.weights());
+        let d1 = loss.first_derivative(pred_y.view(), t, w);
+        let d2 = loss.second_derivative(pred_y.view(), t, w);
+        let factors = loss.hessian_factors(pred_y.view(), t, w);
+        if cfg.metric == Metric::Population || (d2 == p.d2 && factors == p.factors) {
+            return self.direction(d1.view(), d2.view(), None, par);
+        }
+        let sys_y = loss_system(
+            p,
+            &self.feats,
+            d2.view(),
+            factors.as_ref(),
+            cfg.solver_for(full_batch),
+            par,
+        )?;
+        match &factors {
+            Some(f) => sys_y.solve_target(f.targets.view()),
+            None => self.direction(d1.view(), d2.view(), Some(&sys_y), par),
+        }
+    }
+
+    /// The quadratic (Gauss–Newton) model's second moments of two directions with sample
+    /// values `ja`, `jb`: `sum_i (J a)_i^T H_i (J b)_i` with `H_i = diag(l''_i)` or the
+    /// factored blocks `F_i^T F_i`.
+    pub fn hessian_product(&self, ja: &Array1<f64>, jb: &Array1<f64>) -> f64 {
+        match &self.p.factors {
+            Some(f) => {
+                let fa = apply_factors(&f.factors, ja.view());
+                let fb = apply_factors(&f.factors, jb.view());
+                fa.dot(&fb)
+            }
+            None => ndarray::Zip::from(&self.p.d2)
+                .and(ja)
+                .and(jb)
+                .fold(0.0, |acc, &h, &a, &b| acc + h.max(0.0) * a * b),
+        }
+    }
+
     /// Sample values `J c` of tangent coordinates `c`.
     pub fn values(&self, c: &Array1<f64>, par: Par) -> Result<Array1<f64>> {
-        Ok(self.p.ts.jvp(&self.p.si, &self.feats, c.view(), par)?)
+        self.lin.jvp(c.view(), par)
     }
 
     /// Directional derivative of the loss at `X` along coordinates with sample values `jc`:
@@ -262,6 +322,27 @@ pub(crate) fn weighted_system<'p>(
     let unit = h.iter().all(|&v| v == 1.0);
     let h = if unit { None } else { Some(h) };
     GramSystem::new_shifted(&p.ts, &p.si, feats, h, solver, p.curvature, par)
+}
+
+/// The loss-weighted empirical system at the prepared point: rows weighted by `h = l''`
+/// (`None` when all 1), or, for a vector-output loss with Hessian factors, the factored rows
+/// `F_i J_i` ([`FactoredRows`], MATH.md §8).
+pub(crate) fn loss_system<'p>(
+    p: &'p Prepared,
+    feats: &[ndarray::ArrayView2<'p, f64>],
+    h: ArrayView1<'_, f64>,
+    factors: Option<&HessianFactors>,
+    solver: GramSolver,
+    par: Par,
+) -> Result<GramSystem<'p>> {
+    match factors {
+        Some(f) => {
+            let lin = SampleLinearization::new(&p.ts, &p.si, feats);
+            let rows = FactoredRows::new(lin, f.factors.clone())?;
+            GramSystem::from_model(rows, None, solver, par)
+        }
+        None => weighted_system(p, feats, h, solver, par),
+    }
 }
 
 /// Outcome of taking `fixed + alpha d` from a prepared point under a step rule.
