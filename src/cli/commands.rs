@@ -272,7 +272,8 @@ fn apply_optimizer_options(oc: &mut OptimizerConfig, m: &ModelArgs, strict: bool
         batch_size: m.batch,
         solver: m.solver.as_deref(),
         beta: m.beta,
-        names: ["--batch", "--solver", "--beta"],
+        damping: m.damping.as_deref(),
+        names: ["--batch", "--solver", "--beta", "--damping"],
     };
     oc.apply_options(&opts, strict)
 }

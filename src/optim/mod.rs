@@ -13,6 +13,7 @@
 //! | [`rcg`] | Riemannian conjugate gradient (Fletcher–Reeves / PR+), transport by projection |
 //! | [`gd`] | plain gradient descent on the cores (no geometry) |
 //! | [`ngd`] | natural gradient descent (Riemannian Gauss–Newton in the empirical metric) |
+//! | [`damping`] | Levenberg–Marquardt damping of the natural step, gain-ratio acceptance |
 //! | [`momentum`] | natural gradient with momentum: Heavy-Ball and Nesterov presets, adaptive `beta` |
 //!
 //! Shared machinery: [`prepare`] (tangent space, interfaces, residuals at an iterate),
@@ -21,6 +22,7 @@
 
 pub mod als;
 pub mod config;
+pub mod damping;
 pub mod gd;
 pub mod gram;
 pub mod linesearch;

@@ -13,7 +13,9 @@
 //! Mini-batch mode draws a fresh seeded batch of `B` samples per iteration for `J`, `g` and the
 //! line search.
 
+use super::damping::{damped_natural_step, DampedGram, Damping, DampingState};
 use super::gram::{GramSolver, GramSystem};
+use super::state::OptimizerState;
 use super::linesearch::{armijo, Armijo};
 use super::{evaluate, prepare, Optimizer, Prepared, StepContext, StepReport};
 use crate::error::{Error, Result};
@@ -96,6 +98,16 @@ pub struct NgdConfig {
     /// an unregularized Gauss–Newton step fits the batch, not the function (default 1e-2).
     #[serde(default = "default_minibatch_shift")]
     pub minibatch_shift: f64,
+    /// Levenberg–Marquardt damping of the empirical step, accepted by the gain ratio
+    /// (`super::damping`, MATH.md §12); it replaces the step rule in the empirical metric.
+    /// `None`: the undamped step under `step`.
+    #[serde(default = "default_damping")]
+    pub damping: Option<Damping>,
+}
+
+/// The default damping of the natural-gradient optimizers (`docs/DAMPING.md` for the evidence).
+pub fn default_damping() -> Option<Damping> {
+    Some(Damping::default())
 }
 
 fn default_minibatch_shift() -> f64 {
@@ -110,6 +122,7 @@ impl Default for NgdConfig {
             step: StepRule::default(),
             batch_size: None,
             minibatch_shift: default_minibatch_shift(),
+            damping: default_damping(),
         }
     }
 }
@@ -128,7 +141,19 @@ impl NgdConfig {
                 format!("must be finite and >= 0, got {}", self.minibatch_shift),
             ));
         }
+        if let Some(d) = &self.damping {
+            d.validate()?;
+        }
         Ok(())
+    }
+
+    /// The damping in force: configured and in the empirical metric (the population metric
+    /// keeps its step rule, MATH.md §12).
+    pub fn active_damping(&self) -> Option<&Damping> {
+        match self.metric {
+            Metric::Empirical => self.damping.as_ref(),
+            Metric::Population => None,
+        }
     }
 
     /// The Gram solver of an iteration: as configured on the full data; on a mini-batch with
@@ -192,6 +217,8 @@ impl<'p> NaturalPoint<'p> {
         let feats = data.feature_views();
         let sys = match cfg.metric {
             Metric::Population => None,
+            // the damped path solves through `damping::DampedGram`
+            Metric::Empirical if cfg.damping.is_some() => None,
             Metric::Empirical => Some(weighted_system(
                 p,
                 &feats,
@@ -251,9 +278,23 @@ pub(crate) fn weighted_system<'p>(
     solver: GramSolver,
     par: Par,
 ) -> Result<GramSystem<'p>> {
-    let unit = h.iter().all(|&v| v == 1.0);
-    let h = if unit { None } else { Some(h) };
-    GramSystem::new(&p.ts, &p.si, feats, h, solver, par)
+    GramSystem::new(&p.ts, &p.si, feats, non_unit(h), solver, par)
+}
+
+/// The row weights, `None` when they are all 1 (the least-squares case).
+pub(crate) fn non_unit(h: ArrayView1<'_, f64>) -> Option<ArrayView1<'_, f64>> {
+    (!h.iter().all(|&v| v == 1.0)).then_some(h)
+}
+
+/// The damped Gram system at the prepared point with row weights `h`.
+pub(crate) fn damped_system<'p>(
+    p: &'p Prepared,
+    feats: &[ndarray::ArrayView2<'p, f64>],
+    h: ArrayView1<'_, f64>,
+    solver: GramSolver,
+    par: Par,
+) -> Result<DampedGram<'p>> {
+    DampedGram::new(&p.ts, &p.si, feats, non_unit(h), solver, par)
 }
 
 /// Outcome of taking `fixed + alpha d` from a prepared point under a step rule.
@@ -400,13 +441,19 @@ pub struct Ngd {
     cfg: NgdConfig,
     /// Predictions on the full training set at the point the last step returned.
     carried: Option<Array1<f64>>,
+    /// The Levenberg–Marquardt damping carried between iterations.
+    damping: Option<DampingState>,
 }
 
 impl Ngd {
     /// Validate and build.
     pub fn new(cfg: NgdConfig) -> Result<Self> {
         cfg.validate()?;
-        Ok(Ngd { cfg, carried: None })
+        Ok(Ngd {
+            cfg,
+            carried: None,
+            damping: None,
+        })
     }
 }
 
@@ -417,10 +464,33 @@ impl Optimizer for Ngd {
 
     fn reset(&mut self) {
         self.carried = None;
+        self.damping = None;
     }
 
     fn take_train_predictions(&mut self) -> Option<Array1<f64>> {
         self.carried.take()
+    }
+
+    fn state(&self) -> OptimizerState {
+        match self.damping {
+            Some(d) => OptimizerState::Ngd { damping: Some(d) },
+            None => OptimizerState::Stateless,
+        }
+    }
+
+    fn set_state(&mut self, s: &OptimizerState) -> Result<()> {
+        self.carried = None;
+        match s {
+            OptimizerState::Stateless => {
+                self.damping = None;
+                Ok(())
+            }
+            OptimizerState::Ngd { damping } => {
+                self.damping = *damping;
+                Ok(())
+            }
+            other => Err(other.mismatch(&self.name())),
+        }
     }
 
     fn step(
@@ -434,9 +504,29 @@ impl Optimizer for Ngd {
         let batch = iteration_samples(data, self.cfg.batch_size, ctx.rng);
         let batch = batch.as_ref();
         let p = prepare(x, batch, ctx.loss, ctx.par)?;
-        let np = NaturalPoint::new(&p, batch, &self.cfg, full, ctx.par)?;
-        let (_, _, taken, note) =
-            natural_step(&np, &self.cfg.step, batch, ctx.loss, ctx.par, None)?;
+        let (taken, note) = match self.cfg.active_damping() {
+            Some(dmp) => {
+                let feats = batch.feature_views();
+                let dg = damped_system(&p, &feats, p.d2.view(), self.cfg.solver_for(full), ctx.par)?;
+                let st = self.damping.get_or_insert_with(|| DampingState::initial(dmp));
+                let lm = damped_natural_step(dmp, st, &dg, &p, batch, ctx.loss, ctx.par)?;
+                let taken = Taken {
+                    alpha: if lm.x.is_some() { 1.0 } else { 0.0 },
+                    x: lm.x,
+                    loss: lm.loss,
+                    trials: lm.trials,
+                    pred: lm.pred,
+                    not_descent: false,
+                };
+                (taken, None)
+            }
+            None => {
+                let np = NaturalPoint::new(&p, batch, &self.cfg, full, ctx.par)?;
+                let (_, _, taken, note) =
+                    natural_step(&np, &self.cfg.step, batch, ctx.loss, ctx.par, None)?;
+                (taken, note)
+            }
+        };
         match taken.x {
             Some(y) => {
                 if full {
@@ -464,7 +554,13 @@ impl Optimizer for Ngd {
                         step_size: 0.0,
                         restarted: false,
                         trials: taken.trials,
-                        note: Some("line search found no decrease".into()),
+                        note: Some(
+                            match self.cfg.active_damping() {
+                                Some(_) => "no damped step decreased the loss",
+                                None => "line search found no decrease",
+                            }
+                            .into(),
+                        ),
                     },
                 ))
             }
