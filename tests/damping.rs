@@ -52,39 +52,39 @@ fn fixed(name: &str, damping: &str, iterations: usize) -> FitConfig {
     }
 }
 
+/// Borehole with `N = 1.1 D` samples (`D = 112`: rank 2, `legendre:5`), fixed settings, no
+/// validation, 30 iterations from the greedy start. Undamped NGD (Armijo on the Gauss–Newton
+/// step) blows up out of sample: its steps move far along the directions the 123 samples hardly
+/// determine, and it ends with test error 2.0 for train error 2.2e-3, 16x ALS's test error
+/// (0.12). Damped NGD and damped NGD-Nesterov stay finite and end at test error 0.29 (train
+/// 1.0e-3), 2.4x ALS: the overfitting that every least-squares fit at `N ~ D` shows (ALS: train
+/// 3.2e-3), not the blow-up. Asserted: undamped >= 8x ALS with train <= test / 100; damped
+/// finite, <= 3x ALS and <= 1/4 of undamped.
 #[test]
 fn lm_damping_keeps_fits_with_n_close_to_d_finite_and_non_interpolating() {
     let f = TestFunction::parse("borehole").expect("borehole");
-    let dim = 112;
-    let n = dim * 11 / 10;
+    let n = 112 * 11 / 10;
     let train = f.sample(n, 1).expect("train");
     let test = f.sample(5000, 2).expect("test");
-    for (name, damping) in [
-        ("als", "off"),
-        ("ngd", "off"),
-        ("ngd", "lm"),
-        ("ngd-nesterov", "off"),
-        ("ngd-nesterov", "lm"),
-        ("ngd-hb", "lm"),
-        ("ngd", "lm:1"),
-        ("ngd", "lm:100"),
-    ] {
-        let r = fit(&fixed(name, damping, 30), &train, Some(&test), noop);
-        match r {
-            Ok(r) => {
-                println!(
-                    "{name} {damping}: train {:.3e} test {:.3e} iters {}",
-                    r.info.train_error,
-                    r.info.test_error.unwrap(),
-                    r.result.history.len() - 1
-                );
-                for h in &r.result.history {
-                    print!(" {}:{:.1e}/{:.1e}", h.iteration, h.train_error, h.test_error.unwrap_or(f64::NAN));
-                }
-                println!();
-            }
-            Err(e) => println!("{name} {damping}: {e}"),
-        }
+    let run = |name: &str, damping: &str| {
+        let r = fit(&fixed(name, damping, 30), &train, Some(&test), noop).expect("fit");
+        assert_eq!(r.result.history.len(), 31, "{name} {damping}: 30 iterations");
+        (r.info.train_error, r.info.test_error.expect("test error"))
+    };
+    let (_, als) = run("als", "off");
+    let (train_u, test_u) = run("ngd", "off");
+    assert!(als.is_finite());
+    assert!(
+        test_u >= 8.0 * als && train_u <= test_u / 100.0,
+        "undamped NGD should blow up out of sample: train {train_u:.2e}, test {test_u:.2e}, ALS {als:.2e}"
+    );
+    for name in ["ngd", "ngd-nesterov"] {
+        let (tr, te) = run(name, "lm");
+        assert!(tr.is_finite() && te.is_finite(), "{name}: {tr} {te}");
+        assert!(
+            te <= 3.0 * als && te <= test_u / 4.0,
+            "damped {name}: test {te:.2e} (train {tr:.2e}), ALS {als:.2e}, undamped {test_u:.2e}"
+        );
     }
 }
 

@@ -3,7 +3,7 @@
 //! d = 4, restarts, the Nesterov/Heavy-Ball identity, gauge invariance and exact quadrature.
 //!
 //! These are the undamped mechanics (Armijo, restarts, exact Gauss–Newton steps): every
-//! configuration sets `damping: None`; the damped step has its own tests in `tests/damping.rs`.
+//! configuration sets `damping: DampingRule::Off`; the damped step has its own tests in `tests/damping.rs`.
 //!
 //! References are built densely from `TangentSpace` coordinates: the dense basis `E_X`
 //! (`TangentSpace::basis_dense`), dense tensors (`TensorTrain::to_dense`) and the dense design
@@ -127,7 +127,7 @@ fn config(
 ) -> MomentumConfig {
     MomentumConfig {
         natural: NgdConfig {
-            damping: None,
+            damping: ttfit::optim::damping::DampingRule::Off,
             metric,
             ..Default::default()
         },
@@ -311,7 +311,7 @@ fn forced_uphill_momentum_restarts_with_the_plain_step() {
     for metric in [Metric::Empirical, Metric::Population] {
         let (plain, _) = one_step(
             &mut Ngd::new(NgdConfig {
-                damping: None,
+                damping: ttfit::optim::damping::DampingRule::Off,
                 metric,
                 ..Default::default()
             })
@@ -403,7 +403,7 @@ fn failed_restart_zeroes_the_memory_and_foreign_points_drop_it() {
     opt.set_state(with_memory(&truth, carried));
     let (x2, rep) = one_step(&mut opt, &xk, &data);
     let (plain, _) = one_step(&mut Ngd::new(NgdConfig {
-            damping: None,
+            damping: ttfit::optim::damping::DampingRule::Off,
             ..NgdConfig::default()
         }).unwrap(), &xk, &data);
     assert_eq!(x2.cores(), plain.cores(), "{:?}", rep.note);
@@ -631,7 +631,7 @@ fn exact_quadrature_makes_empirical_and_population_coincide() {
     let fixed = ttfit::optim::ngd::StepRule::Fixed { alpha: 1.0 };
     let (emp, _) = one_step(
         &mut Ngd::new(NgdConfig {
-            damping: None,
+            damping: ttfit::optim::damping::DampingRule::Off,
             step: fixed,
             ..Default::default()
         })
@@ -641,7 +641,7 @@ fn exact_quadrature_makes_empirical_and_population_coincide() {
     );
     let (pop, _) = one_step(
         &mut Ngd::new(NgdConfig {
-            damping: None,
+            damping: ttfit::optim::damping::DampingRule::Off,
             metric: Metric::Population,
             step: fixed,
             ..Default::default()

@@ -148,7 +148,7 @@ fn every_solver_gives_the_gauss_newton_step() {
     // and the optimizer with alpha = 1 takes exactly the retraction of that step
     // the undamped Gauss-Newton step (the damped one: tests/damping.rs)
     let mut ngd = Ngd::new(NgdConfig {
-        damping: None,
+        damping: ttfit::optim::damping::DampingRule::Off,
         step: StepRule::Fixed { alpha: 1.0 },
         solver: GramSolver::Qr,
         ..Default::default()
@@ -246,7 +246,7 @@ fn one_step_solves_a_linear_model_class() {
     let x0 = TensorTrain::zeros(&[n], &[]).unwrap();
     // the undamped Gauss-Newton step (the damped one: tests/damping.rs)
     let mut ngd = Ngd::new(NgdConfig {
-        damping: None,
+        damping: ttfit::optim::damping::DampingRule::Off,
         step: StepRule::Fixed { alpha: 1.0 },
         ..Default::default()
     })

@@ -136,7 +136,7 @@ impl OptimizerConfig {
                     n.solver = super::gram::GramSolver::parse(s)?;
                 }
                 if let Some(s) = opts.damping {
-                    n.damping = super::damping::Damping::parse(s)
+                    n.damping = super::damping::DampingRule::parse(s)
                         .map_err(|e| Error::param(damping_name, e.to_string()))?;
                 }
             }

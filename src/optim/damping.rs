@@ -42,8 +42,44 @@ pub const LAMBDA_MIN: f64 = 1e-12;
 /// Largest damping tried: the step is then `-g / (lambda s)`, shorter than rounding matters.
 pub const LAMBDA_MAX: f64 = 1e16;
 
+/// Whether the natural-gradient step is damped (config files: `rule = "lm"` with the fields of
+/// [`Damping`], or `rule = "off"`).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "rule", rename_all = "kebab-case")]
+pub enum DampingRule {
+    /// The undamped step under the configured step rule (Armijo by default).
+    Off,
+    /// Levenberg–Marquardt damping with gain-ratio acceptance.
+    Lm(Damping),
+}
+
+impl Default for DampingRule {
+    fn default() -> Self {
+        DampingRule::Lm(Damping::default())
+    }
+}
+
+impl DampingRule {
+    /// The damping parameters when on.
+    pub fn lm(&self) -> Option<&Damping> {
+        match self {
+            DampingRule::Off => None,
+            DampingRule::Lm(d) => Some(d),
+        }
+    }
+
+    /// Parse `off`, `lm` or `lm:TAU` (the front ends' `--damping`).
+    pub fn parse(s: &str) -> Result<Self> {
+        Ok(match Damping::parse(s)? {
+            Some(d) => DampingRule::Lm(d),
+            None => DampingRule::Off,
+        })
+    }
+}
+
 /// Parameters of Levenberg–Marquardt damping.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Damping {
     /// `lambda_0 = tau`, relative to `tr(G) / D` (default `1e-3`).
     pub tau: f64,

@@ -326,7 +326,7 @@ impl Momentum {
         let p = prepare(x, data, loss, par)?;
         // the undamped projection (a damped step solves the same fit with the shift)
         let natural = NgdConfig {
-            damping: None,
+            damping: super::damping::DampingRule::Off,
             ..self.cfg.natural.clone()
         };
         let np = NaturalPoint::new(&p, data, &natural, true, par)?;

@@ -13,7 +13,7 @@
 //! Mini-batch mode draws a fresh seeded batch of `B` samples per iteration for `J`, `g` and the
 //! line search.
 
-use super::damping::{damped_natural_step, DampedGram, Damping, DampingState};
+use super::damping::{damped_natural_step, DampedGram, Damping, DampingRule, DampingState};
 use super::gram::{GramSolver, GramSystem};
 use super::state::OptimizerState;
 use super::linesearch::{armijo, Armijo};
@@ -100,14 +100,9 @@ pub struct NgdConfig {
     pub minibatch_shift: f64,
     /// Levenberg–Marquardt damping of the empirical step, accepted by the gain ratio
     /// (`super::damping`, MATH.md §12); it replaces the step rule in the empirical metric.
-    /// `None`: the undamped step under `step`.
-    #[serde(default = "default_damping")]
-    pub damping: Option<Damping>,
-}
-
-/// The default damping of the natural-gradient optimizers (`docs/DAMPING.md` for the evidence).
-pub fn default_damping() -> Option<Damping> {
-    Some(Damping::default())
+    /// `Off`: the undamped step under `step`. Default: on (`docs/DAMPING.md` for the evidence).
+    #[serde(default)]
+    pub damping: DampingRule,
 }
 
 fn default_minibatch_shift() -> f64 {
@@ -122,7 +117,7 @@ impl Default for NgdConfig {
             step: StepRule::default(),
             batch_size: None,
             minibatch_shift: default_minibatch_shift(),
-            damping: default_damping(),
+            damping: DampingRule::default(),
         }
     }
 }
@@ -141,7 +136,7 @@ impl NgdConfig {
                 format!("must be finite and >= 0, got {}", self.minibatch_shift),
             ));
         }
-        if let Some(d) = &self.damping {
+        if let Some(d) = self.damping.lm() {
             d.validate()?;
         }
         Ok(())
@@ -151,7 +146,7 @@ impl NgdConfig {
     /// keeps its step rule, MATH.md §12).
     pub fn active_damping(&self) -> Option<&Damping> {
         match self.metric {
-            Metric::Empirical => self.damping.as_ref(),
+            Metric::Empirical => self.damping.lm(),
             Metric::Population => None,
         }
     }
@@ -218,7 +213,7 @@ impl<'p> NaturalPoint<'p> {
         let sys = match cfg.metric {
             Metric::Population => None,
             // the damped path solves through `damping::DampedGram`
-            Metric::Empirical if cfg.damping.is_some() => None,
+            Metric::Empirical if cfg.damping.lm().is_some() => None,
             Metric::Empirical => Some(weighted_system(
                 p,
                 &feats,
