@@ -59,12 +59,11 @@ fn fixed(optimizer: &str, start: Start) -> ttfit::Result<FitConfig> {
         },
         false,
     )?;
-    let iterations: Option<usize> = arg("--fixed-iterations")
-        .map(|s| s.parse().expect("--fixed-iterations: an integer"));
-    let validation = arg("--fixed-validation")
-        .map_or(ttfit::learn::DEFAULT_VALIDATION, |s| {
-            s.parse().expect("--fixed-validation: a number")
-        });
+    let iterations: Option<usize> =
+        arg("--fixed-iterations").map(|s| s.parse().expect("--fixed-iterations: an integer"));
+    let validation = arg("--fixed-validation").map_or(ttfit::learn::DEFAULT_VALIDATION, |s| {
+        s.parse().expect("--fixed-validation: a number")
+    });
     Ok(FitConfig {
         basis: Basis::Legendre { n: 8 },
         rank: vec![4],

@@ -18,8 +18,8 @@ use ttfit::optim::config::OptimizerOptions;
 use ttfit::optim::damping::{direction_target, predicted_decrease, DampedGram, DampingState};
 use ttfit::optim::gram::GramSolver;
 use ttfit::optim::prepare;
-use ttfit::samples::SampleSet;
 use ttfit::optim::OptimizerConfig;
+use ttfit::samples::SampleSet;
 use ttfit::train::{IterationRecord, StoppingRules};
 
 fn noop(_: &IterationRecord) {}
@@ -68,7 +68,11 @@ fn lm_damping_keeps_fits_with_n_close_to_d_finite_and_non_interpolating() {
     let test = f.sample(5000, 2).expect("test");
     let run = |name: &str, damping: &str| {
         let r = fit(&fixed(name, damping, 30), &train, Some(&test), noop).expect("fit");
-        assert_eq!(r.result.history.len(), 31, "{name} {damping}: 30 iterations");
+        assert_eq!(
+            r.result.history.len(),
+            31,
+            "{name} {damping}: 30 iterations"
+        );
         (r.info.train_error, r.info.test_error.expect("test error"))
     };
     let (_, als) = run("als", "off");

@@ -402,10 +402,15 @@ fn failed_restart_zeroes_the_memory_and_foreign_points_drop_it() {
     // foreign point: memory at the truth, step at X_k
     opt.set_state(with_memory(&truth, carried));
     let (x2, rep) = one_step(&mut opt, &xk, &data);
-    let (plain, _) = one_step(&mut Ngd::new(NgdConfig {
+    let (plain, _) = one_step(
+        &mut Ngd::new(NgdConfig {
             damping: ttfit::optim::damping::DampingRule::Off,
             ..NgdConfig::default()
-        }).unwrap(), &xk, &data);
+        })
+        .unwrap(),
+        &xk,
+        &data,
+    );
     assert_eq!(x2.cores(), plain.cores(), "{:?}", rep.note);
 }
 

@@ -141,7 +141,9 @@ impl OptimizerConfig {
                 }
             }
             None if strict
-                && (opts.batch_size.is_some() || opts.solver.is_some() || opts.damping.is_some()) =>
+                && (opts.batch_size.is_some()
+                    || opts.solver.is_some()
+                    || opts.damping.is_some()) =>
             {
                 return Err(Error::param(
                     format!("{batch_name}/{solver_name}/{damping_name}"),

@@ -111,7 +111,10 @@ impl Damping {
         if !(0.0..1.0).contains(&self.accept) {
             return Err(Error::param(
                 "damping accept",
-                format!("the gain-ratio threshold must lie in [0, 1), got {}", self.accept),
+                format!(
+                    "the gain-ratio threshold must lie in [0, 1), got {}",
+                    self.accept
+                ),
             ));
         }
         if self.max_trials == 0 {
@@ -132,10 +135,7 @@ impl Damping {
             ("lm", None) => Ok(Some(Damping::default())),
             ("lm", Some(t)) => {
                 let tau: f64 = t.parse().map_err(|_| {
-                    Error::param(
-                        "damping",
-                        format!("'{t}' is not a number; write lm:1e-3"),
-                    )
+                    Error::param("damping", format!("'{t}' is not a number; write lm:1e-3"))
                 })?;
                 let d = Damping {
                     tau,
@@ -226,7 +226,7 @@ pub enum DampedFactor<'s, 'p> {
     /// Cholesky of the shifted dense Gram.
     Dense(Cholesky, &'s DampedGram<'p>),
     /// A matrix-free system with the shift.
-    System(GramSystem<'p>),
+    System(Box<GramSystem<'p>>),
 }
 
 impl<'p> DampedGram<'p> {
@@ -270,7 +270,11 @@ impl<'p> DampedGram<'p> {
             h,
             row_weights,
             n,
-            scale: if scale > 0.0 && scale.is_finite() { scale } else { 1.0 },
+            scale: if scale > 0.0 && scale.is_finite() {
+                scale
+            } else {
+                1.0
+            },
             kind,
             par,
         })
@@ -299,7 +303,7 @@ impl<'p> DampedGram<'p> {
                     solver.with_min_shift(lambda),
                     self.par,
                 ) {
-                    Ok(s) => Ok(Some(DampedFactor::System(s))),
+                    Ok(s) => Ok(Some(DampedFactor::System(Box::new(s)))),
                     Err(Error::InvalidParameter { .. }) => Ok(None),
                     Err(e) => Err(e),
                 }

@@ -412,7 +412,7 @@ impl Momentum {
         full: bool,
         loss: &dyn crate::loss::Loss,
         par: tensor_train::linalg::Par,
-    ) -> Result<(Taken, Array1<f64>, Array1<f64>, f64, bool)> {
+    ) -> Result<DampedOutcome> {
         let cfg = self.cfg.clone();
         let p = np.p;
         let solver = cfg.natural.solver_for(full);
@@ -457,7 +457,10 @@ impl Momentum {
             let Some(f) = dg.factor(lambda)? else {
                 return Ok(None);
             };
-            if let Some(t) = target.as_ref().filter(|_| trial == 0 || !cfg.momentum.restart) {
+            if let Some(t) = target
+                .as_ref()
+                .filter(|_| trial == 0 || !cfg.momentum.restart)
+            {
                 tried_momentum = true;
                 let m = match &plain {
                     Some(pg) => match pg.factor(lambda)? {
@@ -520,7 +523,12 @@ impl Momentum {
         let restarted = tried_momentum && cfg.momentum.restart && lm.first_rejected;
         let (step, jstep, alpha, beta) = match lm.proposal {
             Some(pr) => (pr.c, pr.jc, pr.alpha, pr.beta),
-            None => (Array1::zeros(p.ts.dim()), Array1::zeros(p.d1.len()), 0.0, 0.0),
+            None => (
+                Array1::zeros(p.ts.dim()),
+                Array1::zeros(p.d1.len()),
+                0.0,
+                0.0,
+            ),
         };
         let taken = Taken {
             x: lm.x,
@@ -533,6 +541,10 @@ impl Momentum {
         Ok((taken, step, jstep, beta, restarted))
     }
 }
+
+/// What a damped momentum step took: the outcome, the step coordinates, their sample values,
+/// the `beta` used and whether the momentum was dropped by a rejection.
+type DampedOutcome = (Taken, Array1<f64>, Array1<f64>, f64, bool);
 
 /// The plain Gram system of the empirical momentum projection (sample weights only, no
 /// `l''`), or `None` when the loss system serves (`l''_i / w_i` constant) or the metric is the
@@ -698,7 +710,9 @@ impl Optimizer for Momentum {
         let rule = cfg.natural.step;
         let adaptive = cfg.momentum.schedule == BetaSchedule::Adaptive;
         let damped = match cfg.natural.active_damping() {
-            Some(dmp) => Some(self.damped_outcome(dmp, memory.as_ref(), &np, batch, full, loss, par)?),
+            Some(dmp) => {
+                Some(self.damped_outcome(dmp, memory.as_ref(), &np, batch, full, loss, par)?)
+            }
             None => None,
         };
         let plain_sys = match (&memory, &damped) {

@@ -15,8 +15,8 @@
 
 use super::damping::{damped_natural_step, DampedGram, Damping, DampingRule, DampingState};
 use super::gram::{GramSolver, GramSystem};
-use super::state::OptimizerState;
 use super::linesearch::{armijo, Armijo};
+use super::state::OptimizerState;
 use super::{evaluate, prepare, Optimizer, Prepared, StepContext, StepReport};
 use crate::error::{Error, Result};
 use crate::loss::Loss;
@@ -502,8 +502,11 @@ impl Optimizer for Ngd {
         let (taken, note) = match self.cfg.active_damping() {
             Some(dmp) => {
                 let feats = batch.feature_views();
-                let dg = damped_system(&p, &feats, p.d2.view(), self.cfg.solver_for(full), ctx.par)?;
-                let st = self.damping.get_or_insert_with(|| DampingState::initial(dmp));
+                let dg =
+                    damped_system(&p, &feats, p.d2.view(), self.cfg.solver_for(full), ctx.par)?;
+                let st = self
+                    .damping
+                    .get_or_insert_with(|| DampingState::initial(dmp));
                 let lm = damped_natural_step(dmp, st, &dg, &p, batch, ctx.loss, ctx.par)?;
                 let taken = Taken {
                     alpha: if lm.x.is_some() { 1.0 } else { 0.0 },
