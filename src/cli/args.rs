@@ -146,7 +146,7 @@ pub struct ModelArgs {
     #[arg(long)]
     pub beta: Option<f64>,
     /// Levenberg–Marquardt damping of the natural-gradient step (ngd, ngd-hb, ngd-nesterov;
-    /// empirical metric): lm (lambda_0 = 1e-3 tr(G)/D, adapted by the gain ratio), lm:TAU
+    /// empirical metric): lm (lambda_0 = 1e-6 tr(G)/D, adapted by the gain ratio), lm:TAU
     /// (lambda_0 = TAU tr(G)/D) or off (the undamped step with Armijo) [default: lm].
     #[arg(long)]
     pub damping: Option<String>,

@@ -5,7 +5,7 @@
 //! `c(lambda) = -(G + lambda s I)^{-1} g = argmin_c sum_i l''_i (J_i c + l'_i / l''_i)^2 / N + lambda s ||c||^2`,
 //!
 //! with `G = J^T diag(l'') J / N`, `g = J^T l' / N` and the scale `s = tr(G) / D` (so `lambda`
-//! is dimensionless, MATH.md's `lambda_0 = tau tr(G) / D`). The identity is the population
+//! is dimensionless, MATH.md's `lambda_0 = tau tr(G) / D`, default `tau = 1e-6`). The identity is the population
 //! (`L^2(mu)`) metric in the orthonormal tangent basis (MATH.md §6.2): `||c|| = ||E_X c||_{L^2(mu)}`,
 //! so the damping is a trust region on the function-space length of the step, and the damped
 //! step interpolates between Gauss–Newton (`lambda -> 0`) and the Riemannian gradient step
@@ -81,7 +81,8 @@ impl DampingRule {
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct Damping {
-    /// `lambda_0 = tau`, relative to `tr(G) / D` (default `1e-3`).
+    /// `lambda_0 = tau`, relative to `tr(G) / D` (default `1e-6`: Gauss–Newton from a good
+    /// start, damped only once a trial is rejected; `docs/DAMPING.md` for the evidence).
     pub tau: f64,
     /// Smallest gain ratio `rho` of an accepted trial (default `1e-4`).
     pub accept: f64,
@@ -92,7 +93,7 @@ pub struct Damping {
 impl Default for Damping {
     fn default() -> Self {
         Damping {
-            tau: 1e-3,
+            tau: 1e-6,
             accept: 1e-4,
             max_trials: 12,
         }
