@@ -200,3 +200,101 @@ fn nielsen_update_of_the_damping() {
     st.accepted(0.25);
     assert!((st.lambda - 8.0 / 3.0 * 1.125).abs() < 1e-15);
 }
+
+/// A damped momentum step whose momentum points uphill (constant `beta = 0.9`, the carried step
+/// a large multiple of `+g`) is rejected by the gain ratio, restarts, and takes the plain damped
+/// step at the doubled damping: the returned point equals the retraction of the independently
+/// computed `-(G + 2 tau s I)^{-1} g` (same formula as the dense reference above, through the
+/// public `DampedGram`), the loss decreases, and the state records `lambda` after Nielsen's update.
+#[test]
+fn rejected_damped_momentum_restarts_with_the_plain_damped_step() {
+    use ttfit::optim::momentum::{
+        BetaSchedule, Momentum, MomentumConfig, MomentumMemory, MomentumState,
+    };
+    use ttfit::optim::{evaluate, Optimizer, StepContext};
+    let mut rng = StdRng::seed_from_u64(8);
+    let (d, n, r) = (3, 3, 2);
+    let truth = TensorTrain::random(
+        &[n; 3],
+        &[r; 2],
+        tensor_train::CoreDistribution::ScaledNormal,
+        &mut rng,
+    )
+    .unwrap();
+    let x = uniform_points(&mut rng, 200, d);
+    let feats = features(&x, n);
+    let views: Vec<_> = feats.iter().map(|f| f.view()).collect();
+    let y = truth.eval_features(&views, Par::Seq).unwrap()
+        + Array1::from_shape_fn(200, |_| 0.3 * rng.random_range(-1.0..1.0));
+    let data = SampleSet::new(feats, y, None).unwrap();
+    let xk = TensorTrain::random(
+        &[n; 3],
+        &[r; 2],
+        tensor_train::CoreDistribution::ScaledNormal,
+        &mut rng,
+    )
+    .unwrap();
+    let p = prepare(&xk, &data, &LeastSquares, Par::Seq).unwrap();
+    let fv = data.feature_views();
+    let g =
+        p.ts.vjp(&p.si, &fv, (&p.d1 / data.len() as f64).view(), Par::Seq)
+            .unwrap();
+    let up =
+        p.ts.from_coords((&g * (10.0 * xk.norm().unwrap() / g.dot(&g).sqrt())).view())
+            .unwrap();
+    let mut cfg = MomentumConfig::heavy_ball();
+    cfg.momentum.schedule = BetaSchedule::Constant;
+    cfg.momentum.beta = 0.9;
+    let tau = 1e-6;
+    let mut opt = Momentum::new(cfg).unwrap();
+    opt.set_state(MomentumState {
+        memory: Some(MomentumMemory {
+            point: xk.clone(),
+            carried: p.ts.to_tt(&up).unwrap(),
+            values: None,
+        }),
+        since_restart: 1,
+        last_beta: None,
+        damping: None,
+    });
+    let mut srng = StdRng::seed_from_u64(0);
+    let mut ctx = StepContext {
+        loss: &LeastSquares,
+        par: Par::Seq,
+        rng: &mut srng,
+        iteration: 0,
+    };
+    let (x1, rep) = opt.step(&xk, &data, &mut ctx).unwrap();
+    assert!(rep.restarted, "{:?}", rep.note);
+    // the reference: one rejection doubles lambda (nu = 2), then the plain damped step
+    let dg = DampedGram::new(
+        &p.ts,
+        &p.si,
+        &fv,
+        None,
+        GramSolver::Cholesky { rel_shift: 1e-12 },
+        Par::Seq,
+    )
+    .unwrap();
+    let c = dg
+        .factor(2.0 * tau)
+        .unwrap()
+        .unwrap()
+        .solve_target(direction_target(p.d1.view(), p.d2.view()).view())
+        .unwrap();
+    let x_ref =
+        p.ts.retract(1.0, &p.ts.from_coords(c.view()).unwrap())
+            .unwrap();
+    let dense = |t: &TensorTrain| Array1::from_iter(t.to_dense().unwrap().iter().cloned());
+    let err = (&dense(&x1) - &dense(&x_ref))
+        .iter()
+        .fold(0.0f64, |m, v| m.max(v.abs()));
+    assert!(
+        err <= 1e-12 * xk.norm().unwrap(),
+        "restart is not the plain damped step: {err:e}"
+    );
+    let l1 = evaluate(&x1, &data, &LeastSquares, Par::Seq).unwrap().0;
+    assert!(l1 < p.loss);
+    let st = opt.state().damping.expect("damping state");
+    assert!(st.lambda < 2.0 * tau && st.nu == 2.0, "{st:?}");
+}
