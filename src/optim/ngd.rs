@@ -9,7 +9,9 @@
 //!   Riemannian gradient `-alpha g` (the projected functional gradient on the population
 //!   loss).
 //!
-//! `X_{k+1} = R_X(E_X c)` with Armijo backtracking on `alpha` (or a fixed `alpha`).
+//! `X_{k+1} = R_X(E_X c)` with Armijo backtracking on `alpha` (or a fixed `alpha`). In the
+//! empirical metric the default instead damps the step, `c = -(G + lambda s I)^{-1} g`, with
+//! `lambda` adapted by the gain ratio ([`super::damping`], [`NgdConfig::damping`]).
 //! Mini-batch mode draws a fresh seeded batch of `B` samples per iteration for `J`, `g` and the
 //! line search.
 
