@@ -426,3 +426,27 @@ fn progress_lines_without_a_terminal_and_a_wall_clock_time_limit() {
     );
     assert!(lines[lines.len() - 1].ends_with("done"), "{err}");
 }
+
+/// `--cv K` is refused with `--validation 0` (they conflict) and for `K < 2`, with a message
+/// naming the option, before anything is written.
+#[test]
+fn cv_conflicts_and_bad_k_are_refused() {
+    let dir = scratch("cv");
+    let train = sample(&dir, "train.csv", "ishigami", 60, 1);
+    let model = dir.join("model.json");
+    let fit = |extra: &[&str]| {
+        let mut args = vec!["fit", "--data", p(&train), "--out", p(&model)];
+        args.extend_from_slice(extra);
+        ttfit(&args)
+    };
+    let o = fit(&["--cv", "3", "--validation", "0"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("conflict"), "{}", stderr(&o));
+    let o = fit(&["--cv", "1"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("K >= 2"), "{}", stderr(&o));
+    let o = fit(&["--cv", "61"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("number of rows (60)"), "{}", stderr(&o));
+    assert!(!model.exists(), "no model file on a refused fit");
+}

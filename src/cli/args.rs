@@ -103,8 +103,10 @@ pub struct ModelArgs {
     /// the early stopping, Ishigami loses a factor 100 in docs/BENCHMARKS.md).
     #[arg(long)]
     pub refit: bool,
-    /// Adaptive learner: choose among the best models of the search by K-fold
-    /// cross-validation [default: off, one held-out split decides].
+    /// Adaptive learner: K-fold cross-validation (2 <= K <= rows). The search runs with fold 1
+    /// held out; its 4 best settings (ranks, functions, penalty) are fitted on every K-1 folds,
+    /// the lowest mean error on the left-out folds wins and is refitted on all rows. Replaces
+    /// --validation and --refit [default: off, one held-out split of 20 % decides].
     #[arg(long)]
     pub cv: Option<usize>,
     /// Early stopping: iterations without validation improvement (needs --validation).

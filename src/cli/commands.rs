@@ -160,6 +160,16 @@ fn config(m: &ModelArgs, optimizer: Option<&str>, train: &Dataset) -> Result<Fit
     apply_optimizer_options(&mut cfg.optimizer, m, true)?;
     // --- adaptive learner (issue 10): on unless both --rank and --basis fix the model ---
     let learner = m.config.is_none() && (m.rank.is_none() || m.basis.is_none());
+    if let (Some(_), Some(v)) = (m.cv, m.validation) {
+        return Err(Error::param(
+            "--cv",
+            if v == 0.0 {
+                "--cv K and --validation 0 conflict: cross-validation holds out each fold in turn; drop --validation 0, or drop --cv and give --rank and --basis to fit without validation".to_string()
+            } else {
+                "--cv K holds out each fold in turn and replaces the validation fraction: drop --validation".to_string()
+            },
+        ));
+    }
     if learner && m.validation == Some(0.0) {
         return Err(Error::param(
             "--validation",
