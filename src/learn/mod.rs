@@ -24,6 +24,15 @@
 //! within `1 %` (a move can grow a weak variable alongside a strong one), and under the
 //! automatic penalty a few penalties are tried on the selected model. Test data, when
 //! given, is only recorded, never used to select.
+//!
+//! **K-fold cross-validation** ([`LearnConfig::cv`], `--cv K`). The rows are cut into `K`
+//! seeded folds; the search above runs with fold 1 held out and proposes its
+//! [`CV_CANDIDATES`] best distinct settings (ranks, functions, penalty). Each setting is
+//! fitted from the configured start on the rows outside each fold and scored on that fold;
+//! the setting with the lowest mean fold error is refitted on all rows from the start, for the
+//! mean number of iterations its fold fits took ([`CvReport`]). Caveats: a fold fit starts
+//! afresh, not warm-started along the search path, and its iteration count is chosen on the
+//! scored fold (as in the search's stages), so the fold errors are slightly optimistic.
 
 pub mod degree;
 pub mod enrich;
