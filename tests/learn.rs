@@ -370,6 +370,45 @@ fn cross_validation_fold_errors_are_held_out_fits() {
         }
     }
     let chosen = &cv.candidates[cv.selected];
+    // the returned model: the chosen setting fitted on all rows for `refit_iterations`
+    let bases: Vec<Basis> = chosen
+        .functions
+        .iter()
+        .map(|&n| Basis::Legendre { n })
+        .collect();
+    let features = cfg.feature_map(bases, &data).unwrap();
+    let all = ttfit::model::sample_set(&features, &data, OutsidePolicy::Extrapolate).unwrap();
+    let x0 = ttfit::init::initial_tt(&all, &chosen.ranks, &cfg.start, cfg.seed).unwrap();
+    let rules = StoppingRules {
+        max_iter: cv.refit_iterations,
+        validation_patience: None,
+        ..cfg.stopping.clone()
+    };
+    let mut opt = OptimizerConfig::Als(ttfit::optim::als::AlsConfig {
+        sobolev: chosen.sobolev,
+        ..match &cfg.optimizer {
+            OptimizerConfig::Als(a) => a.clone(),
+            _ => unreachable!("the test fits with ALS"),
+        }
+    })
+    .build()
+    .unwrap();
+    let r = Trainer::new(rules)
+        .par(Par::Seq)
+        .seed(cfg.seed)
+        .run(opt.as_mut(), x0, &all, None, None)
+        .unwrap();
+    let reference = ttfit::model::FunctionalTT::new(features, r.tt).unwrap();
+    let ours = fitted
+        .model
+        .predict(data.x.view(), OutsidePolicy::Extrapolate)
+        .unwrap();
+    let theirs = reference
+        .predict(data.x.view(), OutsidePolicy::Extrapolate)
+        .unwrap();
+    for (a, b) in ours.values.iter().zip(theirs.values.iter()) {
+        approx::assert_abs_diff_eq!(a, b, epsilon = 1e-9);
+    }
     assert_eq!(fitted.model.tt().internal_ranks(), chosen.ranks);
     assert_eq!(fitted.model.tt().mode_sizes(), chosen.functions);
     assert!(sel.refitted);
@@ -390,7 +429,10 @@ fn cross_validation_settings_are_checked() {
         }),
         ..cfg.clone()
     };
-    let err = |c: FitConfig| fit(&c, &data, None, noop).err().expect("error").to_string();
+    let err = |c: FitConfig| match fit(&c, &data, None, noop) {
+        Ok(_) => panic!("the settings were accepted"),
+        Err(e) => e.to_string(),
+    };
     assert!(
         err(with(1, None)).contains("K >= 2"),
         "{}",
