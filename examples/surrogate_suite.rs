@@ -5,6 +5,8 @@
 //! ```text
 //! taskset -c 0 cargo run --example surrogate_suite -- [--functions f1,f2] [--sizes 500,2000]
 //!     [--optimizers als,ngd] [--test-size 10000] [--starts] [--refit] [--sobolev MU]
+//!     [--damping lm|lm:TAU|off] [--fixed-validation F] [--fixed-iterations K] [--no-learner]
+//!     [--learner-optimizer NAME]
 //! ```
 //!
 //! Defaults: the must-show set (borehole, otl, ishigami; 2000 samples; the learner only).
@@ -14,7 +16,12 @@
 //! `--starts` prints the start comparison of `ttfit::learn::enrich` (ALS, rank 4, legendre:8 on
 //! borehole from the additive, greedy and random starts). `--refit` and `--sobolev MU` run the
 //! learner with the refit on all rows, or with a fixed Sobolev penalty instead of the automatic
-//! choice (the figures for both defaults in docs/BENCHMARKS.md).
+//! choice (the figures for both defaults in docs/BENCHMARKS.md). `--damping` sets the
+//! Levenberg–Marquardt damping of the fixed-settings NGD-family rows (default: the library's),
+//! `--fixed-validation F` their hold-out fraction (0: none, the last iterate),
+//! `--fixed-iterations K` gives them K iterations and no 5 s time limit, `--no-learner` skips
+//! the learner rows, `--learner-optimizer NAME` runs the learner with another optimizer than
+//! ALS (with `--damping` applied to it).
 
 use std::time::{Duration, Instant};
 use ttfit::basis::Basis;
@@ -42,15 +49,33 @@ fn list(name: &str, default: &str) -> Vec<String> {
 }
 
 fn fixed(optimizer: &str, start: Start) -> ttfit::Result<FitConfig> {
+    let mut oc = OptimizerConfig::from_name(optimizer)?;
+    let damping = arg("--damping");
+    oc.apply_options(
+        &ttfit::optim::config::OptimizerOptions {
+            batch_size: None,
+            solver: None,
+            beta: None,
+            damping: damping.as_deref(),
+            names: ["", "", "", "--damping"],
+        },
+        false,
+    )?;
+    let iterations: Option<usize> =
+        arg("--fixed-iterations").map(|s| s.parse().expect("--fixed-iterations: an integer"));
+    let validation = arg("--fixed-validation").map_or(ttfit::learn::DEFAULT_VALIDATION, |s| {
+        s.parse().expect("--fixed-validation: a number")
+    });
     Ok(FitConfig {
         basis: Basis::Legendre { n: 8 },
         rank: vec![4],
-        optimizer: OptimizerConfig::from_name(optimizer)?,
-        validation: Some(ttfit::learn::DEFAULT_VALIDATION),
+        optimizer: oc,
+        validation: (validation > 0.0).then_some(validation),
         stopping: StoppingRules {
-            max_iter: 200,
-            time_limit: Some(Duration::from_secs(5)),
-            validation_patience: Some(10),
+            // --fixed-iterations K: K iterations and no time limit (load-independent rows)
+            max_iter: iterations.unwrap_or(200),
+            time_limit: iterations.is_none().then_some(Duration::from_secs(5)),
+            validation_patience: (validation > 0.0).then_some(10),
             ..StoppingRules::default()
         },
         start,
@@ -110,8 +135,9 @@ fn main() -> ttfit::Result<()> {
         let f = TestFunction::parse(fname)?;
         for &n in &sizes {
             let (train, test) = (f.sample(n, 1)?, f.sample(n_test, 2)?);
+            let lopt = arg("--learner-optimizer").unwrap_or_else(|| "als".into());
             let learner = FitConfig {
-                optimizer: OptimizerConfig::from_name("als")?,
+                optimizer: fixed(&lopt, Start::Greedy)?.optimizer,
                 threads: Some(1),
                 learn: Some(LearnConfig {
                     refit,
@@ -120,32 +146,41 @@ fn main() -> ttfit::Result<()> {
                 }),
                 ..FitConfig::default()
             };
+            let skip = std::env::args().any(|a| a == "--no-learner");
             let t = Instant::now();
             let cpu0 = ttfit::learn::process_cpu_seconds();
-            let r = fit(&learner, &train, Some(&test), noop)?;
+            let r = if skip {
+                None
+            } else {
+                Some(fit(&learner, &train, Some(&test), noop)?)
+            };
             let secs = t.elapsed().as_secs_f64();
             let cpu = match (cpu0, ttfit::learn::process_cpu_seconds()) {
                 (Some(a), Some(b)) => format!(" (cpu {:.2})", b - a),
                 _ => String::new(),
             };
-            let sel = r.selection.as_ref().map(|s| {
-                let st = &s.stages[s.selected];
-                format!("ranks {:?}, functions {:?}", st.ranks, st.functions)
-            });
-            println!(
-                "| {fname} | {n} | learner (als) | {} | {:.2e} | {secs:.2}{cpu} |",
-                sel.unwrap_or_default(),
-                r.info.test_error.unwrap_or(f64::NAN)
-            );
+            if let Some(r) = r {
+                let sel = r.selection.as_ref().map(|s| {
+                    let st = &s.stages[s.selected];
+                    format!("ranks {:?}, functions {:?}", st.ranks, st.functions)
+                });
+                println!(
+                    "| {fname} | {n} | learner ({lopt}) | {} | {:.2e} | {secs:.2}{cpu} |",
+                    sel.unwrap_or_default(),
+                    r.info.test_error.unwrap_or(f64::NAN)
+                );
+            }
             for o in &optimizers {
                 let t = Instant::now();
                 let res = fit(&fixed(o, Start::Greedy)?, &train, Some(&test), noop);
                 let secs = t.elapsed().as_secs_f64();
                 match res {
                     Ok(r) => println!(
-                        "| {fname} | {n} | {o} (rank 4, legendre:8) | best-validation iterate {} of {} | {:.2e} | {secs:.2} |",
-                        best_iter(&r.result.history),
+                        "| {fname} | {n} | {o} (rank 4, legendre:8) | {} iterate {} of {}, train {:.2e} | {:.2e} | {secs:.2} |",
+                        if r.result.history.iter().any(|h| h.validation_error.is_some()) { "best-validation" } else { "last" },
+                        if r.result.history.iter().any(|h| h.validation_error.is_some()) { best_iter(&r.result.history) } else { r.result.history.len() - 1 },
                         r.result.history.len() - 1,
+                        r.info.train_error,
                         r.info.test_error.unwrap_or(f64::NAN)
                     ),
                     Err(e) => println!("| {fname} | {n} | {o} (rank 4, legendre:8) | failed: {e} | | {secs:.2} |"),

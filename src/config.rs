@@ -419,6 +419,20 @@ mod tests {
         assert!(short.is_set("stopping.time_limit"));
     }
 
+    /// The damping of the natural gradient can be switched off in a file (TOML has no null).
+    #[test]
+    fn damping_off_in_a_file() {
+        let f = ConfigFile::parse(
+            "[optimizer]\nmethod = \"ngd\"\n[optimizer.damping]\nrule = \"off\"\n",
+        )
+        .unwrap();
+        let (cfg, _) = f.apply(&FitConfig::default(), None).unwrap();
+        let OptimizerConfig::Ngd(c) = &cfg.optimizer else {
+            panic!("{cfg:?}")
+        };
+        assert_eq!(c.damping, crate::optim::damping::DampingRule::Off);
+    }
+
     #[test]
     fn wrong_kinds_name_the_key() {
         let e = ConfigFile::parse("[stopping]\nmax_iter = \"ten\"\n")

@@ -237,11 +237,14 @@ fn bad_inputs_give_clear_errors_and_no_model_file() {
         &ttfit(&["fit", "--data", p(&nan), "--out", p(&model)]),
         "row 1",
     );
-    // a fit that fails after training has started (QR needs N >= D) leaves no model file
+    // a fit that fails after training has started (undamped QR needs N >= D) leaves no model
+    // file (the damped step factors G + lambda s I instead, which needs no N >= D)
     assert_fails(
         &fit(&[
             "--optimizer",
             "ngd",
+            "--damping",
+            "off",
             "--solver",
             "qr",
             "--rank",
@@ -619,4 +622,28 @@ fn softmax_fit_predicts_class_probabilities() {
         let best = (0..3).max_by(|&a, &b| ps[a].total_cmp(&ps[b])).unwrap();
         assert_eq!(f[lab], best as f64);
     }
+}
+
+/// `--cv K` is refused with `--validation 0` (they conflict) and for `K < 2`, with a message
+/// naming the option, before anything is written.
+#[test]
+fn cv_conflicts_and_bad_k_are_refused() {
+    let dir = scratch("cv");
+    let train = sample(&dir, "train.csv", "ishigami", 60, 1);
+    let model = dir.join("model.json");
+    let fit = |extra: &[&str]| {
+        let mut args = vec!["fit", "--data", p(&train), "--out", p(&model)];
+        args.extend_from_slice(extra);
+        ttfit(&args)
+    };
+    let o = fit(&["--cv", "3", "--validation", "0"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("conflict"), "{}", stderr(&o));
+    let o = fit(&["--cv", "1"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("K >= 2"), "{}", stderr(&o));
+    let o = fit(&["--cv", "61"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("number of rows (60)"), "{}", stderr(&o));
+    assert!(!model.exists(), "no model file on a refused fit");
 }

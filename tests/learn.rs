@@ -251,13 +251,47 @@ fn sobolev_penalty_matches_a_dense_augmented_least_squares_solve() {
     );
 }
 
-/// With `cv = Some(3)` the selection is the compared model with the lowest mean 3-fold error,
-/// and the compared models are distinct (ranks, functions) pairs of the search.
-#[test]
-fn cross_validation_selects_the_lowest_mean_fold_error() {
+/// The K folds partition the rows: disjoint, covering, sizes `floor(n/k)` or `ceil(n/k)`,
+/// sorted, and a deterministic function of `(n, k, seed)`; `k < 2` and `k > n` are refused.
+mod kfold {
+    use proptest::prelude::*;
+    use ttfit::data::split::{complement, kfold_indices};
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn folds_partition_the_rows(n in 2usize..200, k in 2usize..12, seed in 0u64..1000) {
+            prop_assume!(k <= n);
+            let folds = kfold_indices(n, k, seed).unwrap();
+            prop_assert_eq!(folds.len(), k);
+            let mut seen = vec![0usize; n];
+            for f in &folds {
+                prop_assert!(f.len() == n / k || f.len() == n.div_ceil(k));
+                prop_assert!(f.windows(2).all(|w| w[0] < w[1]));
+                for &i in f {
+                    seen[i] += 1;
+                }
+                let rest = complement(n, f);
+                prop_assert_eq!(rest.len() + f.len(), n);
+                prop_assert!(rest.iter().all(|i| f.binary_search(i).is_err()));
+            }
+            prop_assert!(seen.iter().all(|&c| c == 1));
+            prop_assert_eq!(&folds, &kfold_indices(n, k, seed).unwrap());
+        }
+    }
+
+    #[test]
+    fn bad_k_is_refused() {
+        assert!(kfold_indices(10, 1, 0).is_err());
+        assert!(kfold_indices(10, 11, 0).is_err());
+        assert!(kfold_indices(10, 10, 0).is_ok());
+    }
+}
+
+fn cv_problem() -> (Dataset, FitConfig) {
     let mut rng = StdRng::seed_from_u64(21);
     let d = 3;
-    let x = uniform_points(&mut rng, 600, d);
+    let x = uniform_points(&mut rng, 300, d);
     let y: Array1<f64> = x
         .rows()
         .into_iter()
@@ -269,25 +303,143 @@ fn cross_validation_selects_the_lowest_mean_fold_error() {
         cv: Some(3),
         ..LearnConfig::default()
     };
-    let fitted = fit(&config(d, Basis::Legendre { n: 8 }, lc), &data, None, noop).expect("fit");
+    (data, config(d, Basis::Legendre { n: 8 }, lc))
+}
+
+/// `--cv 3`: every reported fold error is recomputed here, independently of the learner's
+/// bookkeeping: the fold's rows from `kfold_indices` on the raw data, a fit of the setting on
+/// the *other* rows only (configured start, ALS, early stopping on the fold), and the relative
+/// error of that model on the fold's raw rows through the public model API. A learner that
+/// trained on the fold, scored another fold, or mixed up settings would not match. The
+/// selection is the lowest mean, and the returned model has its settings, refitted on all rows.
+#[test]
+fn cross_validation_fold_errors_are_held_out_fits() {
+    use ttfit::data::split::{complement, kfold_indices};
+    use ttfit::train::{StoppingRules, Trainer};
+    let (data, cfg) = cv_problem();
+    let lc = cfg.learn.clone().unwrap();
+    let fitted = fit(&cfg, &data, None, noop).expect("fit");
     let sel = fitted.selection.expect("selection");
-    assert!(sel.cv_errors.len() >= 2, "compared: {:?}", sel.cv_errors);
-    let (best, _) = sel
-        .cv_errors
-        .iter()
-        .cloned()
-        .min_by(|a, b| a.1.total_cmp(&b.1))
-        .unwrap();
-    assert_eq!(sel.selected, best);
-    for (a, (i, _)) in sel.cv_errors.iter().enumerate() {
-        for (j, _) in &sel.cv_errors[a + 1..] {
-            let (si, sj) = (&sel.stages[*i], &sel.stages[*j]);
-            assert!(si.ranks != sj.ranks || si.functions != sj.functions);
+    let cv = sel.cv.as_ref().expect("cv report");
+    assert_eq!(cv.folds, 3);
+    assert!(cv.candidates.len() >= 2, "compared: {:?}", cv.candidates);
+    let folds = kfold_indices(data.n_samples(), 3, cfg.seed).unwrap();
+    for c in &cv.candidates {
+        let bases: Vec<Basis> = c.functions.iter().map(|&n| Basis::Legendre { n }).collect();
+        let features = cfg.feature_map(bases.clone(), &data).unwrap();
+        for (f, fold) in folds.iter().enumerate() {
+            let train_rows = data.subset(&complement(data.n_samples(), fold)).unwrap();
+            let fold_rows = data.subset(fold).unwrap();
+            let train =
+                ttfit::model::sample_set(&features, &train_rows, OutsidePolicy::Extrapolate)
+                    .unwrap();
+            let valid = ttfit::model::sample_set(&features, &fold_rows, OutsidePolicy::Extrapolate)
+                .unwrap();
+            let x0 = ttfit::init::initial_tt(&train, &c.ranks, &cfg.start, cfg.seed).unwrap();
+            let rules = StoppingRules {
+                max_iter: lc.stage_iterations,
+                validation_patience: Some(lc.stage_patience),
+                ..cfg.stopping.clone()
+            };
+            let opt_cfg = match &cfg.optimizer {
+                OptimizerConfig::Als(a) => OptimizerConfig::Als(ttfit::optim::als::AlsConfig {
+                    sobolev: c.sobolev,
+                    ..a.clone()
+                }),
+                o => o.clone(),
+            };
+            let mut opt = opt_cfg.build().unwrap();
+            let r = Trainer::new(rules)
+                .par(Par::Seq)
+                .seed(cfg.seed)
+                .run(opt.as_mut(), x0, &train, Some(&valid), None)
+                .unwrap();
+            let model = ttfit::model::FunctionalTT::new(features.clone(), r.tt).unwrap();
+            let e = model
+                .relative_error(&fold_rows, OutsidePolicy::Extrapolate)
+                .unwrap();
+            approx::assert_relative_eq!(e, c.fold_errors[f], max_relative = 1e-8);
+        }
+        let mean = c.fold_errors.iter().sum::<f64>() / 3.0;
+        approx::assert_relative_eq!(mean, c.mean_error, max_relative = 1e-12);
+    }
+    for (a, c) in cv.candidates.iter().enumerate() {
+        assert!(cv.candidates[cv.selected].mean_error <= c.mean_error);
+        for d in &cv.candidates[a + 1..] {
+            assert!(c.ranks != d.ranks || c.functions != d.functions || c.sobolev != d.sobolev);
         }
     }
-    assert_eq!(
-        fitted.model.tt().internal_ranks(),
-        sel.stages[best].ranks,
-        "the returned model is the selected one"
+    let chosen = &cv.candidates[cv.selected];
+    // the returned model: the chosen setting fitted on all rows for `refit_iterations`
+    let bases: Vec<Basis> = chosen
+        .functions
+        .iter()
+        .map(|&n| Basis::Legendre { n })
+        .collect();
+    let features = cfg.feature_map(bases, &data).unwrap();
+    let all = ttfit::model::sample_set(&features, &data, OutsidePolicy::Extrapolate).unwrap();
+    let x0 = ttfit::init::initial_tt(&all, &chosen.ranks, &cfg.start, cfg.seed).unwrap();
+    let rules = StoppingRules {
+        max_iter: cv.refit_iterations,
+        validation_patience: None,
+        ..cfg.stopping.clone()
+    };
+    let mut opt = OptimizerConfig::Als(ttfit::optim::als::AlsConfig {
+        sobolev: chosen.sobolev,
+        ..match &cfg.optimizer {
+            OptimizerConfig::Als(a) => a.clone(),
+            _ => unreachable!("the test fits with ALS"),
+        }
+    })
+    .build()
+    .unwrap();
+    let r = Trainer::new(rules)
+        .par(Par::Seq)
+        .seed(cfg.seed)
+        .run(opt.as_mut(), x0, &all, None, None)
+        .unwrap();
+    let reference = ttfit::model::FunctionalTT::new(features, r.tt).unwrap();
+    let ours = fitted
+        .model
+        .predict(data.x.view(), OutsidePolicy::Extrapolate)
+        .unwrap();
+    let theirs = reference
+        .predict(data.x.view(), OutsidePolicy::Extrapolate)
+        .unwrap();
+    for (a, b) in ours.values.iter().zip(theirs.values.iter()) {
+        approx::assert_abs_diff_eq!(a, b, epsilon = 1e-9);
+    }
+    assert_eq!(fitted.model.tt().internal_ranks(), chosen.ranks);
+    assert_eq!(fitted.model.tt().mode_sizes(), chosen.functions);
+    assert!(sel.refitted);
+    let summary = sel.summary();
+    assert!(summary.contains("3-fold cross-validation"), "{summary}");
+}
+
+/// `cv` needs `2 <= K <= rows` and conflicts with an explicit validation fraction (the CLI's
+/// `--cv` with `--validation 0` is tested in `tests/cli.rs`).
+#[test]
+fn cross_validation_settings_are_checked() {
+    let (data, cfg) = cv_problem();
+    let with = |cv: usize, validation: Option<f64>| FitConfig {
+        validation,
+        learn: Some(LearnConfig {
+            cv: Some(cv),
+            ..cfg.learn.clone().unwrap()
+        }),
+        ..cfg.clone()
+    };
+    let err = |c: FitConfig| match fit(&c, &data, None, noop) {
+        Ok(_) => panic!("the settings were accepted"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        err(with(1, None)).contains("K >= 2"),
+        "{}",
+        err(with(1, None))
     );
+    let e = err(with(301, None));
+    assert!(e.contains("number of rows (300)"), "{e}");
+    let e = err(with(3, Some(0.2)));
+    assert!(e.contains("drop --validation"), "{e}");
 }

@@ -2,6 +2,9 @@
 //! §9.3, §9.11-9.12): the transported momentum in both metrics and both forms for d = 3 and
 //! d = 4, restarts, the Nesterov/Heavy-Ball identity, gauge invariance and exact quadrature.
 //!
+//! These are the undamped mechanics (Armijo, restarts, exact Gauss–Newton steps): every
+//! configuration sets `damping: DampingRule::Off`; the damped step has its own tests in `tests/damping.rs`.
+//!
 //! References are built densely from `TangentSpace` coordinates: the dense basis `E_X`
 //! (`TangentSpace::basis_dense`), dense tensors (`TensorTrain::to_dense`) and the dense design
 //! matrix `A` of Kronecker feature rows, so that `J = A E_X`; nothing of the optimizer under
@@ -99,6 +102,7 @@ fn with_memory(point: &TensorTrain, carried: TensorTrain) -> MomentumState {
         }),
         since_restart: 1,
         last_beta: None,
+        damping: None,
     }
 }
 
@@ -111,6 +115,7 @@ fn config(
 ) -> MomentumConfig {
     MomentumConfig {
         natural: NgdConfig {
+            damping: ttfit::optim::damping::DampingRule::Off,
             metric,
             ..Default::default()
         },
@@ -316,6 +321,7 @@ fn forced_uphill_momentum_restarts_with_the_plain_step() {
     for metric in [Metric::Empirical, Metric::Population] {
         let (plain, _) = one_step(
             &mut Ngd::new(NgdConfig {
+                damping: ttfit::optim::damping::DampingRule::Off,
                 metric,
                 ..Default::default()
             })
@@ -406,7 +412,15 @@ fn failed_restart_zeroes_the_memory_and_foreign_points_drop_it() {
     // foreign point: memory at the truth, step at X_k
     opt.set_state(with_memory(&truth, carried));
     let (x2, rep) = one_step(&mut opt, &xk, &data);
-    let (plain, _) = one_step(&mut Ngd::new(NgdConfig::default()).unwrap(), &xk, &data);
+    let (plain, _) = one_step(
+        &mut Ngd::new(NgdConfig {
+            damping: ttfit::optim::damping::DampingRule::Off,
+            ..NgdConfig::default()
+        })
+        .unwrap(),
+        &xk,
+        &data,
+    );
     assert_eq!(x2.cores(), plain.cores(), "{:?}", rep.note);
 }
 
@@ -632,6 +646,7 @@ fn exact_quadrature_makes_empirical_and_population_coincide() {
     let fixed = ttfit::optim::ngd::StepRule::Fixed { alpha: 1.0 };
     let (emp, _) = one_step(
         &mut Ngd::new(NgdConfig {
+            damping: ttfit::optim::damping::DampingRule::Off,
             step: fixed,
             ..Default::default()
         })
@@ -641,6 +656,7 @@ fn exact_quadrature_makes_empirical_and_population_coincide() {
     );
     let (pop, _) = one_step(
         &mut Ngd::new(NgdConfig {
+            damping: ttfit::optim::damping::DampingRule::Off,
             metric: Metric::Population,
             step: fixed,
             ..Default::default()

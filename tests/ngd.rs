@@ -146,7 +146,9 @@ fn every_solver_gives_the_gauss_newton_step() {
         assert!(r0 <= (&j.dot(&pert) - &minus_e).mapv(|v| v * v).sum());
     }
     // and the optimizer with alpha = 1 takes exactly the retraction of that step
+    // the undamped Gauss-Newton step (the damped one: tests/damping.rs)
     let mut ngd = Ngd::new(NgdConfig {
+        damping: ttfit::optim::damping::DampingRule::Off,
         step: StepRule::Fixed { alpha: 1.0 },
         solver: GramSolver::Qr,
         ..Default::default()
@@ -242,7 +244,9 @@ fn one_step_solves_a_linear_model_class() {
     let y = Array1::from_iter(x.iter().map(|t| (2.0 * t).sin() + 0.1 * t * t * t * t));
     let data = SampleSet::new(vec![phi.clone()], y.clone(), None).unwrap();
     let x0 = TensorTrain::zeros(&[n], &[]).unwrap();
+    // the undamped Gauss-Newton step (the damped one: tests/damping.rs)
     let mut ngd = Ngd::new(NgdConfig {
+        damping: ttfit::optim::damping::DampingRule::Off,
         step: StepRule::Fixed { alpha: 1.0 },
         ..Default::default()
     })

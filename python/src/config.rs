@@ -30,6 +30,7 @@ pub const PARAMS: &[(&str, &str)] = &[
     ("batch_size", "--batch"),
     ("solver", "--solver"),
     ("beta", "--beta"),
+    ("damping", "--damping"),
     ("start", "--start"),
     ("domain", "--domain"),
     ("domain_margin", "relative widening of inferred domains"),
@@ -44,6 +45,7 @@ pub struct OptimizerOptions {
     batch_size: Option<usize>,
     solver: Option<String>,
     beta: Option<f64>,
+    damping: Option<String>,
 }
 
 impl OptimizerOptions {
@@ -56,7 +58,8 @@ impl OptimizerOptions {
             batch_size: self.batch_size,
             solver: self.solver.as_deref(),
             beta: self.beta,
-            names: ["batch_size", "solver", "beta"],
+            damping: self.damping.as_deref(),
+            names: ["batch_size", "solver", "beta", "damping"],
         };
         oc.apply_options(&opts, strict).map_err(fit_error)
     }
@@ -118,6 +121,7 @@ pub fn fit_config(params: Option<&Bound<'_, PyDict>>) -> PyResult<(FitConfig, Op
     opts.batch_size = get(p, "batch_size")?;
     opts.solver = get(p, "solver")?;
     opts.beta = get(p, "beta")?;
+    opts.damping = get(p, "damping")?;
     opts.apply(&mut cfg.optimizer, true)?;
     if let Some(n) = get(p, "max_iter")? {
         cfg.stopping.max_iter = n;

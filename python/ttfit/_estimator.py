@@ -87,6 +87,9 @@ class TTRegressor(RegressorMixin, BaseEstimator):
         ``lsqr[:damp]``, ``block[:shift]``).
     beta : float, default=None
         Momentum factor of ``ngd-hb`` / ``ngd-nesterov``, in ``[0, 1)``.
+    damping : str, default=None
+        Levenberg–Marquardt damping of the natural-gradient step (``--damping``): ``"lm"``,
+        ``"lm:TAU"`` or ``"off"`` (library default ``"lm"``).
     start : {"additive", "random"}, default=None
         Start point (library default: the additive/ANOVA start).
     domain : list of (lo, hi), default=None
@@ -141,6 +144,7 @@ class TTRegressor(RegressorMixin, BaseEstimator):
         batch_size=None,
         solver=None,
         beta=None,
+        damping=None,
         start=None,
         domain=None,
         domain_margin=None,
@@ -160,6 +164,7 @@ class TTRegressor(RegressorMixin, BaseEstimator):
         self.batch_size = batch_size
         self.solver = solver
         self.beta = beta
+        self.damping = damping
         self.start = start
         self.domain = domain
         self.domain_margin = domain_margin

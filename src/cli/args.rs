@@ -110,8 +110,10 @@ pub struct ModelArgs {
     /// the early stopping, Ishigami loses a factor 100 in docs/BENCHMARKS.md).
     #[arg(long)]
     pub refit: bool,
-    /// Adaptive learner: choose among the best models of the search by K-fold
-    /// cross-validation [default: off, one held-out split decides].
+    /// Adaptive learner: K-fold cross-validation (2 <= K <= rows). The search runs with fold 1
+    /// held out; its 4 best settings (ranks, functions, penalty) are fitted on every K-1 folds,
+    /// the lowest mean error on the left-out folds wins and is refitted on all rows. Replaces
+    /// --validation and --refit [default: off, one held-out split of 20 % decides].
     #[arg(long)]
     pub cv: Option<usize>,
     /// Early stopping: iterations without validation improvement (needs --validation).
@@ -159,6 +161,11 @@ pub struct ModelArgs {
     /// Momentum factor beta of ngd-hb / ngd-nesterov, in [0, 1).
     #[arg(long)]
     pub beta: Option<f64>,
+    /// Levenberg–Marquardt damping of the natural-gradient step (ngd, ngd-hb, ngd-nesterov;
+    /// empirical metric): lm (lambda_0 = 1e-6 tr(G)/D, adapted by the gain ratio), lm:TAU
+    /// (lambda_0 = TAU tr(G)/D) or off (the undamped step with Armijo) [default: lm].
+    #[arg(long)]
+    pub damping: Option<String>,
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,

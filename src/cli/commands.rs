@@ -176,6 +176,16 @@ fn config(m: &ModelArgs, optimizer: Option<&str>, train: &Dataset) -> Result<Fit
             "a classifier needs a fixed model class: give --rank and --basis (the adaptive learner selects models by their relative L2 validation error)",
         ));
     }
+    if let (Some(_), Some(v)) = (m.cv, m.validation) {
+        return Err(Error::param(
+            "--cv",
+            if v == 0.0 {
+                "--cv K and --validation 0 conflict: cross-validation holds out each fold in turn; drop --validation 0, or drop --cv and give --rank and --basis to fit without validation".to_string()
+            } else {
+                "--cv K holds out each fold in turn and replaces the validation fraction: drop --validation".to_string()
+            },
+        ));
+    }
     if learner && m.validation == Some(0.0) {
         return Err(Error::param(
             "--validation",
@@ -288,7 +298,8 @@ fn apply_optimizer_options(oc: &mut OptimizerConfig, m: &ModelArgs, strict: bool
         batch_size: m.batch,
         solver: m.solver.as_deref(),
         beta: m.beta,
-        names: ["--batch", "--solver", "--beta"],
+        damping: m.damping.as_deref(),
+        names: ["--batch", "--solver", "--beta", "--damping"],
     };
     oc.apply_options(&opts, strict)
 }

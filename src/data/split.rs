@@ -92,6 +92,42 @@ pub fn split_indices(n: usize, sizes: &[(SplitSize, &str)], seed: u64) -> Result
     Ok(parts)
 }
 
+/// Seeded K-fold partition of `0..n`: the rows are permuted as in [`split_indices`] and row
+/// `perm[j]` goes to fold `j mod k`, so the folds are disjoint, cover `0..n`, have sizes
+/// `floor(n/k)` or `ceil(n/k)`, and each is sorted increasingly. A deterministic function of
+/// `(n, k, seed)`.
+///
+/// Errors unless `2 <= k <= n`.
+pub fn kfold_indices(n: usize, k: usize, seed: u64) -> Result<Vec<Vec<usize>>> {
+    if k < 2 || k > n {
+        return Err(Error::param(
+            "cv",
+            format!(
+                "K-fold cross-validation needs 2 <= K <= the number of rows ({n}); got K = {k}"
+            ),
+        ));
+    }
+    let mut perm: Vec<usize> = (0..n).collect();
+    perm.shuffle(&mut StdRng::seed_from_u64(seed));
+    let mut folds = vec![Vec::with_capacity(n / k + 1); k];
+    for (j, &i) in perm.iter().enumerate() {
+        folds[j % k].push(i);
+    }
+    for f in &mut folds {
+        f.sort_unstable();
+    }
+    Ok(folds)
+}
+
+/// The complement of `fold` in `0..n` (the training rows of that fold), sorted.
+pub fn complement(n: usize, fold: &[usize]) -> Vec<usize> {
+    let mut held = vec![false; n];
+    for &i in fold {
+        held[i] = true;
+    }
+    (0..n).filter(|&i| !held[i]).collect()
+}
+
 impl Dataset {
     /// Seeded split into `(train, valid)` with `valid` rows held out (see the module doc).
     pub fn split(&self, valid: SplitSize, seed: u64) -> Result<(Dataset, Dataset)> {

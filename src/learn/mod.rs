@@ -24,6 +24,15 @@
 //! within `1 %` (a move can grow a weak variable alongside a strong one), and under the
 //! automatic penalty a few penalties are tried on the selected model. Test data, when
 //! given, is only recorded, never used to select.
+//!
+//! **K-fold cross-validation** ([`LearnConfig::cv`], `--cv K`). The rows are cut into `K`
+//! seeded folds; the search above runs with fold 1 held out and proposes its
+//! [`CV_CANDIDATES`] best distinct settings (ranks, functions, penalty). Each setting is
+//! fitted from the configured start on the rows outside each fold and scored on that fold;
+//! the setting with the lowest mean fold error is refitted on all rows from the start, for the
+//! mean number of iterations its fold fits took ([`CvReport`]). Caveats: a fold fit starts
+//! afresh, not warm-started along the search path, and its iteration count is chosen on the
+//! scored fold (as in the search's stages), so the fold errors are slightly optimistic.
 
 pub mod degree;
 pub mod enrich;
@@ -41,8 +50,6 @@ use crate::model_file::TrainingInfo;
 use crate::optim::{predict, OptimizerConfig};
 use crate::samples::SampleSet;
 use crate::train::{FitResult, IterationRecord, Observer, StopReason, StoppingRules, Trainer};
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
 use std::time::Instant;
 use tensor_train::linalg::Par;
 use tensor_train::TensorTrain;
@@ -81,10 +88,13 @@ pub struct LearnConfig {
     /// (default): search with [`DEFAULT_SOBOLEV`], then choose among [`SOBOLEV_GRID`] by the
     /// validation error of one more stage on the selected model.
     pub sobolev: Option<f64>,
-    /// K-fold cross-validation of the final choice: the [`CV_CANDIDATES`] best distinct
-    /// models of the search (ranks and functions) are refitted from the greedy start on each of
-    /// `K` folds, and the one with the lowest mean fold validation error is selected (`None`,
-    /// default: the single held-out split decides).
+    /// K-fold cross-validation (`2 <= K <=` rows; `None`, default: one held-out split
+    /// decides). The rows are cut into `K` seeded folds ([`crate::data::split::kfold_indices`]);
+    /// the search runs with fold 1 held out and proposes its [`CV_CANDIDATES`] best distinct
+    /// settings (ranks, functions, penalty); each setting is fitted from the configured start
+    /// on every `K - 1` folds and scored on the fold left out; the lowest mean fold error is
+    /// selected and refitted on all rows (see [`CvReport`]). Replaces the validation fraction
+    /// and [`LearnConfig::refit`].
     pub cv: Option<usize>,
     /// Budget of the search in CPU seconds of the process (all threads; wall seconds where
     /// the platform has no process CPU clock), checked between stages; `None` (default):
@@ -176,8 +186,8 @@ pub const DEFAULT_SOBOLEV: f64 = 1e-6;
 /// Penalties tried on the selected model when the penalty is chosen automatically.
 pub const SOBOLEV_GRID: [f64; 3] = [0.0, 1e-7, 1e-5];
 
-/// Models of the search compared by K-fold cross-validation when `cv` is set.
-pub const CV_CANDIDATES: usize = 3;
+/// Settings of the search compared by K-fold cross-validation when `cv` is set.
+pub const CV_CANDIDATES: usize = 4;
 
 /// Relative improvement of the best validation error that counts as progress.
 const MIN_GAIN: f64 = 1e-2;
@@ -228,6 +238,8 @@ pub struct Stage {
     pub ranks: Vec<usize>,
     /// Functions per variable.
     pub functions: Vec<usize>,
+    /// Sobolev penalty `mu` of the stage (ALS only; recorded but unused by other optimizers).
+    pub sobolev: f64,
     /// Training error of the stage's best iterate.
     pub train_error: f64,
     /// Validation error of the stage's best iterate.
@@ -251,35 +263,82 @@ pub struct Selection {
     pub selected_iterate: usize,
     /// Whether the selected model was refitted on all rows.
     pub refitted: bool,
-    /// With `cv`: `(stage index, mean K-fold validation error)` of every model compared.
-    pub cv_errors: Vec<(usize, f64)>,
-    /// Number of folds of `cv_errors` (0 without cross-validation).
-    pub cv_folds: usize,
+    /// With `cv`: the K-fold comparison that chose the settings.
+    pub cv: Option<CvReport>,
+}
+
+/// One setting compared by K-fold cross-validation.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CvCandidate {
+    /// Index in [`Selection::stages`] of the search stage that proposed the setting.
+    pub stage: usize,
+    /// Internal ranks.
+    pub ranks: Vec<usize>,
+    /// Functions per variable.
+    pub functions: Vec<usize>,
+    /// Sobolev penalty (ALS).
+    pub sobolev: f64,
+    /// `fold_errors[f]`: relative error on fold `f` of the fit on the other folds (from the
+    /// configured start, at most `stage_iterations` iterations, best iterate on fold `f`).
+    pub fold_errors: Vec<f64>,
+    /// Iteration of that best iterate, per fold.
+    pub fold_iterations: Vec<usize>,
+    /// Mean of `fold_errors`: the selection criterion.
+    pub mean_error: f64,
+}
+
+/// The K-fold comparison of `--cv K`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CvReport {
+    /// Number of folds `K`.
+    pub folds: usize,
+    /// The settings compared, in the order of their search validation error.
+    pub candidates: Vec<CvCandidate>,
+    /// Index in `candidates` of the selected setting (lowest `mean_error`; ties to the first).
+    pub selected: usize,
+    /// Iterations of the refit on all rows: the rounded mean of the selected setting's
+    /// `fold_iterations`, at least 1.
+    pub refit_iterations: usize,
 }
 
 impl Selection {
     /// One line: what was selected and why.
     pub fn summary(&self) -> String {
+        if let Some(cv) = &self.cv {
+            let c = &cv.candidates[cv.selected];
+            let next = cv
+                .candidates
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != cv.selected)
+                .map(|(_, c)| c.mean_error)
+                .fold(f64::INFINITY, f64::min);
+            let folds: Vec<String> = c.fold_errors.iter().map(|e| format!("{e:.2e}")).collect();
+            return format!(
+                "selected ranks {:?}, functions {:?}, penalty {:e} by {}-fold cross-validation: lowest mean fold error {:.3e} (folds {}) among {} settings of the search{}; refitted on all rows for {} iterations",
+                c.ranks,
+                c.functions,
+                c.sobolev,
+                cv.folds,
+                c.mean_error,
+                folds.join(", "),
+                cv.candidates.len(),
+                if next.is_finite() {
+                    format!(" (next best {next:.3e})")
+                } else {
+                    String::new()
+                },
+                cv.refit_iterations
+            );
+        }
         let s = &self.stages[self.selected];
         format!(
-            "selected ranks {:?}, functions {:?} (stage {} of {}, lowest validation error {:.3e}{}){}",
+            "selected ranks {:?}, functions {:?} (stage {} of {}, lowest validation error {:.3e}){}",
             s.ranks,
             s.functions,
             self.selected + 1,
             self.stages.len(),
             s.validation_error,
-            match self
-                .cv_errors
-                .iter()
-                .find(|(i, _)| *i == self.selected)
-            {
-                Some((_, e)) => format!(
-                    "; chosen among {} models by {}-fold cross-validation, mean error {e:.3e}",
-                    self.cv_errors.len(),
-                    self.cv_folds
-                ),
-                None => String::new(),
-            },
             if self.refitted {
                 "; refitted on all rows"
             } else {
@@ -371,6 +430,7 @@ impl<O: Observer> Search<'_, O> {
             kind: kind.into(),
             ranks: r.tt.internal_ranks(),
             functions: functions.to_vec(),
+            sobolev: self.sobolev,
             train_error: best.train_error,
             validation_error: valid_err,
             test_error: best.test_error,
@@ -385,16 +445,10 @@ impl<O: Observer> Search<'_, O> {
         })
     }
 
-    /// Mean `k`-fold validation error of the [`CV_CANDIDATES`] best distinct models of the
-    /// search, each refitted per fold from the greedy start (seeded folds of `all`).
-    fn cross_validate(&mut self, all: &SampleSet, k: usize) -> Result<Vec<(usize, f64)>> {
-        let n = all.len();
-        if k > n / 2 {
-            return Err(Error::param(
-                "cv",
-                format!("{k} folds for {n} rows: use at most {} folds", n / 2),
-            ));
-        }
+    /// K-fold comparison of the [`CV_CANDIDATES`] best distinct settings (ranks, functions,
+    /// penalty) of the search, by their search validation error: each setting is fitted on
+    /// every fold's complement in `all` and scored on the fold ([`fold_fit`]).
+    fn cross_validate(&self, all: &SampleSet, folds: &[Vec<usize>]) -> Result<CvReport> {
         let mut order: Vec<usize> = (0..self.stages.len()).collect();
         order.sort_by(|&a, &b| {
             self.stages[a]
@@ -405,7 +459,8 @@ impl<O: Observer> Search<'_, O> {
         for i in order {
             let s = &self.stages[i];
             if picked.iter().all(|&j| {
-                self.stages[j].ranks != s.ranks || self.stages[j].functions != s.functions
+                let t = &self.stages[j];
+                t.ranks != s.ranks || t.functions != s.functions || t.sobolev != s.sobolev
             }) {
                 picked.push(i);
             }
@@ -413,46 +468,51 @@ impl<O: Observer> Search<'_, O> {
                 break;
             }
         }
-        let mut perm: Vec<usize> = (0..n).collect();
-        perm.shuffle(&mut rand::rngs::StdRng::seed_from_u64(
-            self.cfg.seed ^ 0x5eed,
-        ));
-        let mut out = Vec::with_capacity(picked.len());
+        let mut candidates = Vec::with_capacity(picked.len());
         for i in picked {
-            let (ranks, functions) = (
-                self.stages[i].ranks.clone(),
-                self.stages[i].functions.clone(),
-            );
-            let mut sum = 0.0;
-            for f in 0..k {
-                let (tr, va): (Vec<usize>, Vec<usize>) = (0..n).partition(|&j| j % k != f);
-                let tr: Vec<usize> = tr.iter().map(|&j| perm[j]).collect();
-                let va: Vec<usize> = va.iter().map(|&j| perm[j]).collect();
-                let train = degree::restrict(&all.subset(&tr), &functions)?;
-                let valid = degree::restrict(&all.subset(&va), &functions)?;
-                let x0 = initial_tt(&train, &ranks, &crate::init::Start::Greedy, self.cfg.seed)?;
-                let rules = StoppingRules {
-                    max_iter: self.lc.stage_iterations,
-                    validation_patience: Some(self.lc.stage_patience),
-                    ..self.cfg.stopping.clone()
-                };
-                let mut opt = with_sobolev(&self.cfg.optimizer, self.sobolev).build()?;
-                let r = Trainer::new(rules).par(self.par).seed(self.cfg.seed).run(
-                    opt.as_mut(),
-                    x0,
-                    &train,
-                    Some(&valid),
-                    None,
+            let s = &self.stages[i];
+            let mut fold_errors = Vec::with_capacity(folds.len());
+            let mut fold_iterations = Vec::with_capacity(folds.len());
+            for fold in folds {
+                let (e, it) = fold_fit(
+                    self.cfg,
+                    self.lc,
+                    self.par,
+                    all,
+                    fold,
+                    &s.ranks,
+                    &s.functions,
+                    s.sobolev,
                 )?;
-                sum += r
-                    .history
-                    .iter()
-                    .filter_map(|h| h.validation_error)
-                    .fold(f64::INFINITY, f64::min);
+                fold_errors.push(e);
+                fold_iterations.push(it);
             }
-            out.push((i, sum / k as f64));
+            let mean_error = fold_errors.iter().sum::<f64>() / folds.len() as f64;
+            candidates.push(CvCandidate {
+                stage: i,
+                ranks: s.ranks.clone(),
+                functions: s.functions.clone(),
+                sobolev: s.sobolev,
+                fold_errors,
+                fold_iterations,
+                mean_error,
+            });
         }
-        Ok(out)
+        let selected = candidates
+            .iter()
+            .enumerate()
+            .min_by(|a, b| a.1.mean_error.total_cmp(&b.1.mean_error))
+            .map(|(i, _)| i)
+            .ok_or_else(|| Error::param("cv", "the search proposed no setting"))?;
+        let its = &candidates[selected].fold_iterations;
+        let refit_iterations =
+            ((its.iter().sum::<usize>() as f64 / its.len() as f64).round() as usize).max(1);
+        Ok(CvReport {
+            folds: folds.len(),
+            candidates,
+            selected,
+            refit_iterations,
+        })
     }
 
     fn rank_move(&mut self, cur: &Candidate) -> Result<Option<Candidate>> {
@@ -516,6 +576,47 @@ impl<O: Observer> Search<'_, O> {
     }
 }
 
+/// One fixed-settings fit of a K-fold comparison: the configured start at `ranks` on the rows
+/// of `all` outside `fold` (restricted to `functions`), then the configured optimizer with
+/// penalty `sobolev` for at most `stage_iterations` iterations, early stopping on `fold`.
+/// Returns the lowest relative error on `fold` over the iterates and its iteration (the
+/// iteration count is thus chosen on the scored fold, as in the search's stages).
+#[allow(clippy::too_many_arguments)]
+fn fold_fit(
+    cfg: &FitConfig,
+    lc: &LearnConfig,
+    par: Par,
+    all: &SampleSet,
+    fold: &[usize],
+    ranks: &[usize],
+    functions: &[usize],
+    sobolev: f64,
+) -> Result<(f64, usize)> {
+    let rest = crate::data::split::complement(all.len(), fold);
+    let train = degree::restrict(&all.subset(&rest), functions)?;
+    let valid = degree::restrict(&all.subset(fold), functions)?;
+    let x0 = initial_tt(&train, ranks, &cfg.start, cfg.seed)?;
+    let rules = StoppingRules {
+        max_iter: lc.stage_iterations,
+        validation_patience: Some(lc.stage_patience),
+        time_limit: None,
+        ..cfg.stopping.clone()
+    };
+    let mut opt = with_sobolev(&cfg.optimizer, sobolev).build()?;
+    let r = Trainer::new(rules).par(par).seed(cfg.seed).run(
+        opt.as_mut(),
+        x0,
+        &train,
+        Some(&valid),
+        None,
+    )?;
+    Ok(r.history
+        .iter()
+        .enumerate()
+        .filter_map(|(i, h)| h.validation_error.map(|e| (e, i)))
+        .fold((f64::INFINITY, 0), |a, b| if b.0 < a.0 { b } else { a }))
+}
+
 /// Run the adaptive learner (see the module docs); `cfg.learn` must be set.
 pub fn learn(
     cfg: &FitConfig,
@@ -530,6 +631,21 @@ pub fn learn(
     lc.validate()?;
     let d = data.n_inputs();
     let bases = cfg.check(d)?;
+    if let (Some(_), Some(v)) = (lc.cv, cfg.validation) {
+        return Err(Error::param(
+            "cv",
+            if v == 0.0 {
+                "--cv K and --validation 0 conflict: cross-validation holds out each fold in turn; drop --validation 0, or drop --cv and fix --rank and --basis to fit without validation".to_string()
+            } else {
+                format!("--cv K holds out each fold in turn and replaces the validation fraction ({v}): drop --validation")
+            },
+        ));
+    }
+    let n_rows = data.n_samples();
+    let folds = lc
+        .cv
+        .map(|k| crate::data::split::kfold_indices(n_rows, k, cfg.seed))
+        .transpose()?;
     let fraction = cfg.validation.unwrap_or(DEFAULT_VALIDATION);
     if fraction <= 0.0 {
         return Err(Error::param(
@@ -549,7 +665,14 @@ pub fn learn(
     };
     let features = cfg.feature_map(full_bases, data)?;
     let policy = OutsidePolicy::Extrapolate;
-    let (tr, va) = data.split(SplitSize::Fraction(fraction), cfg.seed)?;
+    // with K folds the search holds out fold 1, otherwise a seeded fraction
+    let (tr, va) = match &folds {
+        Some(f) => (
+            data.subset(&crate::data::split::complement(n_rows, &f[0]))?,
+            data.subset(&f[0])?,
+        ),
+        None => data.split(SplitSize::Fraction(fraction), cfg.seed)?,
+    };
     if let Some(t) = test {
         if t.input_names != data.input_names {
             return Err(Error::data(
@@ -689,29 +812,41 @@ pub fn learn(
         }
         search.sobolev = chosen;
     }
-    let mut cv_errors = Vec::new();
-    if let Some(k) = lc.cv {
-        let all = sample_set(&features, data, policy)?;
-        cv_errors = search.cross_validate(&all, k)?;
-        if let Some(&(i, _)) = cv_errors.iter().min_by(|a, b| a.1.total_cmp(&b.1)) {
-            let (x, functions, best_iter) = search.models[i].clone();
-            search.stages[i].accepted = true;
-            best = (
-                Candidate {
-                    x,
-                    functions,
-                    valid: search.stages[i].validation_error,
-                    best_iter,
-                },
-                i,
-            );
-        }
-    }
+    let mut cv_report = None;
     let (sel, sel_stage) = best;
-    let selected_iterate = search.stages[sel_stage].iterate;
+    let mut sel_functions = sel.functions.clone();
+    let mut sel_stage = sel_stage;
     let mut tt = sel.x.clone();
     let mut stop = StopReason::EarlyStopping;
-    if lc.refit {
+    let mut refitted = lc.refit;
+    if let Some(folds) = &folds {
+        // K-fold choice among the search's settings, then a fresh fit on all rows
+        let all = sample_set(&features, data, policy)?;
+        let report = search.cross_validate(&all, folds)?;
+        let c = &report.candidates[report.selected];
+        let restricted = degree::restrict(&all, &c.functions)?;
+        let x0 = initial_tt(&restricted, &c.ranks, &cfg.start, cfg.seed)?;
+        let rules = StoppingRules {
+            max_iter: report.refit_iterations,
+            validation_patience: None,
+            ..cfg.stopping.clone()
+        };
+        let mut opt = with_sobolev(&cfg.optimizer, c.sobolev).build()?;
+        let r = Trainer::new(rules).par(search.par).seed(cfg.seed).run(
+            opt.as_mut(),
+            x0,
+            &restricted,
+            None,
+            None,
+        )?;
+        tt = r.tt;
+        stop = r.stop;
+        sel_stage = c.stage;
+        sel_functions = c.functions.clone();
+        search.stages[sel_stage].accepted = true;
+        refitted = true;
+        cv_report = Some(report);
+    } else if lc.refit {
         let all = degree::restrict(&sample_set(&features, data, policy)?, &sel.functions)?;
         let rules = StoppingRules {
             max_iter: sel.best_iter.max(1),
@@ -732,7 +867,7 @@ pub fn learn(
     let final_bases: Vec<Basis> = if adapt_degree {
         bases
             .iter()
-            .zip(&sel.functions)
+            .zip(&sel_functions)
             .map(|(b, &n)| resize(b, n))
             .collect()
     } else {
@@ -740,13 +875,13 @@ pub fn learn(
     };
     let final_features = cfg.feature_map(final_bases, data)?;
     let model = FunctionalTT::new(final_features, tt.clone())?;
+    let selected_iterate = search.stages[sel_stage].iterate;
     let selection = Selection {
         stages: search.stages.clone(),
         selected: sel_stage,
         selected_iterate,
-        refitted: lc.refit,
-        cv_errors,
-        cv_folds: lc.cv.unwrap_or(0),
+        refitted,
+        cv: cv_report,
     };
     let sel_rec = search.stages[sel_stage].clone();
     let train_error = model.relative_error(data, policy)?;
@@ -759,7 +894,10 @@ pub fn learn(
         stop_reason: selection.summary(),
         n_train: data.n_samples(),
         train_error,
-        validation_error: Some(sel_rec.validation_error),
+        // with K folds: the selected setting's mean fold error
+        validation_error: Some(selection.cv.as_ref().map_or(sel_rec.validation_error, |c| {
+            c.candidates[c.selected].mean_error
+        })),
         test_error: test.map(|t| model.relative_error(t, policy)).transpose()?,
         seed: cfg.seed,
         target: data.target_name.clone(),

@@ -32,9 +32,12 @@ pub struct OptimizerOptions<'a> {
     pub solver: Option<&'a str>,
     /// Momentum factor (the bound of the adaptive factor, or the fixed one).
     pub beta: Option<f64>,
-    /// How the front end spells the three options, for error messages
-    /// (`["--batch", "--solver", "--beta"]`).
-    pub names: [&'a str; 3],
+    /// Levenberg–Marquardt damping of the natural-gradient optimizers
+    /// ([`super::damping::Damping::parse`]: `lm`, `lm:TAU`, `off`).
+    pub damping: Option<&'a str>,
+    /// How the front end spells the four options, for error messages
+    /// (`["--batch", "--solver", "--beta", "--damping"]`).
+    pub names: [&'a str; 4],
 }
 
 /// The names accepted by [`OptimizerConfig::from_name`], with one line each.
@@ -111,13 +114,14 @@ impl OptimizerConfig {
     }
 
     /// Apply the options every front end offers on top of a named configuration (the CLI's
-    /// `--batch`, `--solver`, `--beta`; the Python keywords `batch_size`, `solver`, `beta`):
-    /// the mini-batch size and Gram solver of the natural-gradient optimizers, and the bound
+    /// `--batch`, `--solver`, `--beta`, `--damping`; the Python keywords `batch_size`,
+    /// `solver`, `beta`, `damping`): the mini-batch size, Gram solver and Levenberg–Marquardt
+    /// damping of the natural-gradient optimizers, and the bound
     /// of the momentum factor (`0 <= beta < 1`). With `strict` (a single fit) an option the
     /// optimizer does not have is an error naming it as the front end spells it; otherwise (a
     /// comparison of several optimizers) it is skipped for that optimizer.
     pub fn apply_options(&mut self, opts: &OptimizerOptions<'_>, strict: bool) -> Result<()> {
-        let [batch_name, solver_name, beta_name] = opts.names;
+        let [batch_name, solver_name, beta_name, damping_name] = opts.names;
         let natural = match self {
             OptimizerConfig::Ngd(c) => Some(c),
             OptimizerConfig::Momentum(c) => Some(&mut c.natural),
@@ -131,10 +135,18 @@ impl OptimizerConfig {
                 if let Some(s) = opts.solver {
                     n.solver = super::gram::GramSolver::parse(s)?;
                 }
+                if let Some(s) = opts.damping {
+                    n.damping = super::damping::DampingRule::parse(s)
+                        .map_err(|e| Error::param(damping_name, e.to_string()))?;
+                }
             }
-            None if strict && (opts.batch_size.is_some() || opts.solver.is_some()) => {
+            None if strict
+                && (opts.batch_size.is_some()
+                    || opts.solver.is_some()
+                    || opts.damping.is_some()) =>
+            {
                 return Err(Error::param(
-                    format!("{batch_name}/{solver_name}"),
+                    format!("{batch_name}/{solver_name}/{damping_name}"),
                     "only apply to the natural-gradient optimizers (ngd, ngd-hb, ngd-nesterov)",
                 ));
             }

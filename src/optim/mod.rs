@@ -13,6 +13,7 @@
 //! | [`rcg`] | Riemannian conjugate gradient (Fletcher–Reeves / PR+), transport by projection |
 //! | [`gd`] | plain gradient descent on the cores (no geometry) |
 //! | [`ngd`] | natural gradient descent (Riemannian Gauss–Newton in the empirical metric) |
+//! | [`damping`] | Levenberg–Marquardt damping of the natural step, gain-ratio acceptance |
 //! | [`momentum`] | natural gradient with momentum: Heavy-Ball and Nesterov presets, adaptive `beta` |
 //!
 //! Shared machinery: [`prepare`] (tangent space, interfaces, residuals at an iterate),
@@ -22,6 +23,7 @@
 pub mod als;
 pub mod config;
 pub mod constraint;
+pub mod damping;
 pub mod gd;
 pub mod gram;
 pub mod linearized;
@@ -181,6 +183,13 @@ impl Prepared {
                 Ok(self.ts.from_coords(c.view())?)
             }
         }
+    }
+
+    /// Whether Levenberg–Marquardt damping ([`damping`]) applies at this point: a loss with a
+    /// diagonal Hessian `l''`, no constraint and no curvature outside the samples (the damped
+    /// model `g^T c + c^T (G + lambda s I) c / 2` is built from `l'` and `l''` alone).
+    pub fn damping_applies(&self) -> bool {
+        self.factors.is_none() && self.constraint.is_none() && self.curvature == 0.0
     }
 
     /// Apply the loss's constraint to tangent coordinates at this point (orthogonally in the

@@ -46,9 +46,11 @@
 //!
 //! All of the optimizer's memory is the public data [`MomentumState`].
 
+use super::damping::{direction_target, lm_loop, DampedGram, Damping, DampingState, Proposal};
 use super::gram::GramSystem;
 use super::ngd::{
-    iteration_samples, natural_step, take_step, Metric, NaturalPoint, NgdConfig, StepRule, Taken,
+    damped_system, iteration_samples, natural_step, take_step, Metric, NaturalPoint, NgdConfig,
+    StepRule, Taken,
 };
 use super::state::{OptimizerState, TtData};
 use super::{prepare, Optimizer, StepContext, StepReport};
@@ -212,6 +214,8 @@ pub struct MomentumState {
     pub since_restart: usize,
     /// The last adaptive `beta` (the next look-ahead factor, capped by the configured one).
     pub last_beta: Option<f64>,
+    /// The Levenberg–Marquardt damping (`None` when undamped or not started).
+    pub damping: Option<DampingState>,
 }
 
 /// Serializable form of [`MomentumState`].
@@ -227,6 +231,9 @@ pub struct MomentumStateData {
     pub since_restart: usize,
     /// The last adaptive `beta`.
     pub last_beta: Option<f64>,
+    /// The Levenberg–Marquardt damping.
+    #[serde(default)]
+    pub damping: Option<DampingState>,
 }
 
 impl MomentumState {
@@ -239,6 +246,7 @@ impl MomentumState {
             values: m.and_then(|m| m.values.as_ref().map(|v| v.to_vec())),
             since_restart: self.since_restart,
             last_beta: self.last_beta,
+            damping: self.damping,
         }
     }
 
@@ -262,6 +270,7 @@ impl MomentumState {
             memory,
             since_restart: d.since_restart,
             last_beta: d.last_beta,
+            damping: d.damping,
         })
     }
 }
@@ -300,9 +309,9 @@ impl Momentum {
         self.state = state;
     }
 
-    /// Coordinates, in the basis of `TangentSpace::new(x)`, of the momentum the next step from
-    /// `x` on all of `data` would transport (before scaling by `beta`); `None` without memory
-    /// at `x`. For tests against dense references.
+    /// Coordinates, in the basis of `TangentSpace::new(x)`, of the momentum the next undamped
+    /// step from `x` on all of `data` would transport (before scaling by `beta`); `None`
+    /// without memory at `x`. For tests against dense references.
     pub fn transported_momentum(
         &self,
         x: &TensorTrain,
@@ -315,8 +324,13 @@ impl Momentum {
             _ => return Ok(None),
         };
         let p = prepare(x, data, loss, par)?;
-        let np = NaturalPoint::new(&p, data, &self.cfg.natural, true, par)?;
-        let sys = plain_system(&np, &self.cfg.natural, data, true, par)?;
+        // the undamped projection (a damped step solves the same fit with the shift)
+        let natural = NgdConfig {
+            damping: super::damping::DampingRule::Off,
+            ..self.cfg.natural.clone()
+        };
+        let np = NaturalPoint::new(&p, data, &natural, true, par)?;
+        let sys = plain_system(&np, &natural, data, true, par)?;
         Ok(Some(self.transported(
             mem,
             &np,
@@ -348,15 +362,8 @@ impl Momentum {
                 diff.axpy(-1.0, &p.ts.project_tt(&mem.carried)?);
                 Ok(p.ts.to_coords(&diff)?)
             }
-            (Metric::Empirical, form) => {
-                let carried = match (&mem.values, full) {
-                    (Some(v), true) => v.clone(),
-                    _ => interfaces::values(&mem.carried, &batch.feature_views(), par)?,
-                };
-                let target = match form {
-                    MomentumForm::MomentumVariable => carried,
-                    MomentumForm::IterateDifference => &p.pred - &carried,
-                };
+            (Metric::Empirical, _) => {
+                let target = self.momentum_target(mem, np, full, batch, par)?;
                 match (sys, &np.sys) {
                     (Some(s), _) => s.solve_target(target.view()),
                     (None, Some(s)) => s.solve_target(target.view()),
@@ -372,7 +379,176 @@ impl Momentum {
         p.constrain(&mut m, None)?;
         Ok(m)
     }
+
+    /// The sample values the empirical projection fits: `q_{k-1}` or `pred_k - pred_{k-1}`.
+    fn momentum_target(
+        &self,
+        mem: &MomentumMemory,
+        np: &NaturalPoint<'_>,
+        full: bool,
+        batch: &SampleSet,
+        par: tensor_train::linalg::Par,
+    ) -> Result<Array1<f64>> {
+        let carried = match (&mem.values, full) {
+            (Some(v), true) => v.clone(),
+            _ => interfaces::values(&mem.carried, &batch.feature_views(), par)?,
+        };
+        Ok(match self.cfg.form {
+            MomentumForm::MomentumVariable => carried,
+            MomentumForm::IterateDifference => &np.p.pred - &carried,
+        })
+    }
+
+    /// The damped momentum step (empirical metric, [`super::damping`]): each trial solves
+    /// `G + lambda s I` for the natural direction and (first trial, or every trial without
+    /// restarts) the transported momentum, combines them (adaptive: the minimizer of the
+    /// *damped* model over `span{d, m}`; fixed: `beta m + alpha d`), and is accepted by the
+    /// gain ratio. A rejected momentum trial restarts with the plain damped step.
+    /// Returns what was taken, the step, its sample values, the `beta` used and whether the
+    /// momentum was dropped by a rejection.
+    #[allow(clippy::too_many_arguments)]
+    fn damped_outcome(
+        &mut self,
+        dmp: &Damping,
+        memory: Option<&MomentumMemory>,
+        np: &NaturalPoint<'_>,
+        batch: &SampleSet,
+        full: bool,
+        loss: &dyn crate::loss::Loss,
+        par: tensor_train::linalg::Par,
+    ) -> Result<DampedOutcome> {
+        let cfg = self.cfg.clone();
+        let p = np.p;
+        let solver = cfg.natural.solver_for(full);
+        let dg = damped_system(p, &np.feats, p.d2.view(), solver, par)?;
+        let target = match memory {
+            Some(mem) => Some(self.momentum_target(mem, np, full, batch, par)?),
+            None => None,
+        };
+        // the plain Gram of the projection, when it is not the loss-weighted one
+        let plain = match &target {
+            Some(_) if !proportional(&p.d2, batch.weights()) => Some(DampedGram::new(
+                &p.ts,
+                &p.si,
+                &np.feats,
+                batch.weights(),
+                solver,
+                par,
+            )?),
+            _ => None,
+        };
+        let adaptive = cfg.momentum.schedule == BetaSchedule::Adaptive;
+        let beta_fixed = cfg
+            .momentum
+            .schedule
+            .beta(cfg.momentum.beta, self.state.since_restart);
+        let look = if adaptive {
+            self.state
+                .last_beta
+                .unwrap_or(cfg.momentum.beta)
+                .clamp(0.0, cfg.momentum.beta)
+        } else {
+            beta_fixed
+        };
+        let t_dir = direction_target(p.d1.view(), p.d2.view());
+        let n = p.d1.len() as f64;
+        let mut st = self
+            .state
+            .damping
+            .unwrap_or_else(|| DampingState::initial(dmp));
+        let mut tried_momentum = false;
+        let lm = lm_loop(dmp, &mut st, p, batch, loss, par, |lambda, trial| {
+            let Some(f) = dg.factor(lambda)? else {
+                return Ok(None);
+            };
+            if let Some(t) = target
+                .as_ref()
+                .filter(|_| trial == 0 || !cfg.momentum.restart)
+            {
+                tried_momentum = true;
+                let m = match &plain {
+                    Some(pg) => match pg.factor(lambda)? {
+                        Some(pf) => pf.solve_target(t.view())?,
+                        None => return Ok(None),
+                    },
+                    None => f.solve_target(t.view())?,
+                };
+                let jm = np.values(&m, par)?;
+                let d = match cfg.gradient_at {
+                    GradientAt::Lookahead if look != 0.0 => {
+                        let y = p.ts.retract(look, &p.ts.from_coords(m.view())?)?;
+                        let pred_y = interfaces::values(&y, &np.feats, par)?;
+                        let (ty, w) = (batch.targets(), batch.weights());
+                        let d1 = loss.first_derivative(pred_y.view(), ty, w);
+                        let d2 = loss.second_derivative(pred_y.view(), ty, w);
+                        let ty = direction_target(d1.view(), d2.view());
+                        if d2 != p.d2 {
+                            let dgy = damped_system(p, &np.feats, d2.view(), solver, par)?;
+                            match dgy.factor(lambda)? {
+                                Some(fy) => fy.solve_target(ty.view())?,
+                                None => return Ok(None),
+                            }
+                        } else {
+                            f.solve_target(ty.view())?
+                        }
+                    }
+                    _ => f.solve_target(t_dir.view())?,
+                };
+                let jd = np.values(&d, par)?;
+                let ab = if adaptive {
+                    let sh = n * dg.shift(lambda);
+                    let ridge = [sh * d.dot(&d), sh * d.dot(&m), sh * m.dot(&m)];
+                    subspace_step_ridge(&p.d1, &p.d2, &jd, &jm, ridge, cfg.momentum.beta)
+                } else {
+                    let alpha = match cfg.natural.step {
+                        StepRule::Fixed { alpha } | StepRule::Armijo { alpha0: alpha, .. } => alpha,
+                    };
+                    Some((alpha, beta_fixed))
+                };
+                if let Some((a, b)) = ab {
+                    return Ok(Some(Proposal {
+                        c: &d * a + &m * b,
+                        jc: &jd * a + &jm * b,
+                        alpha: a,
+                        beta: b,
+                    }));
+                }
+            }
+            let c = f.solve_target(t_dir.view())?;
+            let jc = np.values(&c, par)?;
+            Ok(Some(Proposal {
+                c,
+                jc,
+                alpha: 1.0,
+                beta: 0.0,
+            }))
+        })?;
+        self.state.damping = Some(st);
+        let restarted = tried_momentum && cfg.momentum.restart && lm.first_rejected;
+        let (step, jstep, alpha, beta) = match lm.proposal {
+            Some(pr) => (pr.c, pr.jc, pr.alpha, pr.beta),
+            None => (
+                Array1::zeros(p.ts.dim()),
+                Array1::zeros(p.d1.len()),
+                0.0,
+                0.0,
+            ),
+        };
+        let taken = Taken {
+            x: lm.x,
+            alpha,
+            loss: lm.loss,
+            trials: lm.trials,
+            pred: lm.pred,
+            not_descent: false,
+        };
+        Ok((taken, step, jstep, beta, restarted))
+    }
 }
+
+/// What a damped momentum step took: the outcome, the step coordinates, their sample values,
+/// the `beta` used and whether the momentum was dropped by a rejection.
+type DampedOutcome = (Taken, Array1<f64>, Array1<f64>, f64, bool);
 
 /// The plain Gram system of the empirical momentum projection (sample weights only, no
 /// `l''`), or `None` when the loss system serves (`l''_i / w_i` constant) or the metric is the
@@ -412,22 +588,21 @@ pub fn subspace_step(
     jm: &Array1<f64>,
     beta_max: f64,
 ) -> Option<(f64, f64)> {
-    subspace_step_curved(d1, d2, jd, jm, beta_max, [0.0; 3])
+    subspace_step_ridge(d1, d2, jd, jm, [0.0; 3], beta_max)
 }
 
-/// [`subspace_step`] with curvature outside the samples added to the model matrix:
-/// `extra = kappa (d.d, d.m, m.m)` in coordinates ([`crate::loss::Loss::tangent_curvature`]).
-pub fn subspace_step_curved(
+/// [`subspace_step`] for the damped model: `ridge = N lambda s (d.d, d.m, m.m)` is added to the
+/// plane's Gram entries (the minimizer of the Levenberg–Marquardt model over `span{d, m}`;
+/// `alpha = 1, beta = 0` when `d` is the exact damped step).
+pub(crate) fn subspace_step_ridge(
     d1: &Array1<f64>,
     d2: &Array1<f64>,
     jd: &Array1<f64>,
     jm: &Array1<f64>,
+    ridge: [f64; 3],
     beta_max: f64,
-    extra: [f64; 3],
 ) -> Option<(f64, f64)> {
-    let n = d1.len().max(1) as f64;
-    let (mut a, mut b, mut c) = (extra[0] * n, extra[1] * n, extra[2] * n);
-    let (mut u, mut v) = (0.0, 0.0);
+    let (mut a, mut b, mut c, mut u, mut v) = (ridge[0], ridge[1], ridge[2], 0.0, 0.0);
     for i in 0..d1.len() {
         let h = d2[i].max(0.0);
         a += h * jd[i] * jd[i];
@@ -550,16 +725,22 @@ impl Optimizer for Momentum {
         };
         let rule = cfg.natural.step;
         let adaptive = cfg.momentum.schedule == BetaSchedule::Adaptive;
-        let plain_sys = match &memory {
-            Some(_) => plain_system(&np, &cfg.natural, batch, full, par)?,
+        let damped = match cfg.natural.damping_at(np.p) {
+            Some(dmp) => {
+                Some(self.damped_outcome(dmp, memory.as_ref(), &np, batch, full, loss, par)?)
+            }
             None => None,
+        };
+        let plain_sys = match (&memory, &damped) {
+            (Some(_), None) => plain_system(&np, &cfg.natural, batch, full, par)?,
+            _ => None,
         };
         // (taken, step coordinates, sample values of the step, beta used, restarted)
         let mut outcome: Option<(Taken, Array1<f64>, Array1<f64>, f64)> = None;
         let mut restarted = false;
         let mut spent = 0;
         let mut reuse: Option<(Array1<f64>, Array1<f64>)> = None;
-        if let Some(mem) = &memory {
+        if let (Some(mem), None) = (&memory, &damped) {
             let m = self.transported(mem, &np, plain_sys.as_ref(), full, batch, par)?;
             let jm = np.values(&m, par)?;
             let slope_m = np.slope(&jm);
@@ -682,9 +863,16 @@ impl Optimizer for Momentum {
                 restarted = false;
             }
         }
-        let (taken, step, jstep, beta) = match outcome {
-            Some(o) => o,
-            None => {
+        let (taken, step, jstep, beta) = match (damped, outcome) {
+            (Some((taken, step, jstep, beta, r)), _) => {
+                restarted = r;
+                if r {
+                    note = Some("restart: damped momentum trial rejected".into());
+                }
+                (taken, step, jstep, beta)
+            }
+            (None, Some(o)) => o,
+            (None, None) => {
                 // first step, restart or dropped momentum: a plain natural step at X_k
                 let (d, jd, mut taken, n2) =
                     natural_step(&np, &rule, batch, loss, par, reuse.take())?;
@@ -737,7 +925,10 @@ impl Optimizer for Momentum {
                 if full {
                     self.carried_pred = Some(p.pred.clone());
                 }
-                let msg = "line search found no decrease";
+                let msg = match cfg.natural.damping_at(&p) {
+                    Some(_) => "no damped step decreased the loss",
+                    None => "line search found no decrease",
+                };
                 let note = Some(match note {
                     Some(n) => format!("{n}; {msg}"),
                     None => msg.to_string(),

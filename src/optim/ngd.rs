@@ -9,13 +9,17 @@
 //!   Riemannian gradient `-alpha g` (the projected functional gradient on the population
 //!   loss).
 //!
-//! `X_{k+1} = R_X(E_X c)` with Armijo backtracking on `alpha` (or a fixed `alpha`).
+//! `X_{k+1} = R_X(E_X c)` with Armijo backtracking on `alpha` (or a fixed `alpha`). In the
+//! empirical metric the default instead damps the step, `c = -(G + lambda s I)^{-1} g`, with
+//! `lambda` adapted by the gain ratio ([`super::damping`], [`NgdConfig::damping`]).
 //! Mini-batch mode draws a fresh seeded batch of `B` samples per iteration for `J`, `g` and the
 //! line search.
 
+use super::damping::{damped_natural_step, DampedGram, Damping, DampingRule, DampingState};
 use super::gram::{GramSolver, GramSystem};
 use super::linearized::{apply_factors, FactoredRows, LinearizedModel, SampleLinearization};
 use super::linesearch::{armijo, Armijo};
+use super::state::OptimizerState;
 use super::{evaluate, prepare, Optimizer, Prepared, StepContext, StepReport};
 use crate::error::{Error, Result};
 use crate::loss::{HessianFactors, Loss};
@@ -97,6 +101,11 @@ pub struct NgdConfig {
     /// an unregularized Gauss–Newton step fits the batch, not the function (default 1e-2).
     #[serde(default = "default_minibatch_shift")]
     pub minibatch_shift: f64,
+    /// Levenberg–Marquardt damping of the empirical step, accepted by the gain ratio
+    /// (`super::damping`, MATH.md §12); it replaces the step rule in the empirical metric.
+    /// `Off`: the undamped step under `step`. Default: on (`docs/DAMPING.md` for the evidence).
+    #[serde(default)]
+    pub damping: DampingRule,
 }
 
 fn default_minibatch_shift() -> f64 {
@@ -111,6 +120,7 @@ impl Default for NgdConfig {
             step: StepRule::default(),
             batch_size: None,
             minibatch_shift: default_minibatch_shift(),
+            damping: DampingRule::default(),
         }
     }
 }
@@ -129,7 +139,27 @@ impl NgdConfig {
                 format!("must be finite and >= 0, got {}", self.minibatch_shift),
             ));
         }
+        if let Some(d) = self.damping.lm() {
+            d.validate()?;
+        }
         Ok(())
+    }
+
+    /// The damping in force: configured and in the empirical metric (the population metric
+    /// keeps its step rule, MATH.md §12).
+    pub fn active_damping(&self) -> Option<&Damping> {
+        match self.metric {
+            Metric::Empirical => self.damping.lm(),
+            Metric::Population => None,
+        }
+    }
+
+    /// [`NgdConfig::active_damping`] at a prepared point: only for unconstrained losses with
+    /// diagonal Hessians and no curvature outside the samples (the damped Gram
+    /// `G + lambda s I` and its gain-ratio model are built from `l''` alone; softmax block
+    /// Hessians and the density's sphere keep the undamped natural step).
+    pub fn damping_at(&self, p: &Prepared) -> Option<&Damping> {
+        self.active_damping().filter(|_| p.damping_applies())
     }
 
     /// The Gram solver of an iteration: as configured on the full data; on a mini-batch with
@@ -195,6 +225,8 @@ impl<'p> NaturalPoint<'p> {
         let feats = data.feature_views();
         let sys = match cfg.metric {
             Metric::Population => None,
+            // the damped path solves through `damping::DampedGram`
+            Metric::Empirical if cfg.damping_at(p).is_some() => None,
             Metric::Empirical => Some(loss_system(
                 p,
                 &feats,
@@ -319,9 +351,23 @@ pub(crate) fn weighted_system<'p>(
     solver: GramSolver,
     par: Par,
 ) -> Result<GramSystem<'p>> {
-    let unit = h.iter().all(|&v| v == 1.0);
-    let h = if unit { None } else { Some(h) };
-    GramSystem::new_shifted(&p.ts, &p.si, feats, h, solver, p.curvature, par)
+    GramSystem::new_shifted(&p.ts, &p.si, feats, non_unit(h), solver, p.curvature, par)
+}
+
+/// The row weights, `None` when they are all 1 (the least-squares case).
+pub(crate) fn non_unit(h: ArrayView1<'_, f64>) -> Option<ArrayView1<'_, f64>> {
+    (!h.iter().all(|&v| v == 1.0)).then_some(h)
+}
+
+/// The damped Gram system at the prepared point with row weights `h`.
+pub(crate) fn damped_system<'p>(
+    p: &'p Prepared,
+    feats: &[ndarray::ArrayView2<'p, f64>],
+    h: ArrayView1<'_, f64>,
+    solver: GramSolver,
+    par: Par,
+) -> Result<DampedGram<'p>> {
+    DampedGram::new(&p.ts, &p.si, feats, non_unit(h), solver, par)
 }
 
 /// The loss-weighted empirical system at the prepared point: rows weighted by `h = l''`
@@ -489,13 +535,19 @@ pub struct Ngd {
     cfg: NgdConfig,
     /// Predictions on the full training set at the point the last step returned.
     carried: Option<Array1<f64>>,
+    /// The Levenberg–Marquardt damping carried between iterations.
+    damping: Option<DampingState>,
 }
 
 impl Ngd {
     /// Validate and build.
     pub fn new(cfg: NgdConfig) -> Result<Self> {
         cfg.validate()?;
-        Ok(Ngd { cfg, carried: None })
+        Ok(Ngd {
+            cfg,
+            carried: None,
+            damping: None,
+        })
     }
 }
 
@@ -506,10 +558,33 @@ impl Optimizer for Ngd {
 
     fn reset(&mut self) {
         self.carried = None;
+        self.damping = None;
     }
 
     fn take_train_predictions(&mut self) -> Option<Array1<f64>> {
         self.carried.take()
+    }
+
+    fn state(&self) -> OptimizerState {
+        match self.damping {
+            Some(d) => OptimizerState::Ngd { damping: Some(d) },
+            None => OptimizerState::Stateless,
+        }
+    }
+
+    fn set_state(&mut self, s: &OptimizerState) -> Result<()> {
+        self.carried = None;
+        match s {
+            OptimizerState::Stateless => {
+                self.damping = None;
+                Ok(())
+            }
+            OptimizerState::Ngd { damping } => {
+                self.damping = *damping;
+                Ok(())
+            }
+            other => Err(other.mismatch(&self.name())),
+        }
     }
 
     fn step(
@@ -523,9 +598,32 @@ impl Optimizer for Ngd {
         let batch = iteration_samples(data, self.cfg.batch_size, ctx.rng);
         let batch = batch.as_ref();
         let p = prepare(x, batch, ctx.loss, ctx.par)?;
-        let np = NaturalPoint::new(&p, batch, &self.cfg, full, ctx.par)?;
-        let (_, _, taken, note) =
-            natural_step(&np, &self.cfg.step, batch, ctx.loss, ctx.par, None)?;
+        let (taken, note) = match self.cfg.damping_at(&p) {
+            Some(dmp) => {
+                let feats = batch.feature_views();
+                let dg =
+                    damped_system(&p, &feats, p.d2.view(), self.cfg.solver_for(full), ctx.par)?;
+                let st = self
+                    .damping
+                    .get_or_insert_with(|| DampingState::initial(dmp));
+                let lm = damped_natural_step(dmp, st, &dg, &p, batch, ctx.loss, ctx.par)?;
+                let taken = Taken {
+                    alpha: if lm.x.is_some() { 1.0 } else { 0.0 },
+                    x: lm.x,
+                    loss: lm.loss,
+                    trials: lm.trials,
+                    pred: lm.pred,
+                    not_descent: false,
+                };
+                (taken, None)
+            }
+            None => {
+                let np = NaturalPoint::new(&p, batch, &self.cfg, full, ctx.par)?;
+                let (_, _, taken, note) =
+                    natural_step(&np, &self.cfg.step, batch, ctx.loss, ctx.par, None)?;
+                (taken, note)
+            }
+        };
         match taken.x {
             Some(y) => {
                 if full {
@@ -553,7 +651,13 @@ impl Optimizer for Ngd {
                         step_size: 0.0,
                         restarted: false,
                         trials: taken.trials,
-                        note: Some("line search found no decrease".into()),
+                        note: Some(
+                            match self.cfg.damping_at(&p) {
+                                Some(_) => "no damped step decreased the loss",
+                                None => "line search found no decrease",
+                            }
+                            .into(),
+                        ),
                     },
                 ))
             }

@@ -90,8 +90,13 @@ const CHECKPOINT_GAUGE_TOL: f64 = 1e-10;
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum OptimizerState {
-    /// Nothing is kept between iterations (ALS, RGD, NGD).
+    /// Nothing is kept between iterations (ALS, RGD, undamped NGD).
     Stateless,
+    /// Natural gradient descent: the Levenberg–Marquardt damping.
+    Ngd {
+        /// `lambda` and `nu` (`None`: not started).
+        damping: Option<super::damping::DampingState>,
+    },
     /// Natural momentum.
     Momentum(super::momentum::MomentumStateData),
     /// Riemannian conjugate gradient.
@@ -112,6 +117,7 @@ impl OptimizerState {
                 "a {} state cannot be restored into {optimizer}; resume with the optimizer that wrote the checkpoint",
                 match self {
                     OptimizerState::Stateless => "stateless",
+                    OptimizerState::Ngd { .. } => "ngd",
                     OptimizerState::Momentum(_) => "momentum",
                     OptimizerState::Rcg(_) => "rcg",
                     OptimizerState::Gd { .. } => "gd",
