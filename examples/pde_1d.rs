@@ -38,8 +38,12 @@ fn start(n: usize) -> ttfit::Result<TensorTrain> {
 }
 
 fn main() -> ttfit::Result<()> {
-    let out = std::env::args().nth(1).unwrap_or_else(|| "target/pde_1d".into());
-    let test_pts = |lo: f64, hi: f64| Array2::from_shape_fn((2001, 1), |(i, _)| lo + (hi - lo) * i as f64 / 2000.0);
+    let out = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "target/pde_1d".into());
+    let test_pts = |lo: f64, hi: f64| {
+        Array2::from_shape_fn((2001, 1), |(i, _)| lo + (hi - lo) * i as f64 / 2000.0)
+    };
     // (a)
     for (eps, n) in [(0.1, 24usize), (0.01, 64)] {
         let pde = Pde::new(vec![(0.0, 1.0)])?
@@ -47,7 +51,11 @@ fn main() -> ttfit::Result<()> {
             .advection(0, constant(1.0))?
             .rhs(constant(1.0))
             .dirichlet(constant(0.0), 1.0)?;
-        let fm = FeatureMap::from_parts(vec![Basis::legendre(n)], vec![InputMap::interval(0.0, 1.0)], vec!["x".into()])?;
+        let fm = FeatureMap::from_parts(
+            vec![Basis::legendre(n)],
+            vec![InputMap::interval(0.0, 1.0)],
+            vec!["x".into()],
+        )?;
         let pts = Collocation::gauss_1d(0.0, 1.0, 2 * n)?;
         let problem = ResidualProblem::new(&pde, &fm, &pts)?;
         let exact = move |x: &[f64]| {
@@ -55,7 +63,11 @@ fn main() -> ttfit::Result<()> {
             x - (((x - 1.0) / eps).exp() - (-1.0 / eps).exp()) / (1.0 - (-1.0 / eps).exp())
         };
         let err = TestError::new(&fm, test_pts(0.0, 1.0), exact)?;
-        let opts = SolveOptions { max_iter: 300, target_error: 1e-6, ..Default::default() };
+        let opts = SolveOptions {
+            max_iter: 300,
+            target_error: 1e-6,
+            ..Default::default()
+        };
         compare(
             &format!("(a) -eps u'' + u' = 1, eps = {eps}, legendre:{n}, order-1 TT"),
             &format!("{out}/a_eps{eps}"),
@@ -78,11 +90,19 @@ fn main() -> ttfit::Result<()> {
             PI * PI * s + s * s * s
         }));
     let basis = boundary_vanishing(n)?;
-    let fm = FeatureMap::from_parts(vec![basis], vec![InputMap::interval(-1.0, 1.0)], vec!["x".into()])?;
+    let fm = FeatureMap::from_parts(
+        vec![basis],
+        vec![InputMap::interval(-1.0, 1.0)],
+        vec!["x".into()],
+    )?;
     let pts = Collocation::gauss_1d(-1.0, 1.0, 2 * n)?;
     let problem = ResidualProblem::new(&pde, &fm, &pts)?;
     let err = TestError::new(&fm, test_pts(-1.0, 1.0), |x: &[f64]| (PI * x[0]).sin())?;
-    let opts = SolveOptions { max_iter: 300, target_error: 1e-8, ..Default::default() };
+    let opts = SolveOptions {
+        max_iter: 300,
+        target_error: 1e-8,
+        ..Default::default()
+    };
     compare(
         "(b) -u'' + u^3 = f, u = sin(pi x), boundary-vanishing basis n = 20, order-1 TT",
         &format!("{out}/b_cubic"),

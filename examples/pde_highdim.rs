@@ -46,7 +46,9 @@ fn rhs(x: &[f64]) -> f64 {
 }
 
 fn main() -> ttfit::Result<()> {
-    let out = std::env::args().nth(1).unwrap_or_else(|| "target/pde_highdim".into());
+    let out = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "target/pde_highdim".into());
     for d in [5usize, 10] {
         let n = 4;
         let pde = Pde::new(vec![(-1.0, 1.0); d])?
@@ -55,7 +57,9 @@ fn main() -> ttfit::Result<()> {
             .rhs(Arc::new(rhs));
         let basis = boundary_vanishing(n)?;
         let fm = FeatureMap::from_parts(
-            (0..d).map(|_| boundary_vanishing(n)).collect::<ttfit::Result<Vec<_>>>()?,
+            (0..d)
+                .map(|_| boundary_vanishing(n))
+                .collect::<ttfit::Result<Vec<_>>>()?,
             vec![InputMap::interval(-1.0, 1.0); d],
             (1..=d).map(|k| format!("x{k}")).collect(),
         )?;
@@ -67,7 +71,12 @@ fn main() -> ttfit::Result<()> {
         let test = Array2::from_shape_fn((4000, d), |_| rng.random_range(-1.0..1.0));
         let err = TestError::new(&fm, test, exact)?;
         let ranks = vec![2; d - 1];
-        let x0 = TensorTrain::random(&vec![n; d], &ranks, CoreDistribution::ScaledNormal, &mut rng)?;
+        let x0 = TensorTrain::random(
+            &vec![n; d],
+            &ranks,
+            CoreDistribution::ScaledNormal,
+            &mut rng,
+        )?;
         let methods = vec![
             Method::Rgd,
             Method::Ngd,
@@ -76,7 +85,11 @@ fn main() -> ttfit::Result<()> {
             Method::HeavyBall { beta: 0.9 },
             Method::Nesterov { beta: 0.9 },
         ];
-        let opts = SolveOptions { max_iter: 200, target_error: 1e-8, ..Default::default() };
+        let opts = SolveOptions {
+            max_iter: 200,
+            target_error: 1e-8,
+            ..Default::default()
+        };
         compare(
             &format!("(c) -Laplacian u + u = f on [-1,1]^{d}, rank-2 solution, TT ranks 2, {n_points} points"),
             &format!("{out}/c_d{d}"),

@@ -14,8 +14,8 @@ use ttfit::optim::linearized::LinearizedModel;
 use ttfit::pde::{constant, Collocation, Pde, ResidualProblem};
 
 fn rel(a: &Array1<f64>, b: &Array1<f64>) -> f64 {
-    let d = a - b;
-    (d.dot(&d) / b.dot(&b)).sqrt()
+    let d: Array1<f64> = a - b;
+    (d.dot(&d) / b.dot(b)).sqrt()
 }
 
 #[test]
@@ -45,8 +45,13 @@ fn residual_jacobian_is_the_derivative_of_the_residual_rows() {
     let pts = Collocation::random(pde.domain(), 40, 3, &mut rng);
     let problem = ResidualProblem::new(&pde, &fm, &pts).unwrap();
     assert_eq!(problem.n_rows(), 40 + 6 * 3);
-    let x = TensorTrain::random(&[4, 5, 3], &[2, 3], CoreDistribution::ScaledNormal, &mut rng)
-        .unwrap();
+    let x = TensorTrain::random(
+        &[4, 5, 3],
+        &[2, 3],
+        CoreDistribution::ScaledNormal,
+        &mut rng,
+    )
+    .unwrap();
     let ts = TangentSpace::new(&x).unwrap();
     let si = problem.interfaces(&ts, Par::Seq).unwrap();
     let kl = problem.kappa_lin(si.values());
@@ -64,7 +69,10 @@ fn residual_jacobian_is_the_derivative_of_the_residual_rows() {
             rel(&((rp - rm) / (2.0 * t)), &jc)
         })
         .collect();
-    assert!(errs[1] < 1e-4 && errs[1] < errs[0] / 30.0, "{errs:?} (d = {d})");
+    assert!(
+        errs[1] < 1e-4 && errs[1] < errs[0] / 30.0,
+        "{errs:?} (d = {d})"
+    );
     // rows, J c and J^T w agree
     let j = lin.jacobian(Par::Seq).unwrap();
     assert!(rel(&j.dot(&c), &jc) < 1e-12);

@@ -67,6 +67,14 @@ pub fn compare(
         );
     }
     let files = write_report_with_thresholds(&runs, dir, title, thresholds)?;
-    println!("report: {}", files.all().iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+    println!(
+        "report: {}",
+        files
+            .all()
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     Ok(runs)
 }

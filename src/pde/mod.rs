@@ -266,7 +266,10 @@ fn boundary_family(n: usize) -> FnFamily {
 /// They span the polynomials of degree `<= n + 1` that vanish on the boundary.
 pub fn boundary_vanishing(n: usize) -> Result<Orthonormalized<FnFamily>> {
     if n == 0 {
-        return Err(Error::param("basis", "boundary-vanishing basis needs n >= 1"));
+        return Err(Error::param(
+            "basis",
+            "boundary-vanishing basis needs n >= 1",
+        ));
     }
     Orthonormalized::new(boundary_family(n), Measure::Uniform, n + 3)
 }
