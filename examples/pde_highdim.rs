@@ -55,7 +55,6 @@ fn main() -> ttfit::Result<()> {
             .laplacian(1.0)
             .reaction(constant(1.0))
             .rhs(Arc::new(rhs));
-        let basis = boundary_vanishing(n)?;
         let fm = FeatureMap::from_parts(
             (0..d)
                 .map(|_| boundary_vanishing(n))
@@ -63,7 +62,6 @@ fn main() -> ttfit::Result<()> {
             vec![InputMap::interval(-1.0, 1.0); d],
             (1..=d).map(|k| format!("x{k}")).collect(),
         )?;
-        drop(basis);
         let mut rng = StdRng::seed_from_u64(12);
         let n_points = 800 * d / 5;
         let pts = Collocation::random(&vec![(-1.0, 1.0); d], n_points, 0, &mut rng);

@@ -37,6 +37,7 @@ impl TestError {
 }
 
 /// Run `methods` from `x0`, print the summary table, write the report into `dir`.
+#[allow(clippy::too_many_arguments)]
 pub fn compare(
     title: &str,
     dir: &str,

@@ -235,6 +235,9 @@ pub fn solve(
     Ok((x, record))
 }
 
+/// An accepted step: the new point, its residual rows, `alpha` and the trials spent.
+type Accepted = (TensorTrain, Array1<f64>, f64, usize);
+
 /// Armijo on `alpha` for the step `mom + alpha dir` (coordinates at `ts`): accept when
 /// `L(R_X(step)) <= L + sigma g^T step`; `None` when the step is not a descent direction or
 /// every trial failed. Returns the new point, its residual rows, `alpha` and the trials.
@@ -246,7 +249,7 @@ fn search(
     dir: &Array1<f64>,
     loss: f64,
     opts: &SolveOptions,
-) -> Result<Option<(TensorTrain, Array1<f64>, f64, usize)>> {
+) -> Result<Option<Accepted>> {
     let mut alpha = opts.alpha0;
     let slope_m = mom.map_or(0.0, |m| g.dot(m));
     let slope_d = g.dot(dir);

@@ -1,6 +1,6 @@
-//! Issue 12 (PDE residuals): the two-state evaluation of `L v = sum_k (-a_k d_k^2 + b_k d_k) v
-//! + kappa v` and its tangent Jacobian (MATH.md §8, §9.15) against a dense computation and
-//! finite differences.
+//! Issue 12 (PDE residuals): the two-state evaluation of
+//! `L v = sum_k (-a_k d_k^2 + b_k d_k) v + kappa v` and its tangent Jacobian (MATH.md §8, §9.15)
+//! against a dense computation and finite differences.
 
 mod common;
 
