@@ -75,6 +75,17 @@ fn main() -> ttfit::Result<()> {
             CoreDistribution::ScaledNormal,
             &mut rng,
         )?;
+        // the start is rescaled to the L2(mu) norm of the solution (Frobenius = L2(mu) for
+        // orthonormal features, MATH.md §1.4), estimated on the collocation points
+        let u_rms = (pts
+            .interior
+            .rows()
+            .into_iter()
+            .map(|r| exact(&r.to_vec()).powi(2))
+            .sum::<f64>()
+            / n_points as f64)
+            .sqrt();
+        let x0 = x0.scaled(u_rms / x0.norm()?);
         let methods = vec![
             Method::Rgd,
             Method::Ngd,
