@@ -8,7 +8,8 @@
 //! (b) `-u'' + u^3 = f` on `[-1, 1]`, manufactured `u = sin(pi x)`, boundary-vanishing features
 //!     (`(1 - t^2) P_j`, orthonormalized), no boundary rows.
 //!
-//! Run: `cargo run --release --example pde_1d [-- OUTDIR]` (default `target/pde_1d`).
+//! Run: `cargo run --release --example pde_1d [-- OUTDIR [qr]]` (default `target/pde_1d`; `qr`
+//! solves the Gram systems by Householder QR of `J` instead of Cholesky of `J^T J`).
 
 #[path = "pde_common/mod.rs"]
 mod common;
@@ -41,6 +42,10 @@ fn main() -> ttfit::Result<()> {
     let out = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "target/pde_1d".into());
+    let solver = match std::env::args().nth(2).as_deref() {
+        Some("qr") => ttfit::optim::gram::GramSolver::Qr,
+        _ => SolveOptions::default().solver,
+    };
     let test_pts = |lo: f64, hi: f64| {
         Array2::from_shape_fn((2001, 1), |(i, _)| lo + (hi - lo) * i as f64 / 2000.0)
     };
@@ -66,6 +71,7 @@ fn main() -> ttfit::Result<()> {
         let opts = SolveOptions {
             max_iter: 300,
             target_error: 1e-6,
+            solver,
             ..Default::default()
         };
         compare(
@@ -101,6 +107,7 @@ fn main() -> ttfit::Result<()> {
     let opts = SolveOptions {
         max_iter: 300,
         target_error: 1e-8,
+        solver,
         ..Default::default()
     };
     compare(

@@ -5,7 +5,8 @@
 //! exactly), a TT of ranks 2 started from a seeded random TT, random interior collocation points.
 //! The model is a genuine manifold (rank-2 TT): NGD is Riemannian Gauss–Newton on the residual.
 //!
-//! Run: `cargo run --release --example pde_highdim [-- OUTDIR]` (default `target/pde_highdim`).
+//! Run: `cargo run --release --example pde_highdim [-- OUTDIR [qr]]` (default
+//! `target/pde_highdim`; `qr`: Householder QR of `J` instead of Cholesky of `J^T J`).
 
 #[path = "pde_common/mod.rs"]
 mod common;
@@ -49,6 +50,10 @@ fn main() -> ttfit::Result<()> {
     let out = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "target/pde_highdim".into());
+    let solver = match std::env::args().nth(2).as_deref() {
+        Some("qr") => ttfit::optim::gram::GramSolver::Qr,
+        _ => SolveOptions::default().solver,
+    };
     for d in [5usize, 10] {
         let n = 4;
         let pde = Pde::new(vec![(-1.0, 1.0); d])?
@@ -97,6 +102,7 @@ fn main() -> ttfit::Result<()> {
         let opts = SolveOptions {
             max_iter: 200,
             target_error: 1e-8,
+            solver,
             ..Default::default()
         };
         compare(
