@@ -23,6 +23,7 @@ pub mod loss;
 pub mod model;
 pub mod model_file;
 pub mod optim;
+pub mod pde;
 pub mod report;
 pub mod samples;
 pub mod train;

@@ -34,6 +34,7 @@ pub mod eval;
 pub mod gauge;
 pub mod interfaces;
 pub mod linalg;
+pub mod operator;
 pub mod reduce;
 pub mod rounding;
 pub mod tangent;
