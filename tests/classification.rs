@@ -54,11 +54,13 @@ fn inputs(d: usize, n: usize, count: usize, rng: &mut StdRng) -> (Vec<Array2<f64
     (feats, pts)
 }
 
-/// One NGD step with `alpha = 1` (fixed) from `x`.
+/// One undamped NGD step with `alpha = 1` (fixed) from `x` (the damped step is checked
+/// against its own dense reference in `tests/damping.rs`).
 fn ngd_step(x: &TensorTrain, data: &SampleSet, loss: &dyn Loss, solver: GramSolver) -> TensorTrain {
     let mut opt = Ngd::new(NgdConfig {
         solver,
         step: StepRule::Fixed { alpha: 1.0 },
+        damping: ttfit::optim::damping::DampingRule::Off,
         ..Default::default()
     })
     .unwrap();
