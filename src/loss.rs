@@ -83,6 +83,15 @@ pub struct HessianFactors {
     pub targets: Array1<f64>,
 }
 
+/// `w_i a_i` (`a` unchanged without weights): the sample weights applied to per-row loss
+/// derivatives.
+pub fn weighted(mut a: Array1<f64>, w: Option<ArrayView1<'_, f64>>) -> Array1<f64> {
+    if let Some(w) = w {
+        a *= &w;
+    }
+    a
+}
+
 /// Least squares `l(v, y) = (v - y)^2 / 2`: `l' = v - y` (the residual `e`), `l'' = 1`.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct LeastSquares;
@@ -113,11 +122,7 @@ impl Loss for LeastSquares {
         y: ArrayView1<'_, f64>,
         w: Option<ArrayView1<'_, f64>>,
     ) -> Array1<f64> {
-        let mut e = &pred - &y;
-        if let Some(w) = w {
-            e *= &w;
-        }
-        e
+        weighted(&pred - &y, w)
     }
 
     fn second_derivative(
@@ -182,13 +187,12 @@ impl Loss for Logistic {
         y: ArrayView1<'_, f64>,
         w: Option<ArrayView1<'_, f64>>,
     ) -> Array1<f64> {
-        let mut g = Zip::from(&pred)
-            .and(&y)
-            .map_collect(|&z, &t| sigmoid(z) - t);
-        if let Some(w) = w {
-            g *= &w;
-        }
-        g
+        weighted(
+            Zip::from(&pred)
+                .and(&y)
+                .map_collect(|&z, &t| sigmoid(z) - t),
+            w,
+        )
     }
 
     fn second_derivative(
@@ -197,14 +201,13 @@ impl Loss for Logistic {
         _y: ArrayView1<'_, f64>,
         w: Option<ArrayView1<'_, f64>>,
     ) -> Array1<f64> {
-        let mut h = pred.mapv(|z| {
-            let p = sigmoid(z);
-            p * (1.0 - p)
-        });
-        if let Some(w) = w {
-            h *= &w;
-        }
-        h
+        weighted(
+            pred.mapv(|z| {
+                let p = sigmoid(z);
+                p * (1.0 - p)
+            }),
+            w,
+        )
     }
 }
 
@@ -280,11 +283,7 @@ impl Loss for Softmax {
         y: ArrayView1<'_, f64>,
         w: Option<ArrayView1<'_, f64>>,
     ) -> Array1<f64> {
-        let mut g = self.probabilities(pred) - y;
-        if let Some(w) = w {
-            g *= &w;
-        }
-        g
+        weighted(self.probabilities(pred) - y, w)
     }
 
     fn second_derivative(
@@ -293,11 +292,7 @@ impl Loss for Softmax {
         _y: ArrayView1<'_, f64>,
         w: Option<ArrayView1<'_, f64>>,
     ) -> Array1<f64> {
-        let mut h = self.probabilities(pred).mapv(|p| p * (1.0 - p));
-        if let Some(w) = w {
-            h *= &w;
-        }
-        h
+        weighted(self.probabilities(pred).mapv(|p| p * (1.0 - p)), w)
     }
 
     fn hessian_factors(

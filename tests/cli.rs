@@ -427,6 +427,16 @@ fn progress_lines_without_a_terminal_and_a_wall_clock_time_limit() {
     assert!(lines[lines.len() - 1].ends_with("done"), "{err}");
 }
 
+/// The accuracy `predict --target` prints (`accuracy 0.93, ...`).
+fn accuracy_in(summary: &str) -> f64 {
+    summary
+        .split("accuracy ")
+        .nth(1)
+        .and_then(|s| s.split(',').next())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no accuracy in {summary}"))
+}
+
 /// A labelled CSV (`x1, x2, y`): `y = 1[x1 x2 > 0]` with 10% of the labels flipped (a fixed
 /// pattern), or with a bad label in row 5 when `bad`.
 fn labelled_csv(path: &Path, n: usize, bad: bool) {
@@ -490,12 +500,7 @@ fn logistic_fit_predicts_probabilities_and_labels() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let summary = String::from_utf8_lossy(&o.stdout).into_owned();
-    let acc: f64 = summary
-        .split("accuracy ")
-        .nth(1)
-        .and_then(|s| s.split(',').next())
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no accuracy in {summary}"));
+    let acc = accuracy_in(&summary);
     assert!(acc > 0.85, "{summary}");
     let text = std::fs::read_to_string(&pred).unwrap();
     let mut lines = text.lines();
@@ -593,12 +598,7 @@ fn softmax_fit_predicts_class_probabilities() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let summary = String::from_utf8_lossy(&o.stdout).into_owned();
-    let acc: f64 = summary
-        .split("accuracy ")
-        .nth(1)
-        .and_then(|s| s.split(',').next())
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no accuracy in {summary}"));
+    let acc = accuracy_in(&summary);
     assert!(acc > 0.9, "{summary}");
     let text = std::fs::read_to_string(&pred).unwrap();
     let mut lines = text.lines();

@@ -93,11 +93,7 @@ impl Loss for SquaredTtKl {
         _y: ArrayView1<'_, f64>,
         w: Option<ArrayView1<'_, f64>>,
     ) -> Array1<f64> {
-        let mut d = pred.mapv(|v| -2.0 * v / (v * v).max(DERIVATIVE_FLOOR));
-        if let Some(w) = w {
-            d *= &w;
-        }
-        d
+        crate::loss::weighted(pred.mapv(|v| -2.0 * v / (v * v).max(DERIVATIVE_FLOOR)), w)
     }
 
     fn second_derivative(
@@ -106,11 +102,7 @@ impl Loss for SquaredTtKl {
         _y: ArrayView1<'_, f64>,
         w: Option<ArrayView1<'_, f64>>,
     ) -> Array1<f64> {
-        let mut d = pred.mapv(|v| 2.0 / (v * v).max(DERIVATIVE_FLOOR));
-        if let Some(w) = w {
-            d *= &w;
-        }
-        d
+        crate::loss::weighted(pred.mapv(|v| 2.0 / (v * v).max(DERIVATIVE_FLOOR)), w)
     }
 
     fn constraint(&self) -> Option<Arc<dyn Constraint>> {
