@@ -2,48 +2,16 @@
 //! stops with exit code 130 and no model; resuming reaches the uninterrupted model bit for bit
 //! (`--threads 1`); `--resume` refuses other data; `--init` warm-starts.
 
+mod cli_common;
+
+use cli_common::{bin, cores, ok, p, sample as sample_fn, scratch, stderr};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_ttfit"))
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("ttfit-ckcli-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
+/// OTL samples `train{seed}.csv` in `dir`.
 fn sample(dir: &Path, n: usize, seed: u64) -> PathBuf {
-    let out = dir.join(format!("train{seed}.csv"));
-    let o = bin()
-        .args([
-            "sample",
-            "--function",
-            "otl",
-            "--n",
-            &n.to_string(),
-            "--seed",
-            &seed.to_string(),
-            "--out",
-            s(&out),
-        ])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    out
-}
-
-fn cores(model: &Path) -> serde_json::Value {
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(model).unwrap()).unwrap();
-    v["cores"].clone()
+    sample_fn(dir, &format!("train{seed}.csv"), "otl", n, seed)
 }
 
 const FIT: [&str; 12] = [
@@ -69,16 +37,16 @@ fn sigint_checkpoint_then_resume_equals_the_uninterrupted_fit() {
     let interrupted = dir.join("interrupted.json");
     let child = bin()
         .arg("fit")
-        .args(["--data", s(&train)])
+        .args(["--data", p(&train)])
         .args(FIT)
         .arg("y")
         .args([
             "--checkpoint",
-            s(&ck),
+            p(&ck),
             "--checkpoint-every",
             "1",
             "--out",
-            s(&interrupted),
+            p(&interrupted),
         ])
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
@@ -96,7 +64,7 @@ fn sigint_checkpoint_then_resume_equals_the_uninterrupted_fit() {
         .unwrap();
     assert!(st.success());
     let out = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    let err = stderr(&out);
     if out.status.code() == Some(0) {
         // the fit finished before the signal arrived: nothing to resume
         eprintln!("fit finished before SIGINT; skipping the resume comparison");
@@ -114,28 +82,28 @@ fn sigint_checkpoint_then_resume_equals_the_uninterrupted_fit() {
         .arg("fit")
         .args([
             "--data",
-            s(&train),
+            p(&train),
             "--target",
             "y",
             "--resume",
-            s(&ck),
+            p(&ck),
             "--quiet",
             "--out",
-            s(&resumed),
+            p(&resumed),
         ])
         .output()
         .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    ok(&o);
     let full = dir.join("full.json");
     let o = bin()
         .arg("fit")
-        .args(["--data", s(&train)])
+        .args(["--data", p(&train)])
         .args(FIT)
         .arg("y")
-        .args(["--out", s(&full)])
+        .args(["--out", p(&full)])
         .output()
         .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    ok(&o);
     assert_eq!(
         cores(&resumed),
         cores(&full),
@@ -147,18 +115,18 @@ fn sigint_checkpoint_then_resume_equals_the_uninterrupted_fit() {
         .arg("fit")
         .args([
             "--data",
-            s(&other),
+            p(&other),
             "--target",
             "y",
             "--resume",
-            s(&ck),
+            p(&ck),
             "--out",
-            s(&dir.join("x.json")),
+            p(&dir.join("x.json")),
         ])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("other training data"));
+    assert!(stderr(&o).contains("other training data"));
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -172,7 +140,7 @@ fn init_warm_starts_from_a_model_file() {
             .arg("fit")
             .args([
                 "--data",
-                s(&train),
+                p(&train),
                 "--target",
                 "y",
                 "--rank",
@@ -191,24 +159,24 @@ fn init_warm_starts_from_a_model_file() {
                 "0",
             ])
             .args(extra)
-            .args(["--out", s(out)])
+            .args(["--out", p(out)])
             .output()
             .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        ok(&o);
         let v: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap();
         v["training"]["train_error"].as_f64().unwrap()
     };
     let e1 = fit(&["--max-iter", "2"], &first);
     let warm = dir.join("warm.json");
-    let e2 = fit(&["--max-iter", "1", "--init", s(&first)], &warm);
+    let e2 = fit(&["--max-iter", "1", "--init", p(&first)], &warm);
     assert!(e2 <= e1, "warm start lost ground: {e2:e} > {e1:e}");
     // wrong rank: refused
     let o = bin()
         .arg("fit")
         .args([
             "--data",
-            s(&train),
+            p(&train),
             "--target",
             "y",
             "--rank",
@@ -216,10 +184,10 @@ fn init_warm_starts_from_a_model_file() {
             "--basis",
             "legendre:4",
         ])
-        .args(["--init", s(&first), "--out", s(&dir.join("bad.json"))])
+        .args(["--init", p(&first), "--out", p(&dir.join("bad.json"))])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("--init"));
+    assert!(stderr(&o).contains("--init"));
     std::fs::remove_dir_all(&dir).ok();
 }

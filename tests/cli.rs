@@ -1,47 +1,9 @@
 //! The `ttfit` binary end to end: sample -> fit -> predict, compare, and bad inputs.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod cli_common;
 
-fn ttfit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ttfit"))
-        .args(args)
-        .output()
-        .expect("the ttfit binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// A fresh scratch directory per test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ttfit-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-fn sample(dir: &Path, name: &str, function: &str, n: usize, seed: u64) -> PathBuf {
-    let out = dir.join(name);
-    let o = ttfit(&[
-        "sample",
-        "--function",
-        function,
-        "--n",
-        &n.to_string(),
-        "--seed",
-        &seed.to_string(),
-        "--out",
-        p(&out),
-    ]);
-    assert!(o.status.success(), "sample failed: {}", stderr(&o));
-    out
-}
+use cli_common::{assert_fails, bin, ok, p, predict, sample, scratch, stderr, ttfit, Table};
+use std::path::Path;
 
 #[test]
 fn sample_fit_predict_round_trip_reproduces_library_predictions() {
@@ -71,39 +33,21 @@ fn sample_fit_predict_round_trip_reproduces_library_predictions() {
         "--out",
         p(&model),
     ]);
-    assert!(o.status.success(), "fit failed: {}", stderr(&o));
-    let summary = String::from_utf8_lossy(&o.stdout);
+    let summary = ok(&o);
     assert!(
         summary.contains("test"),
         "summary names the test error: {summary}"
     );
     let pred = dir.join("pred.csv");
-    let o = ttfit(&[
-        "predict",
-        "--model",
-        p(&model),
-        "--data",
-        p(&test),
-        "--out",
-        p(&pred),
-    ]);
-    assert!(o.status.success(), "predict failed: {}", stderr(&o));
+    predict(&model, &test, &pred, &[]);
 
     // the output keeps the input columns and adds the prediction
-    let mut rdr = csv::Reader::from_path(&pred).unwrap();
-    let header: Vec<String> = rdr.headers().unwrap().iter().map(String::from).collect();
+    let table = Table::read(&pred);
     let input = ttfit::data::Dataset::from_csv(&test, "y", None).unwrap();
     for name in &input.input_names {
-        assert!(header.contains(name));
+        assert!(table.header.contains(name));
     }
-    let col = header
-        .iter()
-        .position(|h| h == "y_pred")
-        .expect("prediction column y_pred");
-    let cli: Vec<f64> = rdr
-        .records()
-        .map(|r| r.unwrap()[col].parse::<f64>().unwrap())
-        .collect();
+    let cli = table.column("y_pred");
     let (m, info) = ttfit::model_file::load(&model).unwrap();
     assert_eq!(info.unwrap().target, "y");
     let lib = m
@@ -163,19 +107,6 @@ fn compare_writes_the_files_it_promises() {
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-fn assert_fails(o: &Output, needle: &str) {
-    assert!(
-        !o.status.success(),
-        "expected a failure mentioning '{needle}'"
-    );
-    let e = stderr(o);
-    assert!(
-        e.to_lowercase().contains(&needle.to_lowercase()),
-        "message '{e}' does not mention '{needle}'"
-    );
-    assert!(!e.contains("panicked"), "a panic instead of an error: {e}");
 }
 
 #[test]
@@ -263,32 +194,21 @@ fn bad_inputs_give_clear_errors_and_no_model_file() {
     )
     .unwrap();
     let pred = dir.join("pred.csv");
-    assert_fails(
-        &ttfit(&[
+    let predict_with = |m: &Path| {
+        ttfit(&[
             "predict",
             "--model",
-            p(&corrupt),
+            p(m),
             "--data",
             p(&train),
             "--out",
             p(&pred),
-        ]),
-        "truncated",
-    );
+        ])
+    };
+    assert_fails(&predict_with(&corrupt), "truncated");
     let newer = dir.join("newer.json");
     std::fs::write(&newer, "{\"format\": \"ttfit-model\", \"version\": 99}").unwrap();
-    assert_fails(
-        &ttfit(&[
-            "predict",
-            "--model",
-            p(&newer),
-            "--data",
-            p(&train),
-            "--out",
-            p(&pred),
-        ]),
-        "version 99",
-    );
+    assert_fails(&predict_with(&newer), "version 99");
     assert!(
         !pred.exists(),
         "no prediction file after failed predictions"
@@ -310,7 +230,7 @@ fn an_interrupted_fit_leaves_no_partial_model_file() {
     let dir = scratch("interrupt");
     let train = sample(&dir, "train.csv", "borehole", 3000, 1);
     let model = dir.join("model.json");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ttfit"))
+    let mut child = bin()
         .args([
             "fit",
             "--data",
@@ -381,8 +301,7 @@ fn progress_lines_without_a_terminal_and_a_wall_clock_time_limit() {
     ]);
     let wall = t0.elapsed().as_secs_f64();
     let err = stderr(&o);
-    assert!(o.status.success(), "{err}");
-    let out = String::from_utf8_lossy(&o.stdout);
+    let out = ok(&o);
     assert!(out.contains("(time limit)"), "{out}");
     let iterations: usize = out
         .split("gd: ")
@@ -481,46 +400,19 @@ fn logistic_fit_predicts_probabilities_and_labels() {
         p(&model),
         "--quiet",
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    let out = ok(&o);
     assert!(out.contains("train accuracy"), "{out}");
     let file = std::fs::read_to_string(&model).unwrap();
     assert!(file.contains("\"classification\"") && file.contains("logistic"));
     let pred = dir.join("pred.csv");
-    let o = ttfit(&[
-        "predict",
-        "--model",
-        p(&model),
-        "--data",
-        p(&data),
-        "--out",
-        p(&pred),
-        "--target",
-        "y",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let summary = String::from_utf8_lossy(&o.stdout).into_owned();
+    let summary = predict(&model, &data, &pred, &["--target", "y"]);
     let acc = accuracy_in(&summary);
     assert!(acc > 0.85, "{summary}");
-    let text = std::fs::read_to_string(&pred).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let (ip, il) = (
-        header
-            .iter()
-            .position(|h| *h == "y_prob")
-            .expect("y_prob column"),
-        header
-            .iter()
-            .position(|h| *h == "y_label")
-            .expect("y_label column"),
-    );
-    for line in lines {
-        let f: Vec<&str> = line.split(',').collect();
-        let prob: f64 = f[ip].parse().unwrap();
-        let label: f64 = f[il].parse().unwrap();
-        assert!((0.0..=1.0).contains(&prob));
-        assert_eq!(label, (prob > 0.5) as u8 as f64);
+    let table = Table::read(&pred);
+    let (ip, il) = (table.col("y_prob"), table.col("y_label"));
+    for f in &table.rows {
+        assert!((0.0..=1.0).contains(&f[ip]));
+        assert_eq!(f[il], (f[ip] > 0.5) as u8 as f64);
     }
     // bad labels: a clear error naming the row, no model file
     let bad = dir.join("bad.csv");
@@ -582,41 +474,20 @@ fn softmax_fit_predicts_class_probabilities() {
         p(&model),
         "--quiet",
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    ok(&o);
     assert!(std::fs::read_to_string(&model).unwrap().contains("softmax"));
     let pred = dir.join("pred.csv");
-    let o = ttfit(&[
-        "predict",
-        "--model",
-        p(&model),
-        "--data",
-        p(&data),
-        "--out",
-        p(&pred),
-        "--target",
-        "y",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let summary = String::from_utf8_lossy(&o.stdout).into_owned();
+    let summary = predict(&model, &data, &pred, &["--target", "y"]);
     let acc = accuracy_in(&summary);
     assert!(acc > 0.9, "{summary}");
-    let text = std::fs::read_to_string(&pred).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let col = |n: &str| {
-        header
-            .iter()
-            .position(|h| *h == n)
-            .unwrap_or_else(|| panic!("{n}"))
-    };
+    let table = Table::read(&pred);
     let (p0, p1, p2, lab) = (
-        col("y_prob0"),
-        col("y_prob1"),
-        col("y_prob2"),
-        col("y_label"),
+        table.col("y_prob0"),
+        table.col("y_prob1"),
+        table.col("y_prob2"),
+        table.col("y_label"),
     );
-    for line in lines {
-        let f: Vec<f64> = line.split(',').map(|v| v.parse().unwrap()).collect();
+    for f in &table.rows {
         let ps = [f[p0], f[p1], f[p2]];
         assert!((ps.iter().sum::<f64>() - 1.0).abs() < 1e-9);
         let best = (0..3).max_by(|&a, &b| ps[a].total_cmp(&ps[b])).unwrap();

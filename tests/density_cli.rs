@@ -1,22 +1,10 @@
 //! `ttfit density`, `ttfit predict` on a density model and `ttfit sample --model`.
 
+mod cli_common;
+
+use cli_common::{ok, p, predict, scratch, stderr, ttfit, Table};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn ttfit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ttfit"))
-        .args(args)
-        .output()
-        .expect("run ttfit")
-}
-
-/// A fresh directory per test (removed first if left over).
-fn tmp(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("ttfit-density-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use std::process::Output;
 
 fn write_samples(path: &Path) {
     // deterministic correlated points in (-1, 1)^3
@@ -37,117 +25,80 @@ fn write_samples(path: &Path) {
     std::fs::write(path, s).unwrap();
 }
 
+/// `ttfit density --data DATA --out MODEL [extra...]`.
+fn density(data: &Path, model: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["density", "--data", p(data), "--out", p(model)];
+    args.extend_from_slice(extra);
+    ttfit(&args)
+}
+
 #[test]
 fn density_fit_predict_and_sample() {
-    let dir = tmp("fit");
+    let dir = scratch("fit");
     let data = dir.join("s.csv");
     write_samples(&data);
     let model = dir.join("m.json");
-    let o = ttfit(&[
-        "density",
-        "--data",
-        data.to_str().unwrap(),
-        "--basis",
-        "legendre:5",
-        "--rank",
-        "2",
-        "--max-iter",
-        "15",
-        "--domain",
-        "-1:1,-1:1,-1:1",
-        "--quiet",
-        "--out",
-        model.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    ok(&density(
+        &data,
+        &model,
+        &[
+            "--basis",
+            "legendre:5",
+            "--rank",
+            "2",
+            "--max-iter",
+            "15",
+            "--domain",
+            "-1:1,-1:1,-1:1",
+            "--quiet",
+        ],
+    ));
     let text = std::fs::read_to_string(&model).unwrap();
     assert!(text.contains("\"model\": \"density\""));
     // predict: density and log-density columns, consistent
     let pred = dir.join("p.csv");
-    let o = ttfit(&[
-        "predict",
-        "--model",
-        model.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        pred.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let p = std::fs::read_to_string(&pred).unwrap();
-    let mut lines = p.lines();
-    assert_eq!(lines.next().unwrap(), "a,b,c,density,log_density");
-    for l in lines {
-        let v: Vec<f64> = l.split(',').map(|x| x.parse().unwrap()).collect();
+    predict(&model, &data, &pred, &[]);
+    let table = Table::read(&pred);
+    assert_eq!(table.header, ["a", "b", "c", "density", "log_density"]);
+    for v in &table.rows {
         assert!(v[3] > 0.0 && (v[3].ln() - v[4]).abs() < 1e-12);
     }
     // sample: n rows inside the box
-    let out = dir.join("draws.csv");
-    let o = ttfit(&[
-        "sample",
-        "--model",
-        model.to_str().unwrap(),
-        "--n",
-        "50",
-        "--seed",
-        "4",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let d = std::fs::read_to_string(&out).unwrap();
+    let draw = |out: &Path| {
+        ok(&ttfit(&[
+            "sample",
+            "--model",
+            p(&model),
+            "--n",
+            "50",
+            "--seed",
+            "4",
+            "--out",
+            p(out),
+        ]));
+        std::fs::read_to_string(out).unwrap()
+    };
+    let d = draw(&dir.join("draws.csv"));
     assert_eq!(d.lines().count(), 51);
     assert!(d
         .lines()
         .skip(1)
         .all(|l| l.split(',').all(|x| x.parse::<f64>().unwrap().abs() <= 1.0)));
     // same seed, same draws
-    let out2 = dir.join("draws2.csv");
-    ttfit(&[
-        "sample",
-        "--model",
-        model.to_str().unwrap(),
-        "--n",
-        "50",
-        "--seed",
-        "4",
-        "--out",
-        out2.to_str().unwrap(),
-    ]);
-    assert_eq!(d, std::fs::read_to_string(&out2).unwrap());
+    assert_eq!(d, draw(&dir.join("draws2.csv")));
 }
 
 #[test]
 fn density_errors_are_clear_and_write_nothing() {
-    let dir = tmp("errors");
+    let dir = scratch("errors");
     let data = dir.join("s.csv");
     write_samples(&data);
     let model = dir.join("m.json");
-    let o = ttfit(&[
-        "density",
-        "--data",
-        data.to_str().unwrap(),
-        "--optimizer",
-        "als",
-        "--out",
-        model.to_str().unwrap(),
-    ]);
+    let o = density(&data, &model, &["--optimizer", "als"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("not a density optimizer"));
-    let o = ttfit(&[
-        "density",
-        "--data",
-        data.to_str().unwrap(),
-        "--domain",
-        "0:1,-1:1,-1:1",
-        "--out",
-        model.to_str().unwrap(),
-    ]);
+    assert!(stderr(&o).contains("not a density optimizer"));
+    let o = density(&data, &model, &["--domain", "0:1,-1:1,-1:1"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&o.stderr).contains("outside the domain"),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert!(stderr(&o).contains("outside the domain"), "{}", stderr(&o));
     assert!(!model.exists());
 }
