@@ -16,7 +16,7 @@
 //! [`crate::optim::rgd`], [`crate::optim::ngd`] and [`crate::optim::momentum`] read the problem
 //! only through this trait ([`ObjectiveStep`]); their [`super::Optimizer::step`] on a
 //! [`SampleSet`] is [`SampleObjective`] over the iteration's samples. The PDE residual is
-//! [`crate::pde::ResidualObjective`]: new losses and operators plug in here, below the
+//! [`crate::pde::ResidualProblem`]: new losses and operators plug in here, below the
 //! optimizers.
 
 use super::linearized::{LinearizedModel, SampleLinearization};
@@ -132,7 +132,7 @@ impl Objective for SampleObjective<'_> {
 /// `x`. `full` says whether the objective covers the whole training problem (then the step
 /// reports the loss after it, and the configured solver is used unshifted; `false`: a
 /// mini-batch).
-pub trait ObjectiveStep {
+pub trait ObjectiveStep: super::Optimizer {
     /// One iteration on `obj` from `x`; returns the next iterate.
     fn step_objective(
         &mut self,
