@@ -8,8 +8,10 @@
 //! (b) `-u'' + u^3 = f` on `[-1, 1]`, manufactured `u = sin(pi x)`, boundary-vanishing features
 //!     (`(1 - t^2) P_j`, orthonormalized), no boundary rows.
 //!
-//! Run: `cargo run --release --example pde_1d [-- OUTDIR [qr]]` (default `target/pde_1d`; `qr`
-//! solves the Gram systems by Householder QR of `J` instead of Cholesky of `J^T J`).
+//! Run: `cargo run --release --example pde_1d [-- OUTDIR [SOLVER]]` (default `target/pde_1d`;
+//! SOLVER as in `--solver`, default `qr`: Householder QR of `J`; `cholesky` factors `J^T J`).
+//! Every method is a shared optimizer (`optim::rgd`, `optim::ngd`, `optim::momentum`) on the
+//! residual objective; HB/Nesterov with the adaptive `beta` and with a fixed `beta = 0.5`.
 
 #[path = "pde_common/mod.rs"]
 mod common;
@@ -27,8 +29,10 @@ fn methods() -> Vec<Method> {
     vec![
         Method::Rgd,
         Method::Ngd,
-        Method::HeavyBall { beta: 0.5 },
-        Method::Nesterov { beta: 0.5 },
+        Method::heavy_ball(),
+        Method::nesterov(),
+        Method::heavy_ball_fixed(0.5),
+        Method::nesterov_fixed(0.5),
     ]
 }
 
@@ -43,8 +47,8 @@ fn main() -> ttfit::Result<()> {
         .nth(1)
         .unwrap_or_else(|| "target/pde_1d".into());
     let solver = match std::env::args().nth(2).as_deref() {
-        Some("qr") => ttfit::optim::gram::GramSolver::Qr,
-        _ => SolveOptions::default().solver,
+        Some(name) => ttfit::optim::gram::GramSolver::parse(name)?,
+        None => SolveOptions::default().solver,
     };
     let test_pts = |lo: f64, hi: f64| {
         Array2::from_shape_fn((2001, 1), |(i, _)| lo + (hi - lo) * i as f64 / 2000.0)

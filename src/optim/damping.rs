@@ -26,11 +26,11 @@
 //! trial; their scale `s` is taken as the mean `l''` (`E[G] = mean(l'') I` for orthonormal
 //! features, MATH.md §6.2).
 
-use super::gram::{assemble_gram, GramSolver, GramSystem};
-use super::{evaluate, Prepared};
+use super::gram::{gram_of, GramSolver, GramSystem};
+use super::linearized::{LinearizedModel, SampleLinearization};
+use super::objective::Objective;
+use super::Prepared;
 use crate::error::{Error, Result};
-use crate::loss::Loss;
-use crate::samples::SampleSet;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use tensor_train::linalg::{Cholesky, Par};
 use tensor_train::tangent::{SampleInterfaces, TangentSpace};
@@ -208,9 +208,8 @@ enum Kind {
 
 /// The empirical Gram system at one iterate, ready to be solved for any damping.
 pub struct DampedGram<'p> {
-    ts: &'p TangentSpace,
-    si: &'p SampleInterfaces,
-    feats: Vec<ArrayView2<'p, f64>>,
+    /// The rows' linearized model (`J c`, `J^T w`, rows of `J`).
+    model: Box<dyn LinearizedModel + 'p>,
     /// Row weights `h` (`None`: all 1).
     h: Option<Array1<f64>>,
     /// `row weights h / N`, as the Gram assembly takes them.
@@ -227,7 +226,7 @@ pub enum DampedFactor<'s, 'p> {
     /// Cholesky of the shifted dense Gram.
     Dense(Cholesky, &'s DampedGram<'p>),
     /// A matrix-free system with the shift.
-    System(Box<GramSystem<'p>>),
+    System(Box<GramSystem<'s>>),
 }
 
 impl<'p> DampedGram<'p> {
@@ -240,19 +239,30 @@ impl<'p> DampedGram<'p> {
         solver: GramSolver,
         par: Par,
     ) -> Result<Self> {
+        Self::from_model(SampleLinearization::new(ts, si, feats), h, solver, par)
+    }
+
+    /// [`DampedGram::new`] for the rows of any linearized model (PDE residual rows).
+    pub fn from_model(
+        model: impl LinearizedModel + 'p,
+        h: Option<ArrayView1<'_, f64>>,
+        solver: GramSolver,
+        par: Par,
+    ) -> Result<Self> {
         solver.validate()?;
-        let n = si.n_samples() as f64;
+        let model: Box<dyn LinearizedModel + 'p> = Box::new(model);
+        let n = model.n_rows() as f64;
         let h = h.map(|h| h.mapv(|v| v.max(0.0)));
         let row_weights = h.as_ref().map(|h| h / n);
-        let dim = ts.dim();
+        let dim = model.dim();
         let (kind, scale) = match solver.resolve(dim) {
             GramSolver::Cholesky { rel_shift } => {
-                let g = assemble_gram(ts, si, feats, row_weights.as_ref(), n, par)?;
+                let g = gram_of(model.as_ref(), row_weights.as_ref(), n, par)?;
                 let s = g.diag().sum() / dim.max(1) as f64;
                 (Kind::Dense { g, base: rel_shift }, s)
             }
             GramSolver::Eigen { .. } | GramSolver::Qr => {
-                let g = assemble_gram(ts, si, feats, row_weights.as_ref(), n, par)?;
+                let g = gram_of(model.as_ref(), row_weights.as_ref(), n, par)?;
                 let s = g.diag().sum() / dim.max(1) as f64;
                 (Kind::Dense { g, base: 0.0 }, s)
             }
@@ -265,9 +275,7 @@ impl<'p> DampedGram<'p> {
             }
         };
         Ok(DampedGram {
-            ts,
-            si,
-            feats: feats.to_vec(),
+            model,
             h,
             row_weights,
             n,
@@ -296,10 +304,8 @@ impl<'p> DampedGram<'p> {
                 .ok()
                 .map(|c| DampedFactor::Dense(c, self))),
             Kind::MatrixFree(solver) => {
-                match GramSystem::new(
-                    self.ts,
-                    self.si,
-                    &self.feats,
+                match GramSystem::from_model(
+                    self.model.as_ref(),
                     self.h.as_ref().map(|h| h.view()),
                     solver.with_min_shift(lambda),
                     self.par,
@@ -323,7 +329,7 @@ impl DampedFactor<'_, '_> {
                     Some(w) => &t * w,
                     None => t.mapv(|v| v / dg.n),
                 };
-                let rhs = dg.ts.vjp(dg.si, &dg.feats, wt.view(), dg.par)?;
+                let rhs = dg.model.vjp(wt.view(), dg.par)?;
                 let c = ch.solve_vec(&rhs)?;
                 if c.iter().any(|v| !v.is_finite()) {
                     return Err(Error::Diverged {
@@ -386,8 +392,7 @@ pub fn lm_loop(
     cfg: &Damping,
     state: &mut DampingState,
     p: &Prepared,
-    data: &SampleSet,
-    loss: &dyn Loss,
+    obj: &dyn Objective,
     par: Par,
     mut propose: impl FnMut(f64, usize) -> Result<Option<Proposal>>,
 ) -> Result<LmTaken> {
@@ -417,7 +422,7 @@ pub fn lm_loop(
         }
         out.trials += 1;
         let y = p.ts.retract(1.0, &p.ts.from_coords(prop.c.view())?)?;
-        let (value, pv) = evaluate(&y, data, loss, par)?;
+        let (value, pv) = obj.evaluate(&y, par)?;
         let rho = (p.loss - value) / pred;
         out.rho = rho;
         if value.is_finite() && rho >= cfg.accept {
@@ -442,17 +447,16 @@ pub fn damped_natural_step(
     state: &mut DampingState,
     dg: &DampedGram<'_>,
     p: &Prepared,
-    data: &SampleSet,
-    loss: &dyn Loss,
+    obj: &dyn Objective,
     par: Par,
 ) -> Result<LmTaken> {
     let t = direction_target(p.d1.view(), p.d2.view());
-    lm_loop(cfg, state, p, data, loss, par, |lambda, _| {
+    lm_loop(cfg, state, p, obj, par, |lambda, _| {
         let Some(f) = dg.factor(lambda)? else {
             return Ok(None);
         };
         let c = f.solve_target(t.view())?;
-        let jc = p.ts.jvp(&p.si, &dg.feats, c.view(), par)?;
+        let jc = dg.model.jvp(c.view(), par)?;
         Ok(Some(Proposal {
             c,
             jc,

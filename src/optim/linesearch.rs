@@ -10,7 +10,8 @@
 //! combined step point uphill, and the Armijo bound `L + sigma g^T xi(alpha)` then lies above
 //! `L`: accepting it could raise the loss. The caller restarts instead.
 
-use super::{evaluate, Prepared};
+use super::objective::{Objective, SampleObjective};
+use super::Prepared;
 use crate::error::Result;
 use crate::loss::Loss;
 use crate::samples::SampleSet;
@@ -98,6 +99,24 @@ pub fn armijo(
     par: Par,
     rule: &Armijo,
 ) -> Result<LineSearch> {
+    let obj = SampleObjective::new(data, loss);
+    armijo_on(p, fixed, dir, alpha0, slope_fixed, slope_dir, &obj, par, rule)
+}
+
+/// [`armijo`] on any [`Objective`] (`pred` of the result: the objective's rows at the
+/// accepted point).
+#[allow(clippy::too_many_arguments)]
+pub fn armijo_on(
+    p: &Prepared,
+    fixed: Option<&TangentVector>,
+    dir: &TangentVector,
+    alpha0: f64,
+    slope_fixed: f64,
+    slope_dir: f64,
+    obj: &dyn Objective,
+    par: Par,
+    rule: &Armijo,
+) -> Result<LineSearch> {
     let mut alpha = alpha0;
     let mut spent = 0;
     for trial in 1..=rule.max_trials {
@@ -119,7 +138,7 @@ pub fn armijo(
             xi.axpy(1.0, f);
         }
         let y = p.retract(1.0, &xi)?;
-        let (value, pred) = evaluate(&y, data, loss, par)?;
+        let (value, pred) = obj.evaluate(&y, par)?;
         let bound = p.loss + rule.sigma * slope;
         if value.is_finite() && value <= bound {
             return Ok(LineSearch {

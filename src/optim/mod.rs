@@ -16,7 +16,9 @@
 //! | [`damping`] | Levenberg–Marquardt damping of the natural step, gain-ratio acceptance |
 //! | [`momentum`] | natural gradient with momentum: Heavy-Ball and Nesterov presets, adaptive `beta` |
 //!
-//! Shared machinery: [`prepare`] (tangent space, interfaces, residuals at an iterate),
+//! Shared machinery: [`objective`] (what an iteration reads of the problem: rows, loss
+//! derivatives, the linearized model; samples and PDE residuals), [`prepare`] (tangent space,
+//! interfaces, residuals at an iterate),
 //! [`linesearch`] (Armijo on the retraction), [`gram`] (Gram systems and their solvers),
 //! [`lsqr`] (matrix-free least squares).
 
@@ -31,6 +33,7 @@ pub mod linesearch;
 pub mod lsqr;
 pub mod momentum;
 pub mod ngd;
+pub mod objective;
 pub mod pcg;
 pub mod rcg;
 pub mod rgd;
@@ -137,6 +140,9 @@ pub struct Prepared {
     /// Hessian factors of a vector-output loss ([`Loss::hessian_factors`]; `None`: the
     /// Hessian is `diag(d2)`).
     pub factors: Option<crate::loss::HessianFactors>,
+    /// Per-row coefficients an [`objective::Objective`] keeps for its linearization at this
+    /// point (the PDE residual's value coefficient `kappa + N'(v)`); `None` for sample losses.
+    pub row_coefficients: Option<Array1<f64>>,
 }
 
 /// Compute [`Prepared`] at `x`, `O(N d n r^2 + d n r^3)`.
@@ -163,6 +169,7 @@ pub fn prepare(x: &TensorTrain, data: &SampleSet, loss: &dyn Loss, par: Par) -> 
         metric_scale: loss.population_metric_scale(),
         curvature: loss.tangent_curvature(),
         factors,
+        row_coefficients: None,
     })
 }
 

@@ -46,18 +46,19 @@
 //!
 //! All of the optimizer's memory is the public data [`MomentumState`].
 
-use super::damping::{direction_target, lm_loop, DampedGram, Damping, DampingState, Proposal};
+use super::damping::{direction_target, lm_loop, Damping, DampingState, Proposal};
 use super::gram::GramSystem;
 use super::ngd::{
-    damped_system, iteration_samples, natural_step, take_step, Metric, NaturalPoint, NgdConfig,
-    StepRule, Taken,
+    damped_system, iteration_samples, natural_step, take_step, Metric, NaturalPoint,
+    NgdConfig, StepRule, Taken,
 };
+use super::objective::{Objective, ObjectiveStep, RowDerivatives, SampleObjective};
 use super::state::{OptimizerState, TtData};
-use super::{prepare, Optimizer, StepContext, StepReport};
+use super::{Optimizer, StepContext, StepReport};
 use crate::error::{Error, Result};
 use crate::samples::SampleSet;
 use ndarray::Array1;
-use tensor_train::interfaces;
+use tensor_train::linalg::Par;
 use tensor_train::TensorTrain;
 
 /// Which momentum quantity is carried (MATH.md §7).
@@ -323,22 +324,17 @@ impl Momentum {
             Some(m) if same_point(&m.point, x) => m,
             _ => return Ok(None),
         };
-        let p = prepare(x, data, loss, par)?;
+        let obj = SampleObjective::new(data, loss);
+        let p = obj.prepare(x, par)?;
+        let lin = obj.linearize(&p)?;
         // the undamped projection (a damped step solves the same fit with the shift)
         let natural = NgdConfig {
             damping: super::damping::DampingRule::Off,
             ..self.cfg.natural.clone()
         };
-        let np = NaturalPoint::new(&p, data, &natural, true, par)?;
-        let sys = plain_system(&np, &natural, data, true, par)?;
-        Ok(Some(self.transported(
-            mem,
-            &np,
-            sys.as_ref(),
-            true,
-            data,
-            par,
-        )?))
+        let np = NaturalPoint::new(&p, &obj, lin.as_ref(), &natural, true, par)?;
+        let sys = plain_system(&np, &natural, true, par)?;
+        Ok(Some(self.transported(mem, &np, sys.as_ref(), true, par)?))
     }
 
     /// Coordinates at `X_k` of the transported momentum `m_k` (before scaling by `beta`) for
@@ -349,8 +345,7 @@ impl Momentum {
         np: &NaturalPoint<'_>,
         sys: Option<&GramSystem<'_>>,
         full: bool,
-        batch: &SampleSet,
-        par: tensor_train::linalg::Par,
+        par: Par,
     ) -> Result<Array1<f64>> {
         let p = np.p;
         let mut m = match (self.cfg.natural.metric, self.cfg.form) {
@@ -363,7 +358,7 @@ impl Momentum {
                 Ok(p.ts.to_coords(&diff)?)
             }
             (Metric::Empirical, _) => {
-                let target = self.momentum_target(mem, np, full, batch, par)?;
+                let target = self.momentum_target(mem, np, full, par)?;
                 match (sys, &np.sys) {
                     (Some(s), _) => s.solve_target(target.view()),
                     (None, Some(s)) => s.solve_target(target.view()),
@@ -380,18 +375,19 @@ impl Momentum {
         Ok(m)
     }
 
-    /// The sample values the empirical projection fits: `q_{k-1}` or `pred_k - pred_{k-1}`.
+    /// The row values the empirical projection fits: `q_{k-1}` or `pred_k - pred_{k-1}`
+    /// (residual rows `R_k - R_{k-1}` for a PDE objective).
     fn momentum_target(
         &self,
         mem: &MomentumMemory,
         np: &NaturalPoint<'_>,
         full: bool,
-        batch: &SampleSet,
-        par: tensor_train::linalg::Par,
+        par: Par,
     ) -> Result<Array1<f64>> {
-        let carried = match (&mem.values, full) {
-            (Some(v), true) => v.clone(),
-            _ => interfaces::values(&mem.carried, &batch.feature_views(), par)?,
+        let carried = match (&mem.values, full, self.cfg.form) {
+            (Some(v), true, _) => v.clone(),
+            (_, _, MomentumForm::MomentumVariable) => np.obj.tangent_rows(&mem.carried, par)?,
+            (_, _, MomentumForm::IterateDifference) => np.obj.rows(&mem.carried, par)?,
         };
         Ok(match self.cfg.form {
             MomentumForm::MomentumVariable => carried,
@@ -412,28 +408,23 @@ impl Momentum {
         dmp: &Damping,
         memory: Option<&MomentumMemory>,
         np: &NaturalPoint<'_>,
-        batch: &SampleSet,
         full: bool,
-        loss: &dyn crate::loss::Loss,
-        par: tensor_train::linalg::Par,
+        par: Par,
     ) -> Result<DampedOutcome> {
         let cfg = self.cfg.clone();
         let p = np.p;
+        let obj = np.obj;
         let solver = cfg.natural.solver_for(full);
-        let dg = damped_system(p, &np.feats, p.d2.view(), solver, par)?;
+        let dg = damped_system(np.lin, p.d2.view(), solver, par)?;
         let target = match memory {
-            Some(mem) => Some(self.momentum_target(mem, np, full, batch, par)?),
+            Some(mem) => Some(self.momentum_target(mem, np, full, par)?),
             None => None,
         };
         // the plain Gram of the projection, when it is not the loss-weighted one
+        let w = obj.measure_weights();
         let plain = match &target {
-            Some(_) if !proportional(&p.d2, batch.weights()) => Some(DampedGram::new(
-                &p.ts,
-                &p.si,
-                &np.feats,
-                batch.weights(),
-                solver,
-                par,
+            Some(_) if !proportional(&p.d2, w) => Some(super::damping::DampedGram::from_model(
+                np.lin, w, solver, par,
             )?),
             _ => None,
         };
@@ -457,7 +448,7 @@ impl Momentum {
             .damping
             .unwrap_or_else(|| DampingState::initial(dmp));
         let mut tried_momentum = false;
-        let lm = lm_loop(dmp, &mut st, p, batch, loss, par, |lambda, trial| {
+        let lm = lm_loop(dmp, &mut st, p, obj, par, |lambda, trial| {
             let Some(f) = dg.factor(lambda)? else {
                 return Ok(None);
             };
@@ -477,17 +468,17 @@ impl Momentum {
                 let d = match cfg.gradient_at {
                     GradientAt::Lookahead if look != 0.0 => {
                         let y = p.ts.retract(look, &p.ts.from_coords(m.view())?)?;
-                        let pred_y = interfaces::values(&y, &np.feats, par)?;
-                        let (ty, w) = (batch.targets(), batch.weights());
-                        let d1 = loss.first_derivative(pred_y.view(), ty, w);
-                        let d2 = loss.second_derivative(pred_y.view(), ty, w);
+                        let pred_y = obj.rows(&y, par)?;
+                        let RowDerivatives { d1, d2, .. } = obj.derivatives(pred_y.view());
                         let ty = direction_target(d1.view(), d2.view());
                         if d2 != p.d2 {
-                            let dgy = damped_system(p, &np.feats, d2.view(), solver, par)?;
-                            match dgy.factor(lambda)? {
-                                Some(fy) => fy.solve_target(ty.view())?,
+                            let dgy = damped_system(np.lin, d2.view(), solver, par)?;
+                            let fy = match dgy.factor(lambda)? {
+                                Some(fy) => fy,
                                 None => return Ok(None),
-                            }
+                            };
+                            let dy = fy.solve_target(ty.view())?;
+                            dy
                         } else {
                             f.solve_target(ty.view())?
                         }
@@ -556,19 +547,15 @@ type DampedOutcome = (Taken, Array1<f64>, Array1<f64>, f64, bool);
 fn plain_system<'p>(
     np: &NaturalPoint<'p>,
     cfg: &NgdConfig,
-    batch: &'p SampleSet,
     full: bool,
-    par: tensor_train::linalg::Par,
+    par: Par,
 ) -> Result<Option<GramSystem<'p>>> {
-    let w = batch.weights();
+    let w = np.obj.measure_weights();
     if cfg.metric == Metric::Population || proportional(&np.p.d2, w) {
         return Ok(None);
     }
-    let p = np.p;
-    Ok(Some(GramSystem::new(
-        &p.ts,
-        &p.si,
-        &np.feats,
+    Ok(Some(GramSystem::from_model(
+        np.lin,
         w,
         cfg.solver_for(full),
         par,
@@ -705,15 +692,30 @@ impl Optimizer for Momentum {
         data: &SampleSet,
         ctx: &mut StepContext<'_>,
     ) -> Result<(TensorTrain, StepReport)> {
+        let full = self
+            .cfg
+            .natural
+            .batch_size
+            .is_none_or(|b| b >= data.len());
+        let batch = iteration_samples(data, self.cfg.natural.batch_size, ctx.rng);
+        let obj = SampleObjective::new(batch.as_ref(), ctx.loss);
+        self.step_objective(x, &obj, full, ctx.par)
+    }
+}
+
+impl ObjectiveStep for Momentum {
+    fn step_objective(
+        &mut self,
+        x: &TensorTrain,
+        obj: &dyn Objective,
+        full: bool,
+        par: Par,
+    ) -> Result<(TensorTrain, StepReport)> {
         self.carried_pred = None;
-        let par = ctx.par;
-        let loss = ctx.loss;
         let cfg = self.cfg.clone();
-        let full = cfg.natural.batch_size.is_none_or(|b| b >= data.len());
-        let batch = iteration_samples(data, cfg.natural.batch_size, ctx.rng);
-        let batch = batch.as_ref();
-        let p = prepare(x, batch, loss, par)?;
-        let np = NaturalPoint::new(&p, batch, &cfg.natural, full, par)?;
+        let p = obj.prepare(x, par)?;
+        let lin = obj.linearize(&p)?;
+        let np = NaturalPoint::new(&p, obj, lin.as_ref(), &cfg.natural, full, par)?;
         let mut note: Option<String> = None;
         let memory = match self.state.memory.take() {
             Some(m) if same_point(&m.point, x) => Some(m),
@@ -727,12 +729,12 @@ impl Optimizer for Momentum {
         let adaptive = cfg.momentum.schedule == BetaSchedule::Adaptive;
         let damped = match cfg.natural.damping_at(np.p) {
             Some(dmp) => {
-                Some(self.damped_outcome(dmp, memory.as_ref(), &np, batch, full, loss, par)?)
+                Some(self.damped_outcome(dmp, memory.as_ref(), &np, full, par)?)
             }
             None => None,
         };
         let plain_sys = match (&memory, &damped) {
-            (Some(_), None) => plain_system(&np, &cfg.natural, batch, full, par)?,
+            (Some(_), None) => plain_system(&np, &cfg.natural, full, par)?,
             _ => None,
         };
         // (taken, step coordinates, sample values of the step, beta used, restarted)
@@ -741,7 +743,7 @@ impl Optimizer for Momentum {
         let mut spent = 0;
         let mut reuse: Option<(Array1<f64>, Array1<f64>)> = None;
         if let (Some(mem), None) = (&memory, &damped) {
-            let m = self.transported(mem, &np, plain_sys.as_ref(), full, batch, par)?;
+            let m = self.transported(mem, &np, plain_sys.as_ref(), full, par)?;
             let jm = np.values(&m, par)?;
             let slope_m = np.slope(&jm);
             let beta_fixed = cfg
@@ -759,8 +761,8 @@ impl Optimizer for Momentum {
             let d = match cfg.gradient_at {
                 GradientAt::Lookahead if look != 0.0 => {
                     let y = p.retract(look, &p.ts.from_coords(m.view())?)?;
-                    let pred_y = interfaces::values(&y, &np.feats, par)?;
-                    np.lookahead_direction(&pred_y, batch, loss, &cfg.natural, full, par)?
+                    let pred_y = obj.rows(&y, par)?;
+                    np.lookahead_direction(&pred_y, &cfg.natural, full, par)?
                 }
                 _ => np.direction(p.d1.view(), p.d2.view(), None, par)?,
             };
@@ -792,7 +794,7 @@ impl Optimizer for Momentum {
                                 StepRule::Fixed { .. } => Default::default(),
                             },
                         };
-                        let taken = take_step(&p, None, &s, slope, &whole, batch, loss, par)?;
+                        let taken = take_step(&p, None, &s, slope, &whole, obj, par)?;
                         spent = taken.trials;
                         if taken.x.is_some() {
                             let t = taken.alpha;
@@ -834,8 +836,7 @@ impl Optimizer for Momentum {
                     &d,
                     slope_d,
                     &rule,
-                    batch,
-                    loss,
+                    obj,
                     par,
                 )?;
                 spent = taken.trials;
@@ -875,7 +876,7 @@ impl Optimizer for Momentum {
             (None, None) => {
                 // first step, restart or dropped momentum: a plain natural step at X_k
                 let (d, jd, mut taken, n2) =
-                    natural_step(&np, &rule, batch, loss, par, reuse.take())?;
+                    natural_step(&np, &rule, par, reuse.take())?;
                 taken.trials += spent;
                 if note.is_none() {
                     note = n2;

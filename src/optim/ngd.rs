@@ -17,12 +17,13 @@
 
 use super::damping::{damped_natural_step, DampedGram, Damping, DampingRule, DampingState};
 use super::gram::{GramSolver, GramSystem};
-use super::linearized::{apply_factors, FactoredRows, LinearizedModel, SampleLinearization};
-use super::linesearch::{armijo, Armijo};
+use super::linearized::{apply_factors, FactoredRows, LinearizedModel};
+use super::linesearch::{armijo_on, Armijo};
+use super::objective::{Objective, ObjectiveStep, RowDerivatives, SampleObjective};
 use super::state::OptimizerState;
-use super::{evaluate, prepare, Optimizer, Prepared, StepContext, StepReport};
+use super::{Optimizer, Prepared, StepContext, StepReport};
 use crate::error::{Error, Result};
-use crate::loss::{HessianFactors, Loss};
+use crate::loss::HessianFactors;
 use crate::samples::SampleSet;
 use ndarray::{Array1, ArrayView1};
 use rand::rngs::StdRng;
@@ -199,45 +200,47 @@ pub(crate) fn iteration_samples<'d>(
     }
 }
 
-/// What every member of the NGD family computes at an iterate: the prepared point and
-/// (empirical metric) the factored Gram system of the loss, weighted by `l''` at `X`.
+/// What every member of the NGD family computes at an iterate of an [`Objective`]: the
+/// prepared point, its linearized model and (empirical metric) the factored Gram system of the
+/// loss, weighted by `l''` at `X`.
 ///
 /// No gradient vector is formed here: the empirical direction's right-hand side `J^T l' / N`
 /// is the one gradient of the iteration (inside [`GramSystem::solve_target`]), and slopes
 /// `g^T c = <l', J c> / N` are read off the sample values `J c` that the step needs anyway.
 pub(crate) struct NaturalPoint<'p> {
     pub p: &'p Prepared,
-    pub feats: Vec<ndarray::ArrayView2<'p, f64>>,
-    /// The sample Jacobian at `X` (`J c`, `J^T w`).
-    pub lin: SampleLinearization<'p>,
+    /// The objective (rows, loss and derivatives at trial points).
+    pub obj: &'p dyn Objective,
+    /// The Jacobian of the rows at `X` (`J c`, `J^T w`, rows of `J`).
+    pub lin: &'p dyn LinearizedModel,
     pub sys: Option<GramSystem<'p>>,
 }
 
 impl<'p> NaturalPoint<'p> {
-    /// The point and (empirical metric) the Gram system with row weights `l''` at `X`.
+    /// The point and (empirical metric) the Gram system with row weights `l''` at `X`; `lin`
+    /// is `obj.linearize(p)`.
     pub fn new(
         p: &'p Prepared,
-        data: &'p SampleSet,
+        obj: &'p dyn Objective,
+        lin: &'p dyn LinearizedModel,
         cfg: &NgdConfig,
         full_batch: bool,
         par: Par,
     ) -> Result<Self> {
-        let feats = data.feature_views();
         let sys = match cfg.metric {
             Metric::Population => None,
             // the damped path solves through `damping::DampedGram`
             Metric::Empirical if cfg.damping_at(p).is_some() => None,
             Metric::Empirical => Some(loss_system(
                 p,
-                &feats,
+                lin,
                 p.d2.view(),
                 p.factors.as_ref(),
                 cfg.solver_for(full_batch),
                 par,
             )?),
         };
-        let lin = SampleLinearization::new(&p.ts, &p.si, &feats);
-        Ok(NaturalPoint { p, feats, lin, sys })
+        Ok(NaturalPoint { p, obj, lin, sys })
     }
 
     /// Natural direction for first/second loss derivatives `d1`, `d2` at the samples (at `X`,
@@ -280,28 +283,23 @@ impl<'p> NaturalPoint<'p> {
     }
 
     /// The natural direction with `J` at `X` and the loss derivatives at a look-ahead point
-    /// with predictions `pred_y` on `data` (Nesterov, MATH.md §11): the empirical system is
-    /// re-weighted at `y` (`l''` or the Hessian factors there) unless the weights are unchanged.
+    /// with rows `pred_y` (Nesterov, MATH.md §11): the empirical system is re-weighted at `y`
+    /// (`l''` or the Hessian factors there) unless the weights are unchanged.
     pub fn lookahead_direction(
         &self,
         pred_y: &Array1<f64>,
-        data: &SampleSet,
-        loss: &dyn Loss,
         cfg: &NgdConfig,
         full_batch: bool,
         par: Par,
     ) -> Result<Array1<f64>> {
         let p = self.p;
-        let (t, w) = (data.targets(), data.weights());
-        let d1 = loss.first_derivative(pred_y.view(), t, w);
-        let d2 = loss.second_derivative(pred_y.view(), t, w);
-        let factors = loss.hessian_factors(pred_y.view(), t, w);
+        let RowDerivatives { d1, d2, factors } = self.obj.derivatives(pred_y.view());
         if cfg.metric == Metric::Population || (d2 == p.d2 && factors == p.factors) {
             return self.direction(d1.view(), d2.view(), None, par);
         }
         let sys_y = loss_system(
             p,
-            &self.feats,
+            self.lin,
             d2.view(),
             factors.as_ref(),
             cfg.solver_for(full_batch),
@@ -342,16 +340,16 @@ impl<'p> NaturalPoint<'p> {
     }
 }
 
-/// The empirical Gram system at the prepared point with row weights `h` (`None` when they are
-/// all 1, the least-squares case).
+/// The empirical Gram system of the rows `lin` at the prepared point with row weights `h`
+/// (`None` when they are all 1, the least-squares case).
 pub(crate) fn weighted_system<'p>(
-    p: &'p Prepared,
-    feats: &[ndarray::ArrayView2<'p, f64>],
+    p: &Prepared,
+    lin: &'p dyn LinearizedModel,
     h: ArrayView1<'_, f64>,
     solver: GramSolver,
     par: Par,
 ) -> Result<GramSystem<'p>> {
-    GramSystem::new_shifted(&p.ts, &p.si, feats, non_unit(h), solver, p.curvature, par)
+    GramSystem::from_model_shifted(lin, non_unit(h), solver, p.curvature, par)
 }
 
 /// The row weights, `None` when they are all 1 (the least-squares case).
@@ -359,23 +357,22 @@ pub(crate) fn non_unit(h: ArrayView1<'_, f64>) -> Option<ArrayView1<'_, f64>> {
     (!h.iter().all(|&v| v == 1.0)).then_some(h)
 }
 
-/// The damped Gram system at the prepared point with row weights `h`.
+/// The damped Gram system of the rows `lin` with row weights `h`.
 pub(crate) fn damped_system<'p>(
-    p: &'p Prepared,
-    feats: &[ndarray::ArrayView2<'p, f64>],
+    lin: &'p dyn LinearizedModel,
     h: ArrayView1<'_, f64>,
     solver: GramSolver,
     par: Par,
 ) -> Result<DampedGram<'p>> {
-    DampedGram::new(&p.ts, &p.si, feats, non_unit(h), solver, par)
+    DampedGram::from_model(lin, non_unit(h), solver, par)
 }
 
 /// The loss-weighted empirical system at the prepared point: rows weighted by `h = l''`
 /// (`None` when all 1), or, for a vector-output loss with Hessian factors, the factored rows
 /// `F_i J_i` ([`FactoredRows`], MATH.md §8).
 pub(crate) fn loss_system<'p>(
-    p: &'p Prepared,
-    feats: &[ndarray::ArrayView2<'p, f64>],
+    p: &Prepared,
+    lin: &'p dyn LinearizedModel,
     h: ArrayView1<'_, f64>,
     factors: Option<&HessianFactors>,
     solver: GramSolver,
@@ -383,11 +380,10 @@ pub(crate) fn loss_system<'p>(
 ) -> Result<GramSystem<'p>> {
     match factors {
         Some(f) => {
-            let lin = SampleLinearization::new(&p.ts, &p.si, feats);
             let rows = FactoredRows::new(lin, f.factors.clone())?;
             GramSystem::from_model(rows, None, solver, par)
         }
-        None => weighted_system(p, feats, h, solver, par),
+        None => weighted_system(p, lin, h, solver, par),
     }
 }
 
@@ -414,8 +410,7 @@ pub(crate) fn take_step(
     dir: &Array1<f64>,
     slope_dir: f64,
     rule: &StepRule,
-    data: &SampleSet,
-    loss: &dyn Loss,
+    obj: &dyn Objective,
     par: Par,
 ) -> Result<Taken> {
     let slope_fixed = fixed.map(|f| f.1).unwrap_or(0.0);
@@ -438,7 +433,7 @@ pub(crate) fn take_step(
             }
             let xi = p.ts.from_coords(c.view())?;
             let y = p.retract(1.0, &xi)?;
-            let (value, pred) = evaluate(&y, data, loss, par)?;
+            let (value, pred) = obj.evaluate(&y, par)?;
             let ok = value.is_finite() && value <= p.loss;
             Ok(Taken {
                 x: ok.then_some(y),
@@ -458,15 +453,14 @@ pub(crate) fn take_step(
                 Some((f, _)) => Some(p.ts.from_coords(f.view())?),
                 None => None,
             };
-            let ls = armijo(
+            let ls = armijo_on(
                 p,
                 fixed_t.as_ref(),
                 &dir_t,
                 *alpha0,
                 slope_fixed,
                 slope_dir,
-                data,
-                loss,
+                obj,
                 par,
                 rule,
             )?;
@@ -504,8 +498,6 @@ pub(crate) type NaturalStep = (Array1<f64>, Array1<f64>, Taken, Option<String>);
 pub(crate) fn natural_step(
     np: &NaturalPoint<'_>,
     rule: &StepRule,
-    data: &SampleSet,
-    loss: &dyn Loss,
     par: Par,
     pre: Option<(Array1<f64>, Array1<f64>)>,
 ) -> Result<NaturalStep> {
@@ -519,11 +511,11 @@ pub(crate) fn natural_step(
         }
     };
     let slope = np.slope(&jd);
-    let mut taken = take_step(p, None, &d, slope, rule, data, loss, par)?;
+    let mut taken = take_step(p, None, &d, slope, rule, np.obj, par)?;
     let mut note = None;
     if taken.x.is_none() && matches!(rule, StepRule::Fixed { .. }) {
         // a fixed step that raised the loss: fall back to Armijo for this iteration
-        taken = take_step(p, None, &d, slope, &armijo_rule(rule), data, loss, par)?;
+        taken = take_step(p, None, &d, slope, &armijo_rule(rule), np.obj, par)?;
         note = Some("fixed step raised the loss; took an Armijo step".to_string());
     }
     Ok((d, jd, taken, note))
@@ -593,20 +585,31 @@ impl Optimizer for Ngd {
         data: &SampleSet,
         ctx: &mut StepContext<'_>,
     ) -> Result<(TensorTrain, StepReport)> {
-        self.carried = None;
         let full = self.cfg.batch_size.is_none_or(|b| b >= data.len());
         let batch = iteration_samples(data, self.cfg.batch_size, ctx.rng);
-        let batch = batch.as_ref();
-        let p = prepare(x, batch, ctx.loss, ctx.par)?;
+        let obj = SampleObjective::new(batch.as_ref(), ctx.loss);
+        self.step_objective(x, &obj, full, ctx.par)
+    }
+}
+
+impl ObjectiveStep for Ngd {
+    fn step_objective(
+        &mut self,
+        x: &TensorTrain,
+        obj: &dyn Objective,
+        full: bool,
+        par: Par,
+    ) -> Result<(TensorTrain, StepReport)> {
+        self.carried = None;
+        let p = obj.prepare(x, par)?;
+        let lin = obj.linearize(&p)?;
         let (taken, note) = match self.cfg.damping_at(&p) {
             Some(dmp) => {
-                let feats = batch.feature_views();
-                let dg =
-                    damped_system(&p, &feats, p.d2.view(), self.cfg.solver_for(full), ctx.par)?;
+                let dg = damped_system(lin.as_ref(), p.d2.view(), self.cfg.solver_for(full), par)?;
                 let st = self
                     .damping
                     .get_or_insert_with(|| DampingState::initial(dmp));
-                let lm = damped_natural_step(dmp, st, &dg, &p, batch, ctx.loss, ctx.par)?;
+                let lm = damped_natural_step(dmp, st, &dg, &p, obj, par)?;
                 let taken = Taken {
                     alpha: if lm.x.is_some() { 1.0 } else { 0.0 },
                     x: lm.x,
@@ -618,9 +621,8 @@ impl Optimizer for Ngd {
                 (taken, None)
             }
             None => {
-                let np = NaturalPoint::new(&p, batch, &self.cfg, full, ctx.par)?;
-                let (_, _, taken, note) =
-                    natural_step(&np, &self.cfg.step, batch, ctx.loss, ctx.par, None)?;
+                let np = NaturalPoint::new(&p, obj, lin.as_ref(), &self.cfg, full, par)?;
+                let (_, _, taken, note) = natural_step(&np, &self.cfg.step, par, None)?;
                 (taken, note)
             }
         };

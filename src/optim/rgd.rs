@@ -17,10 +17,12 @@
 //! With orthonormal features, RGD is natural gradient descent in the *population* metric
 //! (MATH.md §6.2): the identity in tangent coordinates.
 
-use super::linesearch::{armijo, Armijo};
-use super::{linearized_step, prepare, Optimizer, StepContext, StepReport};
+use super::linesearch::{armijo_on, Armijo};
+use super::objective::{Objective, ObjectiveStep, SampleObjective};
+use super::{linearized_step, Optimizer, StepContext, StepReport};
 use crate::error::Result;
 use crate::samples::SampleSet;
+use tensor_train::linalg::Par;
 use tensor_train::TensorTrain;
 
 /// Configuration of [`Rgd`].
@@ -62,26 +64,36 @@ impl Optimizer for Rgd {
         data: &SampleSet,
         ctx: &mut StepContext<'_>,
     ) -> Result<(TensorTrain, StepReport)> {
-        let par = ctx.par;
-        let p = prepare(x, data, ctx.loss, par)?;
-        let g = p.gradient(data, par)?;
+        self.step_objective(x, &SampleObjective::new(data, ctx.loss), true, ctx.par)
+    }
+}
+
+impl ObjectiveStep for Rgd {
+    fn step_objective(
+        &mut self,
+        x: &TensorTrain,
+        obj: &dyn Objective,
+        _full: bool,
+        par: Par,
+    ) -> Result<(TensorTrain, StepReport)> {
+        let p = obj.prepare(x, par)?;
+        let g = obj.gradient(&p, par)?;
         let gg = g.dot(&g);
         super::check_finite(gg, "the squared norm of the Riemannian gradient")?;
         if gg == 0.0 {
             return Ok((x.clone(), stationary(p.loss)));
         }
         let eta = g.scaled(-1.0);
-        let jeta = p.tangent_values(data, &eta, par)?;
+        let jeta = obj.tangent_values(&p, &eta, par)?;
         let t0 = initial_step(linearized_step(p.d1.view(), p.d2.view(), jeta.view()));
-        let ls = armijo(
+        let ls = armijo_on(
             &p,
             None,
             &eta,
             t0,
             0.0,
             -gg,
-            data,
-            ctx.loss,
+            obj,
             par,
             &self.config.armijo,
         )?;

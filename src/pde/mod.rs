@@ -9,7 +9,12 @@
 //! `J_i = J^L_i + N'(v(x^i)) J^val_i` (the nonlinearity linearized), which implements
 //! [`LinearizedModel`] so that every Gram solver applies: the Gram `J^T J / M` is the energy
 //! natural gradient (Müller–Zeinhofer). The operator kernels are in
-//! [`tensor_train::operator`] (two-state interfaces). The optimizers are in [`solve`].
+//! [`tensor_train::operator`] (two-state interfaces).
+//!
+//! `ResidualProblem` is an [`Objective`]: rows `R`, loss `||R||^2 / 2M`, derivative rows
+//! `l' = R`, unit Gauss–Newton weights `l'' = 1`, Jacobian [`ResidualLinearization`]. The shared
+//! optimizers ([`crate::optim::rgd`], [`crate::optim::ngd`], [`crate::optim::momentum`]) run on
+//! it unchanged; [`solve`] is the driver (stopping rules, records) of the examples.
 //!
 //! Boundary rows are operator rows with no derivative term (`chi = 0`) and value coefficient
 //! `sqrt(w)`: one kernel serves both. Alternatively [`boundary_vanishing`] features
@@ -21,6 +26,8 @@ pub mod solve;
 use crate::basis::{FeatureBasis, FeatureMap, FnFamily, Measure, Orthonormalized, OutsidePolicy};
 use crate::error::{Error, Result};
 use crate::optim::linearized::LinearizedModel;
+use crate::optim::objective::{Objective, RowDerivatives};
+use crate::optim::Prepared;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2};
 use rand::Rng;
 use std::ops::Range;
@@ -29,7 +36,7 @@ use tensor_train::linalg::Par;
 use tensor_train::operator::{
     derivative_values, modified_features, OperatorFeatures, OperatorLinearization,
 };
-use tensor_train::tangent::{SampleInterfaces, TangentSpace};
+use tensor_train::tangent::{SampleInterfaces, TangentSpace, TangentVector};
 use tensor_train::TensorTrain;
 
 /// A scalar field `x -> c(x)` on the domain (coefficients, right-hand sides, boundary data).
@@ -483,5 +490,83 @@ impl LinearizedModel for ResidualLinearization<'_> {
     }
     fn jacobian_rows_into(&self, rows: Range<usize>, out: ArrayViewMut2<'_, f64>) -> Result<()> {
         Ok(self.op.jacobian_rows_into(rows, out)?)
+    }
+}
+
+/// The residual least-squares objective (MATH.md §8 "PDE residual"): rows `R(X)`, loss
+/// `(1/2M) ||R||^2`, `l' = R`, `l'' = 1`, so the Gauss–Newton Gram is `J^T J / M` (the energy
+/// natural gradient) and the natural direction is `argmin ||J d + R||`. The nonlinearity
+/// enters the Jacobian linearized (`kappa + N'(v)`, kept in [`Prepared::row_coefficients`]).
+impl Objective for ResidualProblem {
+    fn prepare(&self, x: &TensorTrain, par: Par) -> Result<Prepared> {
+        let ts = TangentSpace::new(x)?;
+        let si = self.interfaces(&ts, par)?;
+        let kappa_lin = self.kappa_lin(si.values());
+        let r = self.residual(x)?;
+        let loss = Self::loss_of(r.view());
+        if !loss.is_finite() {
+            return Err(Error::Diverged {
+                iteration: 0,
+                message: format!(
+                    "the residual loss is {loss}; lower the step size or check the PDE data"
+                ),
+            });
+        }
+        let m = r.len();
+        Ok(Prepared {
+            ts,
+            si,
+            pred: r.clone(),
+            d1: r,
+            d2: Array1::ones(m),
+            loss,
+            constraint: None,
+            metric_scale: 1.0,
+            curvature: 0.0,
+            factors: None,
+            row_coefficients: Some(kappa_lin),
+        })
+    }
+    fn linearize<'p>(&'p self, p: &'p Prepared) -> Result<Box<dyn LinearizedModel + 'p>> {
+        let kappa = p.row_coefficients.as_ref().ok_or_else(|| {
+            Error::param(
+                "pde objective",
+                "the point was not prepared by this residual problem",
+            )
+        })?;
+        Ok(Box::new(ResidualProblem::linearize(self, &p.ts, &p.si, kappa)?))
+    }
+    fn rows(&self, x: &TensorTrain, _par: Par) -> Result<Array1<f64>> {
+        self.residual(x)
+    }
+    fn loss(&self, rows: ArrayView1<'_, f64>) -> f64 {
+        Self::loss_of(rows)
+    }
+    fn derivatives(&self, rows: ArrayView1<'_, f64>) -> RowDerivatives {
+        RowDerivatives {
+            d1: rows.to_owned(),
+            d2: Array1::ones(rows.len()),
+            factors: None,
+        }
+    }
+    fn measure_weights(&self) -> Option<ArrayView1<'_, f64>> {
+        None
+    }
+    fn tangent_rows(&self, _t: &TensorTrain, _par: Par) -> Result<Array1<f64>> {
+        // J_{k-1} c_{k-1} needs the linearization at X_{k-1}, which is not kept
+        Err(Error::param(
+            "momentum",
+            "the residual rows of the carried momentum variable were not kept with the state; \
+             resume from a state saved in full-batch mode, or use the iterate-difference form",
+        ))
+    }
+    fn gradient(&self, p: &Prepared, par: Par) -> Result<TangentVector> {
+        let lin = Objective::linearize(self, p)?;
+        let w = &p.d1 / p.d1.len() as f64;
+        Ok(p.ts.from_coords(lin.vjp(w.view(), par)?.view())?)
+    }
+    fn tangent_values(&self, p: &Prepared, xi: &TangentVector, par: Par) -> Result<Array1<f64>> {
+        let lin = Objective::linearize(self, p)?;
+        lin.jvp(p.ts.to_coords(xi)?.view(), par)
     }
 }
