@@ -33,10 +33,7 @@ pub fn carried_state(
             };
             let Some(v) = match_modes(&v, &x0.mode_sizes())? else {
                 // the modes cannot be matched: keep the damping, drop the velocity
-                let st = MomentumState {
-                    memory: None,
-                    ..st
-                };
+                let st = MomentumState { memory: None, ..st };
                 return Ok(Some(OptimizerState::Momentum(st.to_data())));
             };
             let carried = carry_momentum(&st, mc.form, &v, x0)?;

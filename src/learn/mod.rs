@@ -105,6 +105,12 @@ pub struct LearnConfig {
     /// rows, 20 s at 10,000). With `cv`, the search stops at half of it and the K-fold
     /// comparison spends the rest.
     pub time_limit: Option<f64>,
+    /// Pruning by rounding (`--prune TOL`): after the search, the selected model is rounded
+    /// with relative tolerance `TOL` (TT-SVD, `||x - round(x)|| <= TOL ||x||`); when that drops
+    /// ranks, one stage from the rounded model, which replaces the selection if its validation
+    /// error is within 1 % of the selected one ([`Rounding`] in the summary). `None`
+    /// (default): no rounding.
+    pub prune: Option<f64>,
 }
 
 impl Default for LearnConfig {
@@ -123,6 +129,7 @@ impl Default for LearnConfig {
             sobolev: None,
             cv: None,
             time_limit: None,
+            prune: None,
         }
     }
 }
@@ -196,6 +203,15 @@ impl LearnConfig {
         if self.sobolev.is_some_and(|m| !(m.is_finite() && m >= 0.0)) {
             return Err(Error::param("sobolev", "must be finite and >= 0"));
         }
+        if self
+            .prune
+            .is_some_and(|t| !(t.is_finite() && t > 0.0 && t < 1.0))
+        {
+            return Err(Error::param(
+                "prune",
+                "the rounding tolerance must lie in (0, 1), e.g. --prune 1e-4",
+            ));
+        }
         if self.time_limit.is_some_and(|t| !(t.is_finite() && t > 0.0)) {
             return Err(Error::param("learner time limit", "must be finite and > 0"));
         }
@@ -241,6 +257,45 @@ pub struct Selection {
     pub refitted: bool,
     /// With `cv`: the K-fold comparison that chose the settings.
     pub cv: Option<CvReport>,
+    /// With `prune`: what the rounding of the selected model did.
+    pub rounding: Option<Rounding>,
+}
+
+/// The pruning by rounding of `--prune TOL` ([`LearnConfig::prune`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Rounding {
+    /// The relative tolerance `TOL`.
+    pub tol: f64,
+    /// Internal ranks of the model before rounding.
+    pub from_ranks: Vec<usize>,
+    /// Internal ranks after rounding (equal to `from_ranks` when nothing could be dropped).
+    pub to_ranks: Vec<usize>,
+    /// Validation error before rounding.
+    pub validation_before: f64,
+    /// Validation error of the rounded model after its stage (`None`: nothing dropped).
+    pub validation_after: Option<f64>,
+    /// Whether the rounded model replaced the selected one.
+    pub kept: bool,
+}
+
+impl Rounding {
+    /// One clause for the summary.
+    pub fn summary(&self) -> String {
+        match (self.validation_after, self.kept) {
+            (None, _) => format!(
+                "rounding at {:e} dropped no rank of {:?}",
+                self.tol, self.from_ranks
+            ),
+            (Some(v), true) => format!(
+                "rounded at {:e} from ranks {:?} to {:?}, validation {:.3e} -> {v:.3e}: kept",
+                self.tol, self.from_ranks, self.to_ranks, self.validation_before
+            ),
+            (Some(v), false) => format!(
+                "rounding at {:e} from ranks {:?} to {:?} raised the validation error {:.3e} -> {v:.3e}: not kept",
+                self.tol, self.from_ranks, self.to_ranks, self.validation_before
+            ),
+        }
+    }
 }
 
 /// One setting compared by K-fold cross-validation.
@@ -309,7 +364,7 @@ impl Selection {
         }
         let s = &self.stages[self.selected];
         format!(
-            "selected ranks {:?}, functions {:?} (stage {} of {}, lowest validation error {:.3e}){}",
+            "selected ranks {:?}, functions {:?} (stage {} of {}, lowest validation error {:.3e}){}{}",
             s.ranks,
             s.functions,
             self.selected + 1,
@@ -319,7 +374,10 @@ impl Selection {
                 "; refitted on all rows"
             } else {
                 ""
-            }
+            },
+            self.rounding
+                .as_ref()
+                .map_or(String::new(), |r| format!("; {}", r.summary()))
         )
     }
 }
@@ -554,8 +612,39 @@ impl<O: Observer> Search<'_, O> {
         );
         match enrich::choose_bonds(&cur.x, &z, self.lc.rank_theta, self.lc.max_rank)? {
             None => Ok(None),
-            Some((grown, _)) => Ok(Some(self.stage("rank", grown, &cur.functions, Some(cur))?)),
+            Some((grown, _)) => Ok(Some(self.stage(
+                "rank",
+                grown,
+                &cur.functions,
+                Some(cur),
+            )?)),
         }
+    }
+
+    /// Pruning by rounding: `cur` rounded with relative tolerance `tol`
+    /// (`||x - round(x)|| <= tol ||x||`, TT-SVD); if that drops a rank, one stage from the
+    /// rounded model, kept (returned) when its validation error is within a relative
+    /// [`MIN_GAIN`] of `cur`'s, the tolerance of the degree pruning.
+    fn round(&mut self, cur: &Candidate, tol: f64) -> Result<(Rounding, Option<Candidate>)> {
+        let from_ranks = cur.x.internal_ranks();
+        let rounded = cur.x.round(&tensor_train::Truncation::relative(tol))?.tt;
+        let to_ranks = rounded.internal_ranks();
+        let mut report = Rounding {
+            tol,
+            from_ranks,
+            to_ranks,
+            validation_before: cur.valid,
+            validation_after: None,
+            kept: false,
+        };
+        if report.to_ranks == report.from_ranks {
+            return Ok((report, None));
+        }
+        let c = self.stage("prune (rounding)", rounded, &cur.functions, Some(cur))?;
+        report.validation_after = Some(c.valid);
+        report.kept = c.valid <= cur.valid * (1.0 + MIN_GAIN);
+        let kept = report.kept;
+        Ok((report, kept.then_some(c)))
     }
 
     /// Degree pruning: per variable, the fewest functions whose truncation of `cur` keeps the
@@ -741,7 +830,11 @@ pub fn learn(
         work: work::WorkMeter::default(),
         models: Vec::new(),
         budget,
-        search_budget: if folds.is_some() { budget / 2.0 } else { budget },
+        search_budget: if folds.is_some() {
+            budget / 2.0
+        } else {
+            budget
+        },
         sobolev: lc.sobolev.unwrap_or(DEFAULT_SOBOLEV),
     };
     let functions: Vec<usize> = if adapt_degree {
@@ -854,6 +947,16 @@ pub fn learn(
         }
         search.sobolev = chosen;
     }
+    let mut rounding = None;
+    if let Some(tol) = lc.prune {
+        let (r, c) = search.round(&best.0, tol)?;
+        if let Some(c) = c {
+            let i = search.stages.len() - 1;
+            search.stages[i].accepted = true;
+            best = (c, i);
+        }
+        rounding = Some(r);
+    }
     let mut cv_report = None;
     let (sel, sel_stage) = best;
     let mut sel_functions = sel.functions.clone();
@@ -871,6 +974,7 @@ pub fn learn(
         let rules = StoppingRules {
             max_iter: report.refit_iterations,
             validation_patience: None,
+            time_limit: None,
             ..cfg.stopping.clone()
         };
         let mut opt = with_sobolev(&cfg.optimizer, c.sobolev).build()?;
@@ -893,6 +997,7 @@ pub fn learn(
         let rules = StoppingRules {
             max_iter: sel.best_iter.max(1),
             validation_patience: None,
+            time_limit: None,
             ..cfg.stopping.clone()
         };
         let mut opt = with_sobolev(&cfg.optimizer, search.sobolev).build()?;
@@ -924,6 +1029,7 @@ pub fn learn(
         selected_iterate,
         refitted,
         cv: cv_report,
+        rounding,
     };
     let sel_rec = search.stages[sel_stage].clone();
     let train_error = model.relative_error(data, policy)?;

@@ -51,7 +51,8 @@ pub fn iteration_units(opt: &OptimizerConfig, x: &TensorTrain, rows: usize) -> f
         OptimizerConfig::Als(_) => {
             // cores 1..d left to right, then d-1..1: every core twice but the last
             let last = dk.last().copied().unwrap_or(0.0);
-            2.0 * dk.iter().map(|&s| n * s * s + s * s * s).sum::<f64>() - (n * last * last + last * last * last)
+            2.0 * dk.iter().map(|&s| n * s * s + s * s * s).sum::<f64>()
+                - (n * last * last + last * last * last)
         }
         OptimizerConfig::Ngd(_) | OptimizerConfig::Momentum(_) => n * d * d + d * d * d,
         OptimizerConfig::Rgd(_) | OptimizerConfig::Rcg(_) | OptimizerConfig::Gd(_) => 8.0 * n * d,
