@@ -463,7 +463,10 @@ fn budget_problem() -> (Dataset, FitConfig) {
     )
 }
 
-fn stage_path(sel: &ttfit::learn::Selection) -> Vec<(String, Vec<usize>, Vec<usize>, u64, u64)> {
+/// A stage as exact data: kind, ranks, functions, validation error bits, work-second bits.
+type StageBits = (String, Vec<usize>, Vec<usize>, u64, u64);
+
+fn stage_path(sel: &ttfit::learn::Selection) -> Vec<StageBits> {
     sel.stages
         .iter()
         .map(|s| {

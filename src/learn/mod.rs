@@ -16,8 +16,11 @@
 //!
 //! Each round tries both moves from the current model and keeps the one with the lower
 //! validation error; the search stops when [`LearnConfig::patience`] rounds in a row did not
-//! improve the best validation error (by a relative `1e-3`), when nothing can grow, or at the
-//! time budget. The model with the lowest validation error over the whole path is selected;
+//! improve the best validation error (by a relative `1e-2`), when nothing can grow, or when
+//! the budget is spent. The budget is counted work ([`work`]), not a clock, so the search and
+//! its answer do not depend on the machine, the load or the thread count. Each stage after the
+//! first is warm-started from the previous model, and an optimizer with state (momentum,
+//! damping) carries it over ([`carry`]). The model with the lowest validation error over the whole path is selected;
 //! with [`LearnConfig::refit`] it is then refitted on all rows (train + validation) from the
 //! selected iterate for as many iterations as its stage needed to reach it. Before that, a
 //! variable's functions are *pruned* to the fewest whose truncation keeps the validation error
@@ -30,9 +33,15 @@
 //! [`CV_CANDIDATES`] best distinct settings (ranks, functions, penalty). Each setting is
 //! fitted from the configured start on the rows outside each fold and scored on that fold;
 //! the setting with the lowest mean fold error is refitted on all rows from the start, for the
-//! mean number of iterations its fold fits took ([`CvReport`]). Caveats: a fold fit starts
-//! afresh, not warm-started along the search path, and its iteration count is chosen on the
-//! scored fold (as in the search's stages), so the fold errors are slightly optimistic.
+//! mean number of iterations its fold fits took ([`CvReport`]). The fold fits are counted in
+//! the budget: the search stops at half of it, and a setting after the first is compared only
+//! while the budget lasts. Caveats: a fold fit starts afresh, not warm-started along the search
+//! path, and its iteration count is chosen on the scored fold (as in the search's stages), so
+//! the fold errors are slightly optimistic.
+//!
+//! **Pruning by rounding** ([`LearnConfig::prune`], `--prune TOL`): the selected model is
+//! rounded with relative tolerance `TOL`; when ranks drop, one stage from the rounded model
+//! replaces the selection if its validation error stays within 1 % ([`Rounding`]).
 
 pub mod carry;
 pub mod degree;
