@@ -147,12 +147,14 @@ fn main() -> ttfit::Result<()> {
                 ..FitConfig::default()
             };
             let skip = std::env::args().any(|a| a == "--no-learner");
+            // as `ttfit fit --data train.csv --out model.json`: no test set during the fit
+            // (per-iteration test errors would cost time the CLI does not spend)
             let t = Instant::now();
             let cpu0 = ttfit::learn::process_cpu_seconds();
             let r = if skip {
                 None
             } else {
-                Some(fit(&learner, &train, Some(&test), noop)?)
+                Some(fit(&learner, &train, None, noop)?)
             };
             let secs = t.elapsed().as_secs_f64();
             let cpu = match (cpu0, ttfit::learn::process_cpu_seconds()) {
@@ -160,15 +162,36 @@ fn main() -> ttfit::Result<()> {
                 _ => String::new(),
             };
             if let Some(r) = r {
+                let test_error = r
+                    .model
+                    .relative_error(&test, ttfit::basis::OutsidePolicy::Extrapolate)?;
                 let sel = r.selection.as_ref().map(|s| {
                     let st = &s.stages[s.selected];
-                    format!("ranks {:?}, functions {:?}", st.ranks, st.functions)
+                    format!(
+                        "ranks {:?}, functions {:?}; {} stages, {:.2} work s",
+                        st.ranks,
+                        st.functions,
+                        s.stages.len(),
+                        s.stages.last().map_or(0.0, |l| l.work_seconds)
+                    )
                 });
                 println!(
-                    "| {fname} | {n} | learner ({lopt}) | {} | {:.2e} | {secs:.2}{cpu} |",
+                    "| {fname} | {n} | learner ({lopt}) | {} | {test_error:.2e} | {secs:.2}{cpu} |",
                     sel.unwrap_or_default(),
-                    r.info.test_error.unwrap_or(f64::NAN)
                 );
+                if std::env::args().any(|a| a == "--stages") {
+                    for (i, st) in r.selection.iter().flat_map(|s| s.stages.iter()).enumerate() {
+                        eprintln!(
+                            "  stage {i} {}: ranks {:?} functions {:?} valid {:.3e}{} work {:.2} s",
+                            st.kind,
+                            st.ranks,
+                            st.functions,
+                            st.validation_error,
+                            if st.accepted { " (accepted)" } else { "" },
+                            st.work_seconds
+                        );
+                    }
+                }
             }
             for o in &optimizers {
                 let t = Instant::now();

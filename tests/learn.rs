@@ -443,3 +443,331 @@ fn cross_validation_settings_are_checked() {
     let e = err(with(3, Some(0.2)));
     assert!(e.contains("drop --validation"), "{e}");
 }
+
+// ---- the search budget is counted work ----------------------------------------------------
+
+fn budget_problem() -> (Dataset, FitConfig) {
+    let mut rng = StdRng::seed_from_u64(31);
+    let d = 4;
+    let x = uniform_points(&mut rng, 600, d);
+    let y: Array1<f64> = x
+        .rows()
+        .into_iter()
+        .map(|r| (2.0 * r[0]).sin() * (1.0 + 0.5 * r[1]) + (r[2] * r[3]).exp())
+        .collect();
+    let y = noisy(y, 1e-4, &mut rng);
+    let data = Dataset::from_arrays(x, y).expect("data");
+    (
+        data,
+        config(d, Basis::Legendre { n: 8 }, LearnConfig::default()),
+    )
+}
+
+/// A stage as exact data: kind, ranks, functions, validation error bits, work-second bits.
+type StageBits = (String, Vec<usize>, Vec<usize>, u64, u64);
+
+fn stage_path(sel: &ttfit::learn::Selection) -> Vec<StageBits> {
+    sel.stages
+        .iter()
+        .map(|s| {
+            (
+                s.kind.clone(),
+                s.ranks.clone(),
+                s.functions.clone(),
+                s.validation_error.to_bits(),
+                s.work_seconds.to_bits(),
+            )
+        })
+        .collect()
+}
+
+/// The budget is counted work ([`ttfit::learn::work`]), not a clock: with a budget that cuts
+/// the search (fewer stages than without it), a fit run while another thread of the process
+/// burns CPU (which made the old process-CPU clock run twice as fast and cut the search
+/// earlier) and a fit with 2 threads take bit for bit the same path and return the same model.
+#[test]
+fn the_search_budget_is_counted_work_not_time() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let (data, cfg) = budget_problem();
+    let free = fit(&cfg, &data, None, noop).expect("fit");
+    let free_sel = free.selection.expect("selection");
+    let total = free_sel.stages.last().unwrap().work_seconds;
+    let search_stages = free_sel
+        .stages
+        .iter()
+        .filter(|s| s.kind == "rank" || s.kind == "degree")
+        .count();
+    // a budget of half the work of the free search
+    let mut cut_cfg = cfg.clone();
+    cut_cfg.learn.as_mut().unwrap().time_limit = Some(total / 2.0);
+    let cut = fit(&cut_cfg, &data, None, noop).expect("fit");
+    let cut_sel = cut.selection.clone().expect("selection");
+    let cut_search = cut_sel
+        .stages
+        .iter()
+        .filter(|s| s.kind == "rank" || s.kind == "degree")
+        .count();
+    assert!(
+        cut_search < search_stages,
+        "the budget must cut the search: {cut_search} of {search_stages} moves"
+    );
+    // a second thread of this process spins during the fit
+    let stop = Arc::new(AtomicBool::new(false));
+    let spinner = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut x = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+            }
+            x
+        })
+    };
+    let busy = fit(&cut_cfg, &data, None, noop).expect("fit");
+    stop.store(true, Ordering::Relaxed);
+    spinner.join().unwrap();
+    let mut two = cut_cfg.clone();
+    two.threads = Some(2);
+    let threaded = fit(&two, &data, None, noop).expect("fit");
+    for (name, other) in [("busy", &busy), ("2 threads", &threaded)] {
+        let sel = other.selection.as_ref().expect("selection");
+        assert_eq!(stage_path(sel), stage_path(&cut_sel), "{name}: the path");
+        assert_eq!(
+            other.model.tt().cores(),
+            cut.model.tt().cores(),
+            "{name}: the model"
+        );
+    }
+}
+
+// ---- momentum carried across a rank or degree change -------------------------------------
+
+fn random_tt(rng: &mut StdRng, modes: &[usize], ranks: &[usize], scale: f64) -> TensorTrain {
+    let mut r = vec![1];
+    r.extend_from_slice(ranks);
+    r.push(1);
+    let cores: Vec<Array3<f64>> = (0..modes.len())
+        .map(|k| {
+            Array3::from_shape_simple_fn((r[k], modes[k], r[k + 1]), || {
+                let g: f64 = StandardNormal.sample(&mut *rng);
+                scale * g
+            })
+        })
+        .collect();
+    TensorTrain::from_cores(cores).unwrap()
+}
+
+/// `P v` for the dense tensor `v` and the tangent space at `x`, from the dense basis `E_x`
+/// (checked orthonormal, so `P = E E^T`).
+fn dense_projection(x: &TensorTrain, v: &ndarray::ArrayD<f64>) -> Array1<f64> {
+    let ts = ttfit::tensor_train::tangent::TangentSpace::new(x).unwrap();
+    let e = ts.basis_dense().unwrap();
+    let gram = e.t().dot(&e);
+    let eye = Array2::<f64>::eye(gram.nrows());
+    assert!(
+        (&gram - &eye).iter().all(|g| g.abs() < 1e-10),
+        "the tangent basis is orthonormal"
+    );
+    let vv = Array1::from_iter(v.iter().cloned());
+    e.dot(&e.t().dot(&vv))
+}
+
+/// The momentum the learner carries into the next stage, as a full tensor, is the dense
+/// orthogonal projection of the old velocity's full tensor onto the tangent space at the new
+/// point: for a rank growth (`x + z`, ranks (2, 2) -> (3, 3)) and a degree growth (zero slices
+/// appended, the velocity padded alike), in both momentum forms. The optimizer then transports
+/// exactly that velocity: `Momentum::transported_momentum` at the new point gives the
+/// coordinates `E^T P v`.
+#[test]
+fn carried_momentum_is_the_dense_projection_onto_the_new_tangent_space() {
+    use ttfit::learn::carry::carried_state;
+    use ttfit::optim::momentum::{
+        Momentum, MomentumConfig, MomentumForm, MomentumMemory, MomentumState,
+    };
+    use ttfit::optim::state::{momentum_velocity, OptimizerState};
+    use ttfit::optim::Optimizer;
+    let mut rng = StdRng::seed_from_u64(41);
+    let modes = [3usize, 4, 3];
+    let x_old = random_tt(&mut rng, &modes, &[2, 2], 1.0);
+    let velocity = random_tt(&mut rng, &modes, &[3, 2], 0.1);
+    let z = random_tt(&mut rng, &modes, &[1, 1], 1e-2);
+    let grown_rank = x_old.add(&z).unwrap();
+    assert_eq!(grown_rank.internal_ranks(), vec![3, 3]);
+    let extra = [1usize, 0, 2];
+    let grown_degree = ttfit::learn::degree::pad_modes(&x_old, &extra).unwrap();
+    for cfg in [MomentumConfig::heavy_ball(), MomentumConfig::nesterov()] {
+        let form = cfg.form;
+        // the old state: velocity `v` at `x_old`, in the form's own storage
+        let carried_old = match form {
+            MomentumForm::MomentumVariable => velocity.clone(),
+            MomentumForm::IterateDifference => x_old.axpby(1.0, &velocity, -1.0).unwrap(),
+        };
+        let old = MomentumState {
+            memory: Some(MomentumMemory {
+                point: x_old.clone(),
+                carried: carried_old,
+                values: None,
+            }),
+            since_restart: 3,
+            last_beta: Some(0.4),
+            damping: None,
+        };
+        let v_old = momentum_velocity(&old, form)
+            .unwrap()
+            .unwrap()
+            .to_dense()
+            .unwrap();
+        let opt = OptimizerConfig::Momentum(cfg.clone());
+        for (name, x_new) in [("rank", &grown_rank), ("degree", &grown_degree)] {
+            let state = carried_state(&opt, &OptimizerState::Momentum(old.to_data()), x_new)
+                .unwrap()
+                .expect("a carried state");
+            let OptimizerState::Momentum(data) = &state else {
+                panic!("a momentum state")
+            };
+            let new = MomentumState::from_data(data).unwrap();
+            assert_eq!(new.since_restart, 3);
+            assert_eq!(new.last_beta, Some(0.4));
+            let v_new = momentum_velocity(&new, form)
+                .unwrap()
+                .unwrap()
+                .to_dense()
+                .unwrap();
+            // the old velocity as a tensor of the new mode sizes (zero slices for new functions)
+            let new_modes = x_new.mode_sizes();
+            let mut v_embedded = ndarray::ArrayD::<f64>::zeros(ndarray::IxDyn(&new_modes));
+            v_embedded
+                .slice_each_axis_mut(|ax| ndarray::Slice::from(0..modes[ax.axis.index()]))
+                .assign(&v_old);
+            let reference = dense_projection(x_new, &v_embedded);
+            let got = Array1::from_iter(v_new.iter().cloned());
+            let err = (&got - &reference).mapv(|e| e * e).sum().sqrt()
+                / reference.mapv(|e| e * e).sum().sqrt();
+            assert!(err < 1e-10, "{form:?}, {name}: relative error {err:e}");
+            // what the optimizer transports from there (N = 400 >= D rows: an exact fit)
+            let mut rng2 = StdRng::seed_from_u64(43);
+            let pts = Array2::from_shape_simple_fn((400, 3), || {
+                rand::Rng::random_range(&mut rng2, -1.0..1.0)
+            });
+            let feats: Vec<Array2<f64>> = (0..3)
+                .map(|k| common::legendre(&pts.column(k).to_vec(), new_modes[k]))
+                .collect();
+            let views: Vec<_> = feats.iter().map(|f| f.view()).collect();
+            let y = interfaces::values(x_new, &views, Par::Seq).unwrap();
+            let data = ttfit::samples::SampleSet::new(feats.clone(), y, None).unwrap();
+            let mut m = Momentum::new(cfg.clone()).unwrap();
+            Optimizer::set_state(&mut m, &state).unwrap();
+            let coords = m
+                .transported_momentum(x_new, &data, &ttfit::loss::LeastSquares, Par::Seq)
+                .unwrap()
+                .expect("memory at the new point");
+            let ts = ttfit::tensor_train::tangent::TangentSpace::new(x_new).unwrap();
+            let e = ts.basis_dense().unwrap();
+            let want = e.t().dot(&reference);
+            let err =
+                (&coords - &want).mapv(|e| e * e).sum().sqrt() / want.mapv(|e| e * e).sum().sqrt();
+            assert!(
+                err < 1e-8,
+                "{form:?}, {name}: transported coordinates {err:e}"
+            );
+        }
+    }
+}
+
+// ---- pruning by rounding ----------------------------------------------------------------
+
+/// An exact rank-(2, 2) TT (a rank-one term plus one 10 times weaker) fitted at fixed ranks
+/// (4, 4) (the extra ranks only fit the 1e-4 noise): `prune = 1e-3` rounds the selection to
+/// ranks (2, 2), and one stage from there keeps the validation error, so the rounded model is
+/// returned; a tolerance of 0.3 drops the weak term (rank 1), the validation error rises
+/// and the selection is kept.
+#[test]
+fn pruning_by_rounding_finds_the_exact_ranks_and_refuses_a_worse_model() {
+    let mut rng = StdRng::seed_from_u64(51);
+    let (d, n) = (3usize, 4usize);
+    // ranks (2, 2): a dominant rank-one term plus one 10 times weaker
+    let strong = random_tt(&mut rng, &[n; 3], &[1, 1], 1.0);
+    let weak = random_tt(&mut rng, &[n; 3], &[1, 1], 1.0);
+    let truth = strong
+        .axpby(
+            1.0,
+            &weak,
+            0.1 * strong.norm().unwrap() / weak.norm().unwrap(),
+        )
+        .unwrap();
+    assert_eq!(truth.internal_ranks(), vec![2, 2]);
+    let x: Array2<f64> = uniform_points(&mut rng, 1500, d);
+    let feats = features(&x, n);
+    let views: Vec<_> = feats.iter().map(|f| f.view()).collect();
+    let y = interfaces::values(&truth, &views, Par::Seq).unwrap();
+    let y = noisy(y, 1e-4, &mut rng);
+    let data = Dataset::from_arrays(x, y).expect("data");
+    let run = |tol: f64| {
+        let lc = LearnConfig {
+            adapt_rank: false,
+            adapt_degree: false,
+            prune: Some(tol),
+            ..LearnConfig::default()
+        };
+        let cfg = FitConfig {
+            rank: vec![4],
+            ..config(d, Basis::Legendre { n }, lc)
+        };
+        fit(&cfg, &data, None, noop).expect("fit")
+    };
+    let fitted = run(1e-3);
+    let sel = fitted.selection.as_ref().expect("selection");
+    let r = sel.rounding.as_ref().expect("rounding report");
+    assert_eq!(r.from_ranks, vec![4, 4]);
+    assert_eq!(r.to_ranks, vec![2, 2], "{}", sel.summary());
+    assert!(r.kept, "{}", sel.summary());
+    assert_eq!(fitted.model.tt().internal_ranks(), vec![2, 2]);
+    assert!(sel.summary().contains("kept"), "{}", sel.summary());
+    // the returned model's validation error is the reported one, within 1 % of the unpruned
+    assert!(r.validation_after.unwrap() <= r.validation_before * 1.01);
+    let coarse = run(0.3);
+    let sel = coarse.selection.as_ref().expect("selection");
+    let r = sel.rounding.as_ref().expect("rounding report");
+    assert!(r.to_ranks.iter().sum::<usize>() < 4, "{r:?}");
+    assert!(!r.kept, "{}", sel.summary());
+    assert!(
+        r.validation_after.unwrap() > r.validation_before * 10.0,
+        "{r:?}"
+    );
+    assert_eq!(coarse.model.tt().internal_ranks(), vec![4, 4]);
+    assert!(sel.summary().contains("not kept"), "{}", sel.summary());
+}
+
+/// `--cv 3` on the additive function with one dominant variable
+/// (`sin(3 x1) + 0.05 x2 + 0.05 x3`): the K-fold comparison, whose fold fits are counted in
+/// the budget, selects many functions for the dominant variable and at most 2 for the affine
+/// ones, and the returned model has those functions.
+#[test]
+fn cross_validation_selects_the_degrees_of_an_additive_function() {
+    let mut rng = StdRng::seed_from_u64(5);
+    let d = 3;
+    let x = uniform_points(&mut rng, 900, d);
+    let y: Array1<f64> = x
+        .rows()
+        .into_iter()
+        .map(|r| (3.0 * r[0]).sin() + 0.05 * r[1] + 0.05 * r[2])
+        .collect();
+    let y = noisy(y, 1e-4, &mut rng);
+    let data = Dataset::from_arrays(x, y).expect("data");
+    let lc = LearnConfig {
+        cv: Some(3),
+        ..LearnConfig::default()
+    };
+    let fitted = fit(&config(d, Basis::Legendre { n: 8 }, lc), &data, None, noop).expect("fit");
+    let sel = fitted.selection.expect("selection");
+    let cv = sel.cv.as_ref().expect("cv report");
+    let f = &cv.candidates[cv.selected].functions;
+    assert!(f[0] >= 8, "dominant variable: {f:?}; {}", sel.summary());
+    assert!(
+        f[1] <= 2 && f[2] <= 2,
+        "affine variables: {f:?}; {}",
+        sel.summary()
+    );
+    assert_eq!(fitted.model.tt().mode_sizes(), *f);
+}

@@ -78,3 +78,48 @@ fn fits_are_bitwise_identical_for_1_2_and_3_threads() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The adaptive default (`ttfit fit --data train.csv --out model.json`: the learner with ALS,
+/// validation, rank and degree search) writes byte-identical model files with 1 and 2
+/// threads, with the default budget and with a budget that cuts the search: the budget is
+/// counted work (`ttfit::learn::work`), so the cut falls at the same stage whatever the timing.
+#[test]
+fn the_adaptive_default_is_bitwise_identical_for_1_and_2_threads() {
+    let f = TestFunction::parse("borehole").unwrap();
+    let train = f.sample(1000, 1).unwrap();
+    let dir = std::env::temp_dir().join(format!("ttfit-threads-learn-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for budget in [None, Some(0.05)] {
+        let mut reference: Option<(Vec<u8>, usize)> = None;
+        for threads in [1usize, 2] {
+            let cfg = FitConfig {
+                optimizer: OptimizerConfig::from_name("als").unwrap(),
+                threads: Some(threads),
+                learn: Some(ttfit::learn::LearnConfig {
+                    time_limit: budget,
+                    ..Default::default()
+                }),
+                ..FitConfig::default()
+            };
+            let fitted = fit(&cfg, &train, None, |_: &IterationRecord| {}).unwrap();
+            let stages = fitted.selection.as_ref().unwrap().stages.len();
+            let path = dir.join(format!("learn-{threads}.json"));
+            model_file::save(&fitted.model, None, &path).unwrap();
+            let bytes = std::fs::read(&path).unwrap();
+            match &reference {
+                None => reference = Some((bytes, stages)),
+                Some((b0, s0)) => {
+                    assert_eq!(
+                        stages, *s0,
+                        "budget {budget:?}: stages with {threads} threads"
+                    );
+                    assert!(
+                        &bytes == b0,
+                        "budget {budget:?}: the model file with {threads} threads differs"
+                    );
+                }
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -198,6 +198,12 @@ fn config(m: &ModelArgs, optimizer: Option<&str>, train: &Dataset) -> Result<Fit
             "cross-validation chooses among the adaptive learner's models: drop --rank or --basis",
         ));
     }
+    if !learner && m.prune.is_some() {
+        return Err(Error::param(
+            "--prune",
+            "pruning by rounding acts on the adaptive learner's selected model: drop --rank or --basis",
+        ));
+    }
     if learner {
         let mut lc = ttfit::learn::LearnConfig {
             adapt_rank: m.rank.is_none(),
@@ -212,6 +218,7 @@ fn config(m: &ModelArgs, optimizer: Option<&str>, train: &Dataset) -> Result<Fit
             lc.stage_iterations = n;
         }
         lc.cv = m.cv;
+        lc.prune = m.prune;
         if let Some(t) = m.time_limit {
             lc.time_limit = Some(t);
         }

@@ -16,8 +16,11 @@
 //!
 //! Each round tries both moves from the current model and keeps the one with the lower
 //! validation error; the search stops when [`LearnConfig::patience`] rounds in a row did not
-//! improve the best validation error (by a relative `1e-3`), when nothing can grow, or at the
-//! time budget. The model with the lowest validation error over the whole path is selected;
+//! improve the best validation error (by a relative `1e-2`), when nothing can grow, or when
+//! the budget is spent. The budget is counted work ([`work`]), not a clock, so the search and
+//! its answer do not depend on the machine, the load or the thread count. Each stage after the
+//! first is warm-started from the previous model, and an optimizer with state (momentum,
+//! damping) carries it over ([`carry`]). The model with the lowest validation error over the whole path is selected;
 //! with [`LearnConfig::refit`] it is then refitted on all rows (train + validation) from the
 //! selected iterate for as many iterations as its stage needed to reach it. Before that, a
 //! variable's functions are *pruned* to the fewest whose truncation keeps the validation error
@@ -30,12 +33,20 @@
 //! [`CV_CANDIDATES`] best distinct settings (ranks, functions, penalty). Each setting is
 //! fitted from the configured start on the rows outside each fold and scored on that fold;
 //! the setting with the lowest mean fold error is refitted on all rows from the start, for the
-//! mean number of iterations its fold fits took ([`CvReport`]). Caveats: a fold fit starts
-//! afresh, not warm-started along the search path, and its iteration count is chosen on the
-//! scored fold (as in the search's stages), so the fold errors are slightly optimistic.
+//! mean number of iterations its fold fits took ([`CvReport`]). The fold fits are counted in
+//! the budget: the search stops at half of it, and a setting after the first is compared only
+//! while the budget lasts. Caveats: a fold fit starts afresh, not warm-started along the search
+//! path, and its iteration count is chosen on the scored fold (as in the search's stages), so
+//! the fold errors are slightly optimistic.
+//!
+//! **Pruning by rounding** ([`LearnConfig::prune`], `--prune TOL`): the selected model is
+//! rounded with relative tolerance `TOL`; when ranks drop, one stage from the rounded model
+//! replaces the selection if its validation error stays within 1 % ([`Rounding`]).
 
+pub mod carry;
 pub mod degree;
 pub mod enrich;
+pub mod work;
 
 use crate::basis::Basis;
 use crate::basis::OutsidePolicy;
@@ -96,10 +107,19 @@ pub struct LearnConfig {
     /// selected and refitted on all rows (see [`CvReport`]). Replaces the validation fraction
     /// and [`LearnConfig::refit`].
     pub cv: Option<usize>,
-    /// Budget of the search in CPU seconds of the process (all threads; wall seconds where
-    /// the platform has no process CPU clock), checked between stages; `None` (default):
-    /// [`AUTO_SECONDS_PER_ROW`] per data row, at least [`MIN_AUTO_SECONDS`] (4 s up to 2000 rows, 20 s at 10,000).
+    /// Budget of the search in *work seconds* ([`work`]: counted floating-point work times
+    /// one calibration constant, so the same data give the same search on any machine, under
+    /// any load, with any thread count), checked between stages; `None` (default):
+    /// [`AUTO_SECONDS_PER_ROW`] per data row, at least [`MIN_AUTO_SECONDS`] (4 s up to 2000
+    /// rows, 20 s at 10,000). With `cv`, the search stops at half of it and the K-fold
+    /// comparison spends the rest.
     pub time_limit: Option<f64>,
+    /// Pruning by rounding (`--prune TOL`): after the search, the selected model is rounded
+    /// with relative tolerance `TOL` (TT-SVD, `||x - round(x)|| <= TOL ||x||`); when that drops
+    /// ranks, one stage from the rounded model, which replaces the selection if its validation
+    /// error is within 1 % of the selected one ([`Rounding`] in the summary). `None`
+    /// (default): no rounding.
+    pub prune: Option<f64>,
 }
 
 impl Default for LearnConfig {
@@ -118,43 +138,13 @@ impl Default for LearnConfig {
             sobolev: None,
             cv: None,
             time_limit: None,
+            prune: None,
         }
     }
 }
 
 /// Default validation fraction of the learner when `FitConfig::validation` is unset.
 pub const DEFAULT_VALIDATION: f64 = 0.2;
-
-/// The clock of the search budget: CPU seconds of the process since `start` (so that a loaded
-/// machine does not cut the search short), or wall seconds where no process CPU clock exists.
-#[derive(Debug, Clone)]
-pub struct Clock {
-    wall: Instant,
-    cpu: Option<f64>,
-}
-
-impl Clock {
-    /// Start now.
-    pub fn start() -> Self {
-        Clock {
-            wall: Instant::now(),
-            cpu: process_cpu_seconds(),
-        }
-    }
-
-    /// Wall seconds since [`Clock::start`].
-    pub fn wall_seconds(&self) -> f64 {
-        self.wall.elapsed().as_secs_f64()
-    }
-
-    /// Budget seconds (CPU where available) since [`Clock::start`].
-    pub fn seconds(&self) -> f64 {
-        match (self.cpu, process_cpu_seconds()) {
-            (Some(a), Some(b)) => b - a,
-            _ => self.wall.elapsed().as_secs_f64(),
-        }
-    }
-}
 
 /// CPU time of the process (all threads) in seconds, if the platform reports it.
 pub fn process_cpu_seconds() -> Option<f64> {
@@ -222,6 +212,15 @@ impl LearnConfig {
         if self.sobolev.is_some_and(|m| !(m.is_finite() && m >= 0.0)) {
             return Err(Error::param("sobolev", "must be finite and >= 0"));
         }
+        if self
+            .prune
+            .is_some_and(|t| !(t.is_finite() && t > 0.0 && t < 1.0))
+        {
+            return Err(Error::param(
+                "prune",
+                "the rounding tolerance must lie in (0, 1), e.g. --prune 1e-4",
+            ));
+        }
         if self.time_limit.is_some_and(|t| !(t.is_finite() && t > 0.0)) {
             return Err(Error::param("learner time limit", "must be finite and > 0"));
         }
@@ -250,6 +249,8 @@ pub struct Stage {
     pub iterate: usize,
     /// Whether the move became the current model.
     pub accepted: bool,
+    /// Work seconds of the search when the stage ended ([`work`]; deterministic).
+    pub work_seconds: f64,
 }
 
 /// The selection: the path and what was chosen.
@@ -265,6 +266,45 @@ pub struct Selection {
     pub refitted: bool,
     /// With `cv`: the K-fold comparison that chose the settings.
     pub cv: Option<CvReport>,
+    /// With `prune`: what the rounding of the selected model did.
+    pub rounding: Option<Rounding>,
+}
+
+/// The pruning by rounding of `--prune TOL` ([`LearnConfig::prune`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Rounding {
+    /// The relative tolerance `TOL`.
+    pub tol: f64,
+    /// Internal ranks of the model before rounding.
+    pub from_ranks: Vec<usize>,
+    /// Internal ranks after rounding (equal to `from_ranks` when nothing could be dropped).
+    pub to_ranks: Vec<usize>,
+    /// Validation error before rounding.
+    pub validation_before: f64,
+    /// Validation error of the rounded model after its stage (`None`: nothing dropped).
+    pub validation_after: Option<f64>,
+    /// Whether the rounded model replaced the selected one.
+    pub kept: bool,
+}
+
+impl Rounding {
+    /// One clause for the summary.
+    pub fn summary(&self) -> String {
+        match (self.validation_after, self.kept) {
+            (None, _) => format!(
+                "rounding at {:e} dropped no rank of {:?}",
+                self.tol, self.from_ranks
+            ),
+            (Some(v), true) => format!(
+                "rounded at {:e} from ranks {:?} to {:?}, validation {:.3e} -> {v:.3e}: kept",
+                self.tol, self.from_ranks, self.to_ranks, self.validation_before
+            ),
+            (Some(v), false) => format!(
+                "rounding at {:e} from ranks {:?} to {:?} raised the validation error {:.3e} -> {v:.3e}: not kept",
+                self.tol, self.from_ranks, self.to_ranks, self.validation_before
+            ),
+        }
+    }
 }
 
 /// One setting compared by K-fold cross-validation.
@@ -333,7 +373,7 @@ impl Selection {
         }
         let s = &self.stages[self.selected];
         format!(
-            "selected ranks {:?}, functions {:?} (stage {} of {}, lowest validation error {:.3e}){}",
+            "selected ranks {:?}, functions {:?} (stage {} of {}, lowest validation error {:.3e}){}{}",
             s.ranks,
             s.functions,
             self.selected + 1,
@@ -343,7 +383,10 @@ impl Selection {
                 "; refitted on all rows"
             } else {
                 ""
-            }
+            },
+            self.rounding
+                .as_ref()
+                .map_or(String::new(), |r| format!("; {}", r.summary()))
         )
     }
 }
@@ -355,6 +398,8 @@ struct Candidate {
     functions: Vec<usize>,
     valid: f64,
     best_iter: usize,
+    /// The optimizer's state after the stage's last step (carried into the next stage).
+    state: crate::optim::state::OptimizerState,
 }
 
 struct Search<'a, O: Observer> {
@@ -370,8 +415,12 @@ struct Search<'a, O: Observer> {
     observer: O,
     restarts: usize,
     sobolev: f64,
-    clock: Clock,
+    /// Counted work of everything the search ran (the budget's clock).
+    work: work::WorkMeter,
+    /// The whole budget (work seconds).
     budget: f64,
+    /// The search's part of it (half with K folds, else all).
+    search_budget: f64,
     /// The best iterate, functions and its iteration, of every stage (parallel to `stages`).
     models: Vec<(TensorTrain, Vec<usize>, usize)>,
 }
@@ -379,7 +428,16 @@ struct Search<'a, O: Observer> {
 impl<O: Observer> Search<'_, O> {
     /// One stage of the configured optimizer from `x0` with `functions`, early stopping on
     /// validation; records the history and returns the best-validation iterate.
-    fn stage(&mut self, kind: &str, x0: TensorTrain, functions: &[usize]) -> Result<Candidate> {
+    ///
+    /// `from`: the stage this one continues; its optimizer state is carried to `x0`
+    /// ([`carry`]).
+    fn stage(
+        &mut self,
+        kind: &str,
+        x0: TensorTrain,
+        functions: &[usize],
+        from: Option<&Candidate>,
+    ) -> Result<Candidate> {
         let train = degree::restrict(&self.train, functions)?;
         let valid = degree::restrict(&self.valid, functions)?;
         let test = self
@@ -387,14 +445,31 @@ impl<O: Observer> Search<'_, O> {
             .as_ref()
             .map(|t| degree::restrict(t, functions))
             .transpose()?;
-        // the budget is checked between stages, on the process CPU clock (see `Clock`)
+        // the budget is counted work (see `work`): checked between stages, and a stage of the
+        // search stops after the iterations the budget has left (at least one; the pruning
+        // stage after the search is not cut)
+        let per_iteration = work::iteration_units(&self.cfg.optimizer, &x0, train.len())
+            + work::evaluation_units(&x0, train.len() + valid.len());
+        let left = (self.search_budget - self.work.seconds()) / work::SECONDS_PER_UNIT;
+        let max_iter = if kind == "prune" {
+            self.lc.stage_iterations
+        } else {
+            self.lc
+                .stage_iterations
+                .min((left / per_iteration.max(1.0)).floor().max(1.0) as usize)
+        };
         let rules = StoppingRules {
-            max_iter: self.lc.stage_iterations,
+            max_iter,
             validation_patience: Some(self.lc.stage_patience),
             time_limit: None,
             ..self.cfg.stopping.clone()
         };
-        let mut opt = with_sobolev(&self.cfg.optimizer, self.sobolev).build()?;
+        let mut built = with_sobolev(&self.cfg.optimizer, self.sobolev).build()?;
+        let carried = match from {
+            Some(c) => carry::carried_state(&self.cfg.optimizer, &c.state, &x0)?,
+            None => None,
+        };
+        let mut opt = carry::Seeded::new(built.as_mut(), carried)?;
         let offset = self.history.len();
         let t0 = self.seconds;
         let r = {
@@ -410,10 +485,16 @@ impl<O: Observer> Search<'_, O> {
                     obs.observe(&g);
                     hist.push(g);
                 })
-                .run(opt.as_mut(), x0, &train, Some(&valid), test.as_ref())?
+                .run(&mut opt, x0, &train, Some(&valid), test.as_ref())?
         };
+        let state = crate::optim::Optimizer::state(&opt);
         self.restarts += r.restarts;
         self.seconds = self.history.last().map_or(t0, |h| h.seconds);
+        let iterations = r.history.len().saturating_sub(1) as f64;
+        self.work.add(
+            iterations * work::iteration_units(&self.cfg.optimizer, &r.tt, train.len())
+                + (iterations + 1.0) * work::evaluation_units(&r.tt, train.len() + valid.len()),
+        );
         let (bi, best) = r
             .history
             .iter()
@@ -436,19 +517,24 @@ impl<O: Observer> Search<'_, O> {
             test_error: best.test_error,
             iterate: offset + bi,
             accepted: false,
+            work_seconds: self.work.seconds(),
         });
         Ok(Candidate {
             x: r.tt,
             functions: functions.to_vec(),
             valid: valid_err,
             best_iter: bi,
+            state,
         })
     }
 
     /// K-fold comparison of the [`CV_CANDIDATES`] best distinct settings (ranks, functions,
     /// penalty) of the search, by their search validation error: each setting is fitted on
     /// every fold's complement in `all` and scored on the fold ([`fold_fit`]).
-    fn cross_validate(&self, all: &SampleSet, folds: &[Vec<usize>]) -> Result<CvReport> {
+    ///
+    /// The fold fits are counted in the budget: a setting after the first is compared only
+    /// while the counted work is below the budget.
+    fn cross_validate(&mut self, all: &SampleSet, folds: &[Vec<usize>]) -> Result<CvReport> {
         let mut order: Vec<usize> = (0..self.stages.len()).collect();
         order.sort_by(|&a, &b| {
             self.stages[a]
@@ -470,11 +556,14 @@ impl<O: Observer> Search<'_, O> {
         }
         let mut candidates = Vec::with_capacity(picked.len());
         for i in picked {
-            let s = &self.stages[i];
+            if !candidates.is_empty() && self.work.seconds() >= self.budget {
+                break;
+            }
+            let s = self.stages[i].clone();
             let mut fold_errors = Vec::with_capacity(folds.len());
             let mut fold_iterations = Vec::with_capacity(folds.len());
             for fold in folds {
-                let (e, it) = fold_fit(
+                let (e, it, units) = fold_fit(
                     self.cfg,
                     self.lc,
                     self.par,
@@ -484,6 +573,7 @@ impl<O: Observer> Search<'_, O> {
                     &s.functions,
                     s.sobolev,
                 )?;
+                self.work.add(units);
                 fold_errors.push(e);
                 fold_iterations.push(it);
             }
@@ -521,10 +611,49 @@ impl<O: Observer> Search<'_, O> {
         }
         let train = degree::restrict(&self.train, &cur.functions)?;
         let z = enrich::rank_one_correction(&cur.x, &train, self.cfg.seed, self.par)?;
+        // the residual, then at most CORRECTION_SWEEPS rank-one ALS sweeps with evaluations
+        let als = OptimizerConfig::from_name("als")?;
+        self.work.add(
+            work::evaluation_units(&cur.x, train.len())
+                + enrich::CORRECTION_SWEEPS as f64
+                    * (work::iteration_units(&als, &z, train.len())
+                        + work::evaluation_units(&z, train.len())),
+        );
         match enrich::choose_bonds(&cur.x, &z, self.lc.rank_theta, self.lc.max_rank)? {
             None => Ok(None),
-            Some((grown, _)) => Ok(Some(self.stage("rank", grown, &cur.functions)?)),
+            Some((grown, _)) => Ok(Some(self.stage(
+                "rank",
+                grown,
+                &cur.functions,
+                Some(cur),
+            )?)),
         }
+    }
+
+    /// Pruning by rounding: `cur` rounded with relative tolerance `tol`
+    /// (`||x - round(x)|| <= tol ||x||`, TT-SVD); if that drops a rank, one stage from the
+    /// rounded model, kept (returned) when its validation error is within a relative
+    /// [`MIN_GAIN`] of `cur`'s, the tolerance of the degree pruning.
+    fn round(&mut self, cur: &Candidate, tol: f64) -> Result<(Rounding, Option<Candidate>)> {
+        let from_ranks = cur.x.internal_ranks();
+        let rounded = cur.x.round(&tensor_train::Truncation::relative(tol))?.tt;
+        let to_ranks = rounded.internal_ranks();
+        let mut report = Rounding {
+            tol,
+            from_ranks,
+            to_ranks,
+            validation_before: cur.valid,
+            validation_after: None,
+            kept: false,
+        };
+        if report.to_ranks == report.from_ranks {
+            return Ok((report, None));
+        }
+        let c = self.stage("prune (rounding)", rounded, &cur.functions, Some(cur))?;
+        report.validation_after = Some(c.valid);
+        report.kept = c.valid <= cur.valid * (1.0 + MIN_GAIN);
+        let kept = report.kept;
+        Ok((report, kept.then_some(c)))
     }
 
     /// Degree pruning: per variable, the fewest functions whose truncation of `cur` keeps the
@@ -542,6 +671,7 @@ impl<O: Observer> Search<'_, O> {
                 }
                 let x = degree::truncate_modes(&cur.x, &trial)?;
                 let valid = degree::restrict(&self.valid, &trial)?;
+                self.work.add(work::evaluation_units(&x, valid.len()));
                 let pred = predict(&x, &valid, self.par)?;
                 if relative_error(pred.view(), valid.targets()) <= limit {
                     keep = trial;
@@ -553,7 +683,7 @@ impl<O: Observer> Search<'_, O> {
             return Ok(None);
         }
         let x = degree::truncate_modes(&cur.x, &keep)?;
-        Ok(Some(self.stage("prune", x, &keep)?))
+        Ok(Some(self.stage("prune", x, &keep, Some(cur))?))
     }
 
     fn degree_move(&mut self, cur: &Candidate, n_max: usize) -> Result<Option<Candidate>> {
@@ -572,15 +702,16 @@ impl<O: Observer> Search<'_, O> {
             .zip(&extra)
             .map(|(n, e)| n + e)
             .collect();
-        Ok(Some(self.stage("degree", x, &functions)?))
+        Ok(Some(self.stage("degree", x, &functions, Some(cur))?))
     }
 }
 
 /// One fixed-settings fit of a K-fold comparison: the configured start at `ranks` on the rows
 /// of `all` outside `fold` (restricted to `functions`), then the configured optimizer with
 /// penalty `sobolev` for at most `stage_iterations` iterations, early stopping on `fold`.
-/// Returns the lowest relative error on `fold` over the iterates and its iteration (the
-/// iteration count is thus chosen on the scored fold, as in the search's stages).
+/// Returns the lowest relative error on `fold` over the iterates, its iteration (the
+/// iteration count is thus chosen on the scored fold, as in the search's stages) and the
+/// work units of the fit ([`work`]).
 #[allow(clippy::too_many_arguments)]
 fn fold_fit(
     cfg: &FitConfig,
@@ -591,7 +722,7 @@ fn fold_fit(
     ranks: &[usize],
     functions: &[usize],
     sobolev: f64,
-) -> Result<(f64, usize)> {
+) -> Result<(f64, usize, f64)> {
     let rest = crate::data::split::complement(all.len(), fold);
     let train = degree::restrict(&all.subset(&rest), functions)?;
     let valid = degree::restrict(&all.subset(fold), functions)?;
@@ -610,11 +741,16 @@ fn fold_fit(
         Some(&valid),
         None,
     )?;
-    Ok(r.history
+    let iterations = r.history.len().saturating_sub(1) as f64;
+    let units = iterations * work::iteration_units(&cfg.optimizer, &r.tt, train.len())
+        + (iterations + 1.0) * work::evaluation_units(&r.tt, train.len() + valid.len());
+    let (e, it) = r
+        .history
         .iter()
         .enumerate()
         .filter_map(|(i, h)| h.validation_error.map(|e| (e, i)))
-        .fold((f64::INFINITY, 0), |a, b| if b.0 < a.0 { b } else { a }))
+        .fold((f64::INFINITY, 0), |a, b| if b.0 < a.0 { b } else { a });
+    Ok((e, it, units))
 }
 
 /// Run the adaptive learner (see the module docs); `cfg.learn` must be set.
@@ -624,6 +760,7 @@ pub fn learn(
     test: Option<&Dataset>,
     observer: impl Observer,
 ) -> Result<Fitted> {
+    let wall = Instant::now();
     let lc = cfg
         .learn
         .clone()
@@ -684,6 +821,9 @@ pub fn learn(
             ));
         }
     }
+    let budget = lc
+        .time_limit
+        .unwrap_or((AUTO_SECONDS_PER_ROW * data.n_samples() as f64).max(MIN_AUTO_SECONDS));
     let mut search = Search {
         cfg,
         lc: &lc,
@@ -696,11 +836,14 @@ pub fn learn(
         stages: Vec::new(),
         observer,
         restarts: 0,
-        clock: Clock::start(),
+        work: work::WorkMeter::default(),
         models: Vec::new(),
-        budget: lc
-            .time_limit
-            .unwrap_or((AUTO_SECONDS_PER_ROW * data.n_samples() as f64).max(MIN_AUTO_SECONDS)),
+        budget,
+        search_budget: if folds.is_some() {
+            budget / 2.0
+        } else {
+            budget
+        },
         sobolev: lc.sobolev.unwrap_or(DEFAULT_SOBOLEV),
     };
     let functions: Vec<usize> = if adapt_degree {
@@ -721,14 +864,13 @@ pub fn learn(
     } else {
         cfg.ranks(&functions)?
     };
-    let clock = search.clock.clone();
     let x0 = initial_tt(
         &degree::restrict(&search.train, &functions)?,
         &ranks,
         &cfg.start,
         cfg.seed,
     )?;
-    let mut cur = search.stage("start", x0, &functions)?;
+    let mut cur = search.stage("start", x0, &functions, None)?;
     let mut first = 0usize;
     // an additive function is exactly rank 2 but far from rank 1: also start from the
     // additive fit at rank 2 and keep the better of the two starts
@@ -740,7 +882,7 @@ pub fn learn(
     {
         let restricted = degree::restrict(&search.train, &functions)?;
         let x2 = initial_tt(&restricted, &two, &crate::init::Start::Additive, cfg.seed)?;
-        let c = search.stage("start (additive, rank 2)", x2, &functions)?;
+        let c = search.stage("start (additive, rank 2)", x2, &functions, None)?;
         if c.valid < cur.valid {
             cur = c;
             first = search.stages.len() - 1;
@@ -749,11 +891,12 @@ pub fn learn(
     search.stages[first].accepted = true;
     let mut best = (cur.clone(), first);
     let mut idle = 0usize;
-    let budget = search.budget;
-    while idle < lc.patience && clock.seconds() < budget {
+    // with K folds the search leaves half of the budget to the fold fits
+    let search_budget = search.search_budget;
+    while idle < lc.patience && search.work.seconds() < search_budget {
         let a = search.rank_move(&cur)?;
         let ia = search.stages.len() - 1;
-        let b = if clock.seconds() < budget {
+        let b = if search.work.seconds() < search_budget {
             search.degree_move(&cur, n_max)?
         } else {
             None
@@ -794,7 +937,7 @@ pub fn learn(
         let base = search.sobolev;
         let mut chosen = base;
         for &mu in &SOBOLEV_GRID {
-            if search.clock.seconds() >= budget {
+            if search.work.seconds() >= search_budget {
                 break;
             }
             search.sobolev = mu;
@@ -802,6 +945,7 @@ pub fn learn(
                 &format!("penalty {mu:e}"),
                 best.0.x.clone(),
                 &best.0.functions,
+                None,
             )?;
             if c.valid < best.0.valid * (1.0 - MIN_GAIN) {
                 let i = search.stages.len() - 1;
@@ -811,6 +955,16 @@ pub fn learn(
             }
         }
         search.sobolev = chosen;
+    }
+    let mut rounding = None;
+    if let Some(tol) = lc.prune {
+        let (r, c) = search.round(&best.0, tol)?;
+        if let Some(c) = c {
+            let i = search.stages.len() - 1;
+            search.stages[i].accepted = true;
+            best = (c, i);
+        }
+        rounding = Some(r);
     }
     let mut cv_report = None;
     let (sel, sel_stage) = best;
@@ -829,6 +983,7 @@ pub fn learn(
         let rules = StoppingRules {
             max_iter: report.refit_iterations,
             validation_patience: None,
+            time_limit: None,
             ..cfg.stopping.clone()
         };
         let mut opt = with_sobolev(&cfg.optimizer, c.sobolev).build()?;
@@ -851,6 +1006,7 @@ pub fn learn(
         let rules = StoppingRules {
             max_iter: sel.best_iter.max(1),
             validation_patience: None,
+            time_limit: None,
             ..cfg.stopping.clone()
         };
         let mut opt = with_sobolev(&cfg.optimizer, search.sobolev).build()?;
@@ -882,6 +1038,7 @@ pub fn learn(
         selected_iterate,
         refitted,
         cv: cv_report,
+        rounding,
     };
     let sel_rec = search.stages[sel_stage].clone();
     let train_error = model.relative_error(data, policy)?;
@@ -890,7 +1047,7 @@ pub fn learn(
         optimizer: format!("learner({})", opt_name(&cfg.optimizer)),
         optimizer_config: serde_json::to_value(&cfg.optimizer).ok(),
         iterations: search.history.len().saturating_sub(1),
-        seconds: clock.wall_seconds(),
+        seconds: wall.elapsed().as_secs_f64(),
         stop_reason: selection.summary(),
         n_train: data.n_samples(),
         train_error,

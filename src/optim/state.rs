@@ -126,3 +126,55 @@ impl OptimizerState {
         )
     }
 }
+
+/// The velocity a momentum state carries, as a TT at its point `X_k`: the momentum variable
+/// `p_{k-1}` itself ([`MomentumForm::MomentumVariable`]), or `X_k - X_{k-1}`
+/// ([`MomentumForm::IterateDifference`]); `None` without memory.
+///
+/// [`MomentumForm::MomentumVariable`]: super::momentum::MomentumForm::MomentumVariable
+/// [`MomentumForm::IterateDifference`]: super::momentum::MomentumForm::IterateDifference
+pub fn momentum_velocity(
+    state: &super::momentum::MomentumState,
+    form: super::momentum::MomentumForm,
+) -> Result<Option<TensorTrain>> {
+    use super::momentum::MomentumForm;
+    let Some(m) = &state.memory else {
+        return Ok(None);
+    };
+    Ok(Some(match form {
+        MomentumForm::MomentumVariable => m.carried.clone(),
+        MomentumForm::IterateDifference => m.point.axpby(1.0, &m.carried, -1.0)?,
+    }))
+}
+
+/// The momentum state transported to a new point `x` (after a rank or degree change that
+/// keeps the function, so the old velocity `v` is a direction in the same space of
+/// functions): the memory becomes the velocity `P_{T_x} v`, the orthogonal (Frobenius, and
+/// with orthonormal features `L^2(mu)`) projection onto the tangent space at `x` (MATH.md
+/// §3.4, the transport by projection of §5), stored at `x` in the form `form` expects
+/// (`P_{T_x} v` itself, or `x - P_{T_x} v`), so that the next step from `x` transports
+/// exactly that velocity. Everything else (the restart counter, the last `beta`, the
+/// damping) is kept. `v` must have the mode sizes of `x`.
+pub fn carry_momentum(
+    state: &super::momentum::MomentumState,
+    form: super::momentum::MomentumForm,
+    v: &TensorTrain,
+    x: &TensorTrain,
+) -> Result<super::momentum::MomentumState> {
+    use super::momentum::{MomentumForm, MomentumMemory, MomentumState};
+    let ts = tensor_train::tangent::TangentSpace::new(x)?;
+    let xi = ts.project_tt(v)?;
+    let pv = ts.to_tt(&xi)?;
+    let carried = match form {
+        MomentumForm::MomentumVariable => pv,
+        MomentumForm::IterateDifference => x.axpby(1.0, &pv, -1.0)?,
+    };
+    Ok(MomentumState {
+        memory: Some(MomentumMemory {
+            point: x.clone(),
+            carried,
+            values: None,
+        }),
+        ..state.clone()
+    })
+}
