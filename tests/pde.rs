@@ -113,8 +113,13 @@ fn small_problem(seed: u64) -> (ResidualProblem, TensorTrain) {
     .unwrap();
     let pts = Collocation::random(pde.domain(), 120, 6, &mut rng);
     let problem = ResidualProblem::new(&pde, &fm, &pts).unwrap();
-    let x = TensorTrain::random(&[4, 4, 3], &[2, 2], CoreDistribution::ScaledNormal, &mut rng)
-        .unwrap();
+    let x = TensorTrain::random(
+        &[4, 4, 3],
+        &[2, 2],
+        CoreDistribution::ScaledNormal,
+        &mut rng,
+    )
+    .unwrap();
     let x = x.scaled(0.3 / x.norm().unwrap());
     (problem, x)
 }
@@ -126,13 +131,19 @@ fn dense_jacobian(problem: &ResidualProblem, x: &TensorTrain) -> (Array2<f64>, A
     let si = problem.interfaces(&ts, Par::Seq).unwrap();
     let kl = problem.kappa_lin(si.values());
     let lin = problem.linearize(&ts, &si, &kl).unwrap();
-    (lin.jacobian(Par::Seq).unwrap(), problem.residual(x).unwrap())
+    (
+        lin.jacobian(Par::Seq).unwrap(),
+        problem.residual(x).unwrap(),
+    )
 }
 
 /// `argmin_c ||J c - t||` by the dense QR least-squares solver.
 fn dense_lstsq(j: &Array2<f64>, t: &Array1<f64>) -> Array1<f64> {
     let b = t.clone().insert_axis(Axis(1));
-    linalg::lstsq(j.view(), b.view()).unwrap().column(0).to_owned()
+    linalg::lstsq(j.view(), b.view())
+        .unwrap()
+        .column(0)
+        .to_owned()
 }
 
 fn rel_dense(a: &TensorTrain, b: &TensorTrain) -> f64 {
@@ -202,7 +213,9 @@ fn shared_heavy_ball_step_on_the_residual_is_the_dense_formula() {
     let (j0, r0) = dense_jacobian(&problem, &x0);
     let c0 = dense_lstsq(&j0, &(-&r0)) * alpha;
     let ts0 = TangentSpace::new(&x0).unwrap();
-    let x1_ref = ts0.retract(1.0, &ts0.from_coords(c0.view()).unwrap()).unwrap();
+    let x1_ref = ts0
+        .retract(1.0, &ts0.from_coords(c0.view()).unwrap())
+        .unwrap();
     assert!(rel_dense(&x1, &x1_ref) < 1e-9);
     let (x2, rep2) = hb.step_objective(&x1, &problem, true, Par::Seq).unwrap();
     assert!(!rep2.restarted, "{:?}", rep2.note);
@@ -212,7 +225,9 @@ fn shared_heavy_ball_step_on_the_residual_is_the_dense_formula() {
     let d = dense_lstsq(&j1, &(-&r1));
     let ts1 = TangentSpace::new(&x1).unwrap();
     let s = &m * beta + &d * alpha;
-    let x2_ref = ts1.retract(1.0, &ts1.from_coords(s.view()).unwrap()).unwrap();
+    let x2_ref = ts1
+        .retract(1.0, &ts1.from_coords(s.view()).unwrap())
+        .unwrap();
     let e = rel_dense(&x2, &x2_ref);
     assert!(e < 1e-8, "{e:e}");
     // the momentum term matters: without it the point is elsewhere

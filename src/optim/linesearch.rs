@@ -100,7 +100,17 @@ pub fn armijo(
     rule: &Armijo,
 ) -> Result<LineSearch> {
     let obj = SampleObjective::new(data, loss);
-    armijo_on(p, fixed, dir, alpha0, slope_fixed, slope_dir, &obj, par, rule)
+    armijo_on(
+        p,
+        fixed,
+        dir,
+        alpha0,
+        slope_fixed,
+        slope_dir,
+        &obj,
+        par,
+        rule,
+    )
 }
 
 /// [`armijo`] on any [`Objective`] (`pred` of the result: the objective's rows at the

@@ -49,8 +49,8 @@
 use super::damping::{direction_target, lm_loop, Damping, DampingState, Proposal};
 use super::gram::GramSystem;
 use super::ngd::{
-    damped_system, iteration_samples, natural_step, take_step, Metric, NaturalPoint,
-    NgdConfig, StepRule, Taken,
+    damped_system, iteration_samples, natural_step, take_step, Metric, NaturalPoint, NgdConfig,
+    StepRule, Taken,
 };
 use super::objective::{Objective, ObjectiveStep, RowDerivatives, SampleObjective};
 use super::state::{OptimizerState, TtData};
@@ -477,8 +477,7 @@ impl Momentum {
                                 Some(fy) => fy,
                                 None => return Ok(None),
                             };
-                            let dy = fy.solve_target(ty.view())?;
-                            dy
+                            fy.solve_target(ty.view())?
                         } else {
                             f.solve_target(ty.view())?
                         }
@@ -692,11 +691,7 @@ impl Optimizer for Momentum {
         data: &SampleSet,
         ctx: &mut StepContext<'_>,
     ) -> Result<(TensorTrain, StepReport)> {
-        let full = self
-            .cfg
-            .natural
-            .batch_size
-            .is_none_or(|b| b >= data.len());
+        let full = self.cfg.natural.batch_size.is_none_or(|b| b >= data.len());
         let batch = iteration_samples(data, self.cfg.natural.batch_size, ctx.rng);
         let obj = SampleObjective::new(batch.as_ref(), ctx.loss);
         self.step_objective(x, &obj, full, ctx.par)
@@ -728,9 +723,7 @@ impl ObjectiveStep for Momentum {
         let rule = cfg.natural.step;
         let adaptive = cfg.momentum.schedule == BetaSchedule::Adaptive;
         let damped = match cfg.natural.damping_at(np.p) {
-            Some(dmp) => {
-                Some(self.damped_outcome(dmp, memory.as_ref(), &np, full, par)?)
-            }
+            Some(dmp) => Some(self.damped_outcome(dmp, memory.as_ref(), &np, full, par)?),
             None => None,
         };
         let plain_sys = match (&memory, &damped) {
@@ -875,8 +868,7 @@ impl ObjectiveStep for Momentum {
             (None, Some(o)) => o,
             (None, None) => {
                 // first step, restart or dropped momentum: a plain natural step at X_k
-                let (d, jd, mut taken, n2) =
-                    natural_step(&np, &rule, par, reuse.take())?;
+                let (d, jd, mut taken, n2) = natural_step(&np, &rule, par, reuse.take())?;
                 taken.trials += spent;
                 if note.is_none() {
                     note = n2;

@@ -86,17 +86,7 @@ impl ObjectiveStep for Rgd {
         let eta = g.scaled(-1.0);
         let jeta = obj.tangent_values(&p, &eta, par)?;
         let t0 = initial_step(linearized_step(p.d1.view(), p.d2.view(), jeta.view()));
-        let ls = armijo_on(
-            &p,
-            None,
-            &eta,
-            t0,
-            0.0,
-            -gg,
-            obj,
-            par,
-            &self.config.armijo,
-        )?;
+        let ls = armijo_on(&p, None, &eta, t0, 0.0, -gg, obj, par, &self.config.armijo)?;
         match ls.x {
             Some(next) => Ok((
                 next,

@@ -534,7 +534,9 @@ impl Objective for ResidualProblem {
                 "the point was not prepared by this residual problem",
             )
         })?;
-        Ok(Box::new(ResidualProblem::linearize(self, &p.ts, &p.si, kappa)?))
+        Ok(Box::new(ResidualProblem::linearize(
+            self, &p.ts, &p.si, kappa,
+        )?))
     }
     fn rows(&self, x: &TensorTrain, _par: Par) -> Result<Array1<f64>> {
         self.residual(x)

@@ -94,10 +94,9 @@ impl Method {
                 MomentumConfig::heavy_ball(),
                 params,
             ))?),
-            Method::Nesterov(params) => Box::new(Momentum::new(momentum(
-                MomentumConfig::nesterov(),
-                params,
-            ))?),
+            Method::Nesterov(params) => {
+                Box::new(Momentum::new(momentum(MomentumConfig::nesterov(), params))?)
+            }
         })
     }
 }
@@ -201,9 +200,9 @@ pub fn solve(
             stop = StopReason::NoProgress;
             break;
         }
-        let loss = report.loss.ok_or_else(|| {
-            Error::param("pde solve", "the optimizer did not report the loss")
-        })?;
+        let loss = report
+            .loss
+            .ok_or_else(|| Error::param("pde solve", "the optimizer did not report the loss"))?;
         x = y;
         let err = error(&x);
         history.push(IterationRecord {
