@@ -338,6 +338,21 @@ mod tests {
         assert!(!f.is_set("stopping.rel_tol"));
     }
 
+    /// The learner's options come from a `[learn]` table; unnamed keys keep their defaults.
+    #[test]
+    fn learner_options_in_a_file() {
+        let f = ConfigFile::parse("[learn]\nprune = 1e-4\ntime_limit = 2.5\n").unwrap();
+        let (cfg, _) = f.apply(&FitConfig::default(), None).unwrap();
+        assert_eq!(
+            cfg.learn,
+            Some(crate::learn::LearnConfig {
+                prune: Some(1e-4),
+                time_limit: Some(2.5),
+                ..Default::default()
+            })
+        );
+    }
+
     #[test]
     fn unknown_key_is_an_error_with_a_suggestion() {
         let e = ConfigFile::parse("[stopping]\nmax_itre = 7\n")

@@ -578,7 +578,7 @@ fn dense_projection(x: &TensorTrain, v: &ndarray::ArrayD<f64>) -> Array1<f64> {
 /// point: for a rank growth (`x + z`, ranks (2, 2) -> (3, 3)) and a degree growth (zero slices
 /// appended, the velocity padded alike), in both momentum forms. The optimizer then transports
 /// exactly that velocity: `Momentum::transported_momentum` at the new point gives the
-/// coordinates `E^T P v`.
+/// coordinates `E^T P v`. The damping is not carried (it restarts at `tau`).
 #[test]
 fn carried_momentum_is_the_dense_projection_onto_the_new_tangent_space() {
     use ttfit::learn::carry::carried_state;
@@ -611,7 +611,11 @@ fn carried_momentum_is_the_dense_projection_onto_the_new_tangent_space() {
             }),
             since_restart: 3,
             last_beta: Some(0.4),
-            damping: None,
+            // a grown damping at the end of a stage: the next stage restarts it at tau
+            damping: Some(ttfit::optim::damping::DampingState {
+                lambda: 0.5,
+                nu: 4.0,
+            }),
         };
         let v_old = momentum_velocity(&old, form)
             .unwrap()
@@ -629,6 +633,7 @@ fn carried_momentum_is_the_dense_projection_onto_the_new_tangent_space() {
             let new = MomentumState::from_data(data).unwrap();
             assert_eq!(new.since_restart, 3);
             assert_eq!(new.last_beta, Some(0.4));
+            assert_eq!(new.damping, None, "the damping restarts at tau");
             let v_new = momentum_velocity(&new, form)
                 .unwrap()
                 .unwrap()

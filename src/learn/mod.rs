@@ -19,8 +19,8 @@
 //! improve the best validation error (by a relative `1e-2`), when nothing can grow, or when
 //! the budget is spent. The budget is counted work ([`work`]), not a clock, so the search and
 //! its answer do not depend on the machine, the load or the thread count. Each stage after the
-//! first is warm-started from the previous model, and an optimizer with state (momentum,
-//! damping) carries it over ([`carry`]). The model with the lowest validation error over the whole path is selected;
+//! first is warm-started from the previous model, and a momentum optimizer carries its velocity
+//! over, projected onto the new tangent space ([`carry`]; the damping restarts). The model with the lowest validation error over the whole path is selected;
 //! with [`LearnConfig::refit`] it is then refitted on all rows (train + validation) from the
 //! selected iterate for as many iterations as its stage needed to reach it. Before that, a
 //! variable's functions are *pruned* to the fewest whose truncation keeps the validation error
