@@ -44,6 +44,9 @@ pub struct Model {
 /// The label used in place of a path in model-file errors from bytes.
 const BYTES_LABEL: &str = "<model bytes>";
 
+/// Densities, log-densities and the number of rows outside the domain.
+type DensityArrays<'py> = (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>, usize);
+
 /// A classifier's number of classes and whether it is a softmax model.
 #[derive(Debug, Clone, Copy)]
 struct Classes {
@@ -269,7 +272,7 @@ impl Model {
         py: Python<'py>,
         x: PyReadonlyArray2<'py, f64>,
         outside: &str,
-    ) -> PyResult<(Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>, usize)> {
+    ) -> PyResult<DensityArrays<'py>> {
         self.require("density", "density")?;
         let policy = OutsidePolicy::parse(outside).map_err(fit_error)?;
         let x = x.as_array();
@@ -540,11 +543,13 @@ pub fn fit_density<'py>(
     })?;
     let history = density_history_dict(py, &fitted.fit.history)?;
     let stop = fitted.info.stop_reason.clone();
-    let model = Model {
-        model: fitted.model.psi().clone(),
-        info: Some(fitted.info),
-        kind: ModelKind::Density,
-    };
+    // the model as its file holds it: the fitted TT may carry orthogonality that the file
+    // does not, and the norm (hence the normalization of every density) would be computed
+    // by another route, an ulp or so away from what `ttfit predict` gives for the file
+    let text =
+        model_file::to_string_kind(fitted.model.psi(), Some(&fitted.info), ModelKind::Density)
+            .map_err(fit_error)?;
+    let model = Model::from_bytes(text.as_bytes())?;
     Ok((model, history, stop))
 }
 

@@ -18,8 +18,8 @@ _WEIGHTS_ON_TINY_DATA = (
     "singular and solved with a relative shift of 1e-12, which amplifies the rounding "
     "differences between weighting a row by k and repeating it k times to ~1e-5 (the check "
     "asks rtol 1e-7); the domain is also inferred from all rows, including weight-0 rows. "
-    "On well-determined data (300 rows) weights and repeats agree to 1e-9 (test_regressor.py, "
-    "test_classifier.py)"
+    "On well-determined data (300 rows) weights and repeats agree: predictions to 1e-9 "
+    "(test_regressor.py), class probabilities to 1e-12 (test_classifier.py)"
 )
 
 # Checks that do not hold, with the reason.
