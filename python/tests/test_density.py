@@ -134,6 +134,13 @@ def test_errors():
         ttfit.TTDensity(domain=[(0, 1)]).fit(X)
     with pytest.raises(ValueError, match="unknown name 'beta'"):
         ttfit._ttfit.fit_density(X, params={"beta": 0.5})
+    # the library checks what scikit-learn's validation would catch first
+    bad = X.copy()
+    bad[7, 1] = np.inf
+    with pytest.raises(ValueError, match="row 8.*x2 = inf is not finite"):
+        ttfit._ttfit.fit_density(bad)
+    with pytest.raises(ValueError, match="0 rows"):
+        ttfit._ttfit.fit_density(np.zeros((0, 2)))
     est = ttfit.TTDensity(rank=2, basis="legendre:3", max_iter=2).fit(X)
     with pytest.raises(ValueError, match="n_samples"):
         est.sample(0)
