@@ -8,6 +8,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::time::Duration;
 use ttfit::basis::Basis;
+use ttfit::data::split::SplitSize;
+use ttfit::density::DensitySettings;
 use ttfit::fit::FitConfig;
 use ttfit::init::Start;
 use ttfit::optim::OptimizerConfig;
@@ -178,4 +180,93 @@ pub fn fit_config(params: Option<&Bound<'_, PyDict>>) -> PyResult<(FitConfig, Op
         ));
     }
     Ok((cfg, opts))
+}
+
+/// The keys [`density_settings`] accepts, with their `ttfit density` counterparts.
+pub const DENSITY_PARAMS: &[(&str, &str)] = &[
+    ("rank", "--rank"),
+    ("basis", "--basis"),
+    ("optimizer", "--optimizer"),
+    ("max_iter", "--max-iter"),
+    ("tol", "--rel-tol"),
+    ("validation_fraction", "--validation (0: no validation)"),
+    ("random_state", "--seed"),
+    ("domain", "--domain"),
+];
+
+/// Validated-later [`DensitySettings`] from a dict of hyperparameters (`None` keeps the
+/// defaults of `ttfit density`; unknown keys are a `ValueError`). The variable names are
+/// `x1..xd`, as the regressor's.
+pub fn density_settings(params: Option<&Bound<'_, PyDict>>, d: usize) -> PyResult<DensitySettings> {
+    let mut s = DensitySettings {
+        names: (1..=d).map(|k| format!("x{k}")).collect(),
+        ..DensitySettings::default()
+    };
+    let Some(p) = params else {
+        return Ok(s);
+    };
+    for key in p.keys() {
+        let k: String = key.extract()?;
+        if !DENSITY_PARAMS.iter().any(|(name, _)| *name == k) {
+            let known: Vec<&str> = DENSITY_PARAMS.iter().map(|(n, _)| *n).collect();
+            return Err(invalid(
+                "hyperparameter",
+                format!("unknown name '{k}'; known: {}", known.join(", ")),
+            ));
+        }
+    }
+    if let Some(r) = p.get_item("rank")? {
+        if !r.is_none() {
+            s.rank = match r.extract::<usize>() {
+                Ok(one) => vec![one],
+                Err(_) => r.extract::<Vec<usize>>().map_err(|_| {
+                    invalid(
+                        "rank",
+                        "give a positive integer or a list of d - 1 positive integers",
+                    )
+                })?,
+            };
+            if s.rank.contains(&0) {
+                return Err(invalid("rank", "ranks must be at least 1"));
+            }
+        }
+    }
+    if let Some(b) = get::<String>(p, "basis")? {
+        s.basis = Basis::parse(&b).map_err(fit_error)?;
+    }
+    if let Some(name) = get::<String>(p, "optimizer")? {
+        // checked here so that a bad name fails before any work
+        ttfit::density::DensityConfig::optimizer_from_name(&name).map_err(fit_error)?;
+        s.optimizer = name;
+    }
+    if let Some(n) = get::<usize>(p, "max_iter")? {
+        if n == 0 {
+            return Err(invalid("max_iter", "must be at least 1"));
+        }
+        s.max_iter = n;
+    }
+    if let Some(t) = get::<f64>(p, "tol")? {
+        if !(t.is_finite() && t >= 0.0) {
+            return Err(invalid("tol", format!("must be finite and >= 0, got {t}")));
+        }
+        s.rel_tol = t;
+    }
+    s.validation = match get::<f64>(p, "validation_fraction")? {
+        None => s.validation,
+        Some(0.0) => None,
+        Some(f) if f > 0.0 && f < 1.0 => Some(SplitSize::Fraction(f)),
+        Some(f) => {
+            return Err(invalid(
+                "validation_fraction",
+                format!("must lie in [0, 1), got {f}"),
+            ))
+        }
+    };
+    if let Some(seed) = get(p, "random_state")? {
+        s.seed = seed;
+    }
+    if let Some(dm) = get::<Vec<(f64, f64)>>(p, "domain")? {
+        s.domain = Some(dm);
+    }
+    Ok(s)
 }

@@ -1,5 +1,6 @@
 //! The extension module `ttfit._ttfit`: thin PyO3 bindings of the `ttfit` and `tensor_train`
-//! crates. The Python package `ttfit` (python/ttfit/) wraps it in a scikit-learn estimator.
+//! crates. The Python package `ttfit` (python/ttfit/) wraps it in scikit-learn estimators
+//! (regressor, classifier, density).
 //!
 //! Everything here converts arguments and calls the library: hyperparameters become a
 //! `FitConfig` ([`config`]), fits run with the GIL released and report progress through an
@@ -26,7 +27,16 @@ fn _ttfit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<model::Model>()?;
     m.add_class::<tensor::TensorTrain>()?;
     m.add_class::<tensor::TangentSpace>()?;
+    m.add(
+        "DENSITY_HYPERPARAMETERS",
+        config::DENSITY_PARAMS
+            .iter()
+            .map(|(n, _)| *n)
+            .collect::<Vec<_>>(),
+    )?;
     m.add_function(wrap_pyfunction!(model::fit, m)?)?;
+    m.add_function(wrap_pyfunction!(model::fit_classifier, m)?)?;
+    m.add_function(wrap_pyfunction!(model::fit_density, m)?)?;
     m.add_function(wrap_pyfunction!(model::compare, m)?)?;
     m.add_function(wrap_pyfunction!(model::sample_function, m)?)?;
     m.add_function(wrap_pyfunction!(model::optimizer_names, m)?)?;

@@ -6,41 +6,147 @@
 //! [`FunctionalTT`] with its training metadata; its bytes are exactly the JSON model file that
 //! `ttfit fit` writes and `ttfit predict` reads, which is also how it pickles.
 
-use crate::config::fit_config;
+use crate::config::{density_settings, fit_config};
 use crate::errors::{fit_error, invalid};
-use crate::progress::{history_dict, run_detached, PyObserver};
+use crate::progress::{
+    density_history_dict, density_record_dict, history_dict, run_detached, PyObserver,
+};
 use crate::tensor::TensorTrain;
-use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1, PyReadonlyArray2};
+use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyTuple};
+use rand::SeedableRng;
 use std::path::{Path, PathBuf};
 use ttfit::basis::OutsidePolicy;
 use ttfit::data::Dataset;
+use ttfit::density::SquaredTt;
+use ttfit::fit::LossKind;
 use ttfit::model::FunctionalTT;
-use ttfit::model_file::{self, TrainingInfo};
+use ttfit::model_file::{self, ModelKind, TrainingInfo};
 use ttfit::optim::OptimizerConfig;
 use ttfit::train::IterationRecord;
 
 /// A fitted functional tensor train `v(x) = A_1(x_1) ... A_d(x_d)` with the metadata of its
 /// fit (what `ttfit fit` writes to a model file).
+///
+/// Three kinds share the format, as on the command line: a regression model (`v` is the
+/// prediction), a classifier (the training metadata records the loss and the number of
+/// classes `C`; `v` is the logit, or for `C > 2` classes `v(x, c)` the logit of class `c`
+/// with the class as the model's last input) and a density (`p = ψ^2 ρ_μ`, `||Ψ||_F = 1`;
+/// the file says `"model": "density"`).
 #[pyclass(module = "ttfit._ttfit", name = "Model", frozen)]
 pub struct Model {
     model: FunctionalTT,
     info: Option<TrainingInfo>,
+    kind: ModelKind,
 }
 
-/// The label used in place of the temporary path in model-file errors from bytes.
+/// The label used in place of a path in model-file errors from bytes.
 const BYTES_LABEL: &str = "<model bytes>";
+
+/// Densities, log-densities and the number of rows outside the domain.
+type DensityArrays<'py> = (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>, usize);
+
+/// A classifier's number of classes and whether it is a softmax model.
+#[derive(Debug, Clone, Copy)]
+struct Classes {
+    count: usize,
+    softmax: bool,
+}
 
 impl Model {
     fn from_file(path: &Path) -> ttfit::Result<Model> {
-        let (model, info) = model_file::load(path)?;
-        Ok(Model { model, info })
+        let (model, info, kind) = model_file::load_kind(path)?;
+        Ok(Model { model, info, kind })
     }
-}
 
-fn os_error(what: impl std::fmt::Display) -> PyErr {
-    pyo3::exceptions::PyOSError::new_err(what.to_string())
+    fn classes(&self) -> Option<Classes> {
+        let c = self.info.as_ref()?.classification.as_ref()?;
+        Some(Classes {
+            count: c.classes,
+            softmax: c.loss == "softmax",
+        })
+    }
+
+    fn kind_name(&self) -> &'static str {
+        match (self.kind, self.classes()) {
+            (ModelKind::Density, _) => "density",
+            (_, Some(_)) => "classifier",
+            _ => "regression",
+        }
+    }
+
+    /// Error unless the model is of kind `want`, naming what to call instead.
+    fn require(&self, want: &str, method: &str) -> PyResult<()> {
+        let have = self.kind_name();
+        if have == want {
+            return Ok(());
+        }
+        let hint = match have {
+            "density" => "use density() or sample()",
+            "classifier" => "use predict_proba() or decision_function()",
+            _ => "use predict()",
+        };
+        Err(invalid(
+            "model",
+            format!("{method}() needs a {want} model, this is a {have} model: {hint}"),
+        ))
+    }
+
+    /// The number of data columns: the model's inputs, less the class input of a softmax
+    /// model.
+    fn data_columns(&self) -> usize {
+        let d = self.model.features().n_variables();
+        match self.classes() {
+            Some(c) if c.softmax => d - 1,
+            _ => d,
+        }
+    }
+
+    fn check_columns(&self, x: &ndarray::ArrayView2<'_, f64>) -> PyResult<()> {
+        let d = self.data_columns();
+        if x.ncols() != d {
+            return Err(invalid(
+                "X",
+                format!("{} columns, the model has {d} input variables", x.ncols()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Logits of a classifier: `N` values (binary) or `N C` (softmax, row `i C + c` the
+    /// logit of class `c` for data row `i`), as `ttfit predict` computes them.
+    fn logits(
+        &self,
+        py: Python<'_>,
+        x: ndarray::ArrayView2<'_, f64>,
+        policy: OutsidePolicy,
+        classes: Classes,
+    ) -> PyResult<(ndarray::Array1<f64>, usize)> {
+        let xm = if classes.softmax {
+            let (n, d) = x.dim();
+            let c = classes.count;
+            ndarray::Array2::from_shape_fn((n * c, d + 1), |(r, k)| {
+                if k < d {
+                    x[[r / c, k]]
+                } else {
+                    (r % c) as f64
+                }
+            })
+        } else {
+            x.to_owned()
+        };
+        let p = py
+            .detach(|| self.model.predict(xm.view(), policy))
+            .map_err(fit_error)?;
+        let outside = if classes.softmax {
+            // every data row is C model rows
+            p.outside / classes.count
+        } else {
+            p.outside
+        };
+        Ok((p.values, outside))
+    }
 }
 
 #[pymethods]
@@ -55,57 +161,152 @@ impl Model {
         x: PyReadonlyArray2<'py, f64>,
         outside: &str,
     ) -> PyResult<(Bound<'py, PyArray1<f64>>, usize)> {
+        self.require("regression", "predict")?;
         let policy = OutsidePolicy::parse(outside).map_err(fit_error)?;
         let x = x.as_array();
-        let d = self.model.features().n_variables();
-        if x.ncols() != d {
-            return Err(invalid(
-                "X",
-                format!("{} columns, the model has {d} input variables", x.ncols()),
-            ));
-        }
+        self.check_columns(&x)?;
         let p = py
             .detach(|| self.model.predict(x, policy))
             .map_err(fit_error)?;
         Ok((p.values.into_pyarray(py), p.outside))
     }
 
-    /// The model file (JSON) as bytes: what `ttfit fit --out` writes.
+    /// The model file (JSON) as bytes: what `ttfit fit --out` (or `ttfit density --out`)
+    /// writes.
     fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        let dir = tempfile::tempdir()
-            .map_err(|e| os_error(format!("cannot create a temporary directory: {e}")))?;
-        let path = dir.path().join("model.json");
-        model_file::save(&self.model, self.info.as_ref(), &path).map_err(fit_error)?;
-        let bytes =
-            std::fs::read(&path).map_err(|e| os_error(format!("{}: {e}", path.display())))?;
-        Ok(PyBytes::new(py, &bytes))
+        let text = model_file::to_string_kind(&self.model, self.info.as_ref(), self.kind)
+            .map_err(fit_error)?;
+        Ok(PyBytes::new(py, text.as_bytes()))
     }
 
     /// A model from the bytes of a model file (validated as `ttfit predict` does); errors name
     /// `<model bytes>` where they would name the file.
     #[staticmethod]
     fn from_bytes(data: &[u8]) -> PyResult<Model> {
-        let dir = tempfile::tempdir()
-            .map_err(|e| os_error(format!("cannot create a temporary directory: {e}")))?;
-        let path = dir.path().join("model.json");
-        std::fs::write(&path, data).map_err(|e| os_error(format!("{}: {e}", path.display())))?;
-        Model::from_file(&path).map_err(|e| {
-            let msg = e
-                .to_string()
-                .replace(&path.display().to_string(), BYTES_LABEL);
-            pyo3::exceptions::PyValueError::new_err(msg)
-        })
+        let (model, info, kind) =
+            model_file::parse_kind(data, Path::new(BYTES_LABEL)).map_err(fit_error)?;
+        Ok(Model { model, info, kind })
     }
 
     /// Write the model file to `path` atomically (temporary file + rename).
     fn save(&self, path: PathBuf) -> PyResult<()> {
-        model_file::save(&self.model, self.info.as_ref(), path).map_err(fit_error)
+        model_file::save_kind(&self.model, self.info.as_ref(), self.kind, path).map_err(fit_error)
     }
 
-    /// Read and validate a model file written by `ttfit fit` or [`Model::save`].
+    /// Read and validate a model file written by `ttfit fit`, `ttfit density` or
+    /// [`Model::save`].
     #[staticmethod]
     fn load(path: PathBuf) -> PyResult<Model> {
         Model::from_file(&path).map_err(fit_error)
+    }
+
+    /// What the model is: `"regression"`, `"classifier"` or `"density"`.
+    #[getter]
+    fn kind(&self) -> &'static str {
+        self.kind_name()
+    }
+
+    /// A classifier's number of classes `C` (`None` for other models).
+    #[getter]
+    fn n_classes(&self) -> Option<usize> {
+        self.classes().map(|c| c.count)
+    }
+
+    /// Class probabilities `N x C` of a classifier (columns: classes `0..C-1`; binary:
+    /// `1 - σ(z)`, `σ(z)`; softmax: `softmax_c v(x, c)`), the values `ttfit predict` writes,
+    /// and the number of rows outside the training domain. `outside` as in [`Model::predict`].
+    #[pyo3(signature = (x, outside = "extrapolate"))]
+    fn predict_proba<'py>(
+        &self,
+        py: Python<'py>,
+        x: PyReadonlyArray2<'py, f64>,
+        outside: &str,
+    ) -> PyResult<(Bound<'py, PyArray2<f64>>, usize)> {
+        self.require("classifier", "predict_proba")?;
+        let classes = self
+            .classes()
+            .ok_or_else(|| invalid("model", "no classes"))?;
+        let policy = OutsidePolicy::parse(outside).map_err(fit_error)?;
+        let x = x.as_array();
+        self.check_columns(&x)?;
+        let (z, out) = self.logits(py, x, policy, classes)?;
+        let p = ttfit::classify::probabilities(z.view(), classes.count, classes.softmax);
+        Ok((p.into_pyarray(py), out))
+    }
+
+    /// Logits of a classifier: `N` values `z = v(x)` (binary: `P(y = 1) = σ(z)`) or `N x C`
+    /// values `v(x, c)` (softmax), and the number of rows outside the training domain.
+    #[pyo3(signature = (x, outside = "extrapolate"))]
+    fn decision_function<'py>(
+        &self,
+        py: Python<'py>,
+        x: PyReadonlyArray2<'py, f64>,
+        outside: &str,
+    ) -> PyResult<(Bound<'py, PyAny>, usize)> {
+        self.require("classifier", "decision_function")?;
+        let classes = self
+            .classes()
+            .ok_or_else(|| invalid("model", "no classes"))?;
+        let policy = OutsidePolicy::parse(outside).map_err(fit_error)?;
+        let x = x.as_array();
+        self.check_columns(&x)?;
+        let n = x.nrows();
+        let (z, out) = self.logits(py, x, policy, classes)?;
+        if classes.softmax {
+            let z = z
+                .into_shape_with_order((n, classes.count))
+                .map_err(|e| invalid("model", e))?;
+            Ok((z.into_pyarray(py).into_any(), out))
+        } else {
+            Ok((z.into_pyarray(py).into_any(), out))
+        }
+    }
+
+    /// Densities `p(x)` and log-densities `log p(x)` (Lebesgue, user coordinates) of a
+    /// density model, exactly normalized, as `ttfit predict` writes them, and the number of
+    /// rows outside the domain box (density 0, log-density `-inf`). `outside`: `"clamp"`
+    /// (default; any policy but `"error"` gives 0 outside) or `"error"`.
+    #[pyo3(signature = (x, outside = "clamp"))]
+    fn density<'py>(
+        &self,
+        py: Python<'py>,
+        x: PyReadonlyArray2<'py, f64>,
+        outside: &str,
+    ) -> PyResult<DensityArrays<'py>> {
+        self.require("density", "density")?;
+        let policy = OutsidePolicy::parse(outside).map_err(fit_error)?;
+        let x = x.as_array();
+        self.check_columns(&x)?;
+        let v = py
+            .detach(|| SquaredTt::new(self.model.clone())?.evaluate(x, policy))
+            .map_err(fit_error)?;
+        Ok((
+            v.density.into_pyarray(py),
+            v.log_density.into_pyarray(py),
+            v.outside,
+        ))
+    }
+
+    /// `n` exact draws (`n x d`) from a density model by conditional sampling, seeded as
+    /// `ttfit sample --model M --n N --seed SEED` (the same draws).
+    #[pyo3(signature = (n, seed = 0))]
+    fn sample<'py>(
+        &self,
+        py: Python<'py>,
+        n: usize,
+        seed: u64,
+    ) -> PyResult<Bound<'py, PyArray2<f64>>> {
+        self.require("density", "sample")?;
+        if n == 0 {
+            return Err(invalid("n", "need at least one sample"));
+        }
+        let x = py
+            .detach(|| {
+                let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+                ttfit::density::sample(&self.model, n, &mut rng)
+            })
+            .map_err(fit_error)?;
+        Ok(x.into_pyarray(py))
     }
 
     /// Pickle through the model-file bytes.
@@ -161,7 +362,8 @@ impl Model {
 
     fn __repr__(&self) -> String {
         format!(
-            "Model(n_features={}, mode_sizes={:?}, ranks={:?})",
+            "Model(kind={:?}, n_features={}, mode_sizes={:?}, ranks={:?})",
+            self.kind_name(),
             self.n_features(),
             self.mode_sizes(),
             self.ranks()
@@ -240,7 +442,114 @@ pub fn fit<'py>(
     let model = Model {
         model: fitted.model,
         info: Some(fitted.info),
+        kind: ModelKind::Regression,
     };
+    Ok((model, history, stop))
+}
+
+/// Fit a classifier (`ttfit fit --loss logistic|softmax`); returns `(model, history,
+/// stop_reason)` as [`fit`]. `y` holds class indices `0..n_classes-1` (the Python estimator
+/// maps its labels to them); `n_classes = 2` fits the logistic model, more the softmax model.
+/// `params` as in [`fit`] (without a validation split: classifiers stop on the training loss).
+#[pyfunction]
+#[pyo3(signature = (x, y, n_classes, sample_weight = None, params = None, callback = None))]
+pub fn fit_classifier<'py>(
+    py: Python<'py>,
+    x: PyReadonlyArray2<'py, f64>,
+    y: PyReadonlyArray1<'py, f64>,
+    n_classes: usize,
+    sample_weight: Option<PyReadonlyArray1<'py, f64>>,
+    params: Option<&Bound<'py, PyDict>>,
+    callback: Option<Py<PyAny>>,
+) -> PyResult<(Model, Bound<'py, PyDict>, String)> {
+    let (mut cfg, _) = fit_config(params)?;
+    if n_classes < 2 {
+        return Err(invalid(
+            "y",
+            format!("a classifier needs at least two classes, got {n_classes}"),
+        ));
+    }
+    let data = dataset(x, y, sample_weight, "training data")?;
+    // every index must be a class, and the largest must be n_classes - 1 (the softmax model
+    // takes its number of classes from the labels, as on the command line)
+    let labels =
+        ttfit::classify::labels_from_targets(data.y.view(), n_classes).map_err(fit_error)?;
+    if !labels.contains(&(n_classes - 1)) {
+        return Err(invalid(
+            "y",
+            format!("no sample has the last class index {}", n_classes - 1),
+        ));
+    }
+    cfg.loss = if n_classes == 2 {
+        LossKind::Logistic
+    } else {
+        LossKind::Softmax
+    };
+    let mut observer = PyObserver::new(callback.as_ref());
+    let fitted = run_detached(py, &mut observer, |obs| {
+        ttfit::fit::fit(&cfg, &data, None, |rec: &IterationRecord| {
+            obs.observe(None, rec)
+        })
+    })?
+    .map_err(fit_error)?;
+    let history = history_dict(py, &fitted.result.history)?;
+    let stop = fitted.result.stop.to_string();
+    let model = Model {
+        model: fitted.model,
+        info: Some(fitted.info),
+        kind: ModelKind::Regression,
+    };
+    Ok((model, history, stop))
+}
+
+/// Fit a squared-TT density to the samples `x` (`ttfit density`, the same computation);
+/// returns `(model, history, stop_reason)`, the history with `iteration`, `seconds`,
+/// `train_nll`, `validation_nll`, `norm_error`, `step_size`. `params`: see
+/// `config::DENSITY_PARAMS`; `callback(record)` as in [`fit`].
+#[pyfunction]
+#[pyo3(signature = (x, params = None, callback = None))]
+pub fn fit_density<'py>(
+    py: Python<'py>,
+    x: PyReadonlyArray2<'py, f64>,
+    params: Option<&Bound<'py, PyDict>>,
+    callback: Option<Py<PyAny>>,
+) -> PyResult<(Model, Bound<'py, PyDict>, String)> {
+    let x = x.as_array();
+    let settings = density_settings(params, x.ncols())?;
+    let mut observer = PyObserver::new(callback.as_ref());
+    let fitted = run_detached(py, &mut observer, |obs| {
+        ttfit::density::estimate(
+            &settings,
+            x,
+            tensor_train::linalg::Par::Rayon(0),
+            &mut |rec, _| {
+                obs.observe_with(|py| density_record_dict(py, rec));
+                true
+            },
+        )
+    })?
+    .map_err(|e| match e {
+        ttfit::Error::OutsideDomain {
+            row,
+            variable,
+            value,
+            lo,
+            hi,
+        } => invalid(
+            "X",
+            format!("row {}: {variable} = {value} lies outside the domain [{lo}, {hi}]; widen domain (or leave it None to infer it from the samples)", row + 1),
+        ),
+        other => fit_error(other),
+    })?;
+    let history = density_history_dict(py, &fitted.fit.history)?;
+    let stop = fitted.info.stop_reason.clone();
+    // the model as its file holds it: the fitted TT may carry orthogonality that the file
+    // does not, and the norm (hence the normalization of every density) would be computed
+    // by another route, an ulp or so away from what `ttfit predict` gives for the file
+    let text =
+        model_file::to_string_kind(fitted.model.psi(), Some(&fitted.info), ModelKind::Density)
+            .map_err(fit_error)?;
+    let model = Model::from_bytes(text.as_bytes())?;
     Ok((model, history, stop))
 }
 

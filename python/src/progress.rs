@@ -8,6 +8,7 @@ use numpy::IntoPyArray;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use ttfit::density::DensityRecord;
 use ttfit::train::IterationRecord;
 
 /// The unwind payload of an aborted fit.
@@ -30,14 +31,22 @@ impl<'a> PyObserver<'a> {
 
     /// Handle one record of the run of `optimizer` (`None` in a single fit).
     pub fn observe(&mut self, optimizer: Option<&str>, rec: &IterationRecord) {
+        self.observe_with(|py| {
+            let d = record_dict(py, rec)?;
+            if let Some(name) = optimizer {
+                d.set_item("optimizer", name)?;
+            }
+            Ok(d)
+        });
+    }
+
+    /// Handle one record that `record` turns into a dict (built only when there is a
+    /// callback): signals are checked, the callback called, and an exception unwinds.
+    pub fn observe_with(&mut self, record: impl FnOnce(Python<'_>) -> PyResult<Bound<'_, PyDict>>) {
         let result = Python::attach(|py| -> PyResult<()> {
             py.check_signals()?;
             if let Some(cb) = self.callback {
-                let d = record_dict(py, rec)?;
-                if let Some(name) = optimizer {
-                    d.set_item("optimizer", name)?;
-                }
-                cb.call1(py, (d,))?;
+                cb.call1(py, (record(py)?,))?;
             }
             Ok(())
         });
@@ -111,5 +120,41 @@ pub fn history_dict<'py>(
             .collect::<Vec<bool>>()
             .into_pyarray(py),
     )?;
+    Ok(d)
+}
+
+/// One density-fit record as a dict (`validation_nll` is `nan` without a validation split).
+pub fn density_record_dict<'py>(
+    py: Python<'py>,
+    rec: &DensityRecord,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("iteration", rec.iteration)?;
+    d.set_item("seconds", rec.seconds)?;
+    d.set_item("train_nll", rec.train_nll)?;
+    d.set_item("validation_nll", opt(rec.validation_nll))?;
+    d.set_item("norm_error", rec.norm_error)?;
+    d.set_item("step_size", rec.step.step_size)?;
+    Ok(d)
+}
+
+/// A density-fit history as a dict of equally long numpy arrays (the keys of
+/// [`density_record_dict`]).
+pub fn density_history_dict<'py>(
+    py: Python<'py>,
+    hist: &[DensityRecord],
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    let iteration: Vec<i64> = hist.iter().map(|r| r.iteration as i64).collect();
+    d.set_item("iteration", iteration.into_pyarray(py))?;
+    let column = |f: &dyn Fn(&DensityRecord) -> f64| -> Vec<f64> { hist.iter().map(f).collect() };
+    d.set_item("seconds", column(&|r| r.seconds).into_pyarray(py))?;
+    d.set_item("train_nll", column(&|r| r.train_nll).into_pyarray(py))?;
+    d.set_item(
+        "validation_nll",
+        column(&|r| opt(r.validation_nll)).into_pyarray(py),
+    )?;
+    d.set_item("norm_error", column(&|r| r.norm_error).into_pyarray(py))?;
+    d.set_item("step_size", column(&|r| r.step.step_size).into_pyarray(py))?;
     Ok(d)
 }

@@ -2,10 +2,15 @@
 
 - :class:`TTRegressor`: a scikit-learn regressor (fit / predict / score, pipelines, grid search,
   pickling through the model-file format of the ``ttfit`` command line).
+- :class:`TTClassifier`: a scikit-learn classifier (logistic for two classes, softmax for
+  more; any label values; ``predict_proba``, ``decision_function``), ``ttfit fit --loss``.
+- :class:`TTDensity`: density estimation with a squared TT, exactly normalized
+  (``score_samples`` = log-density, ``score``, exact ``sample``), ``ttfit density``.
 - :func:`compare`: several optimizers on the same data from the same start; the histories as a
   dict of numpy arrays.
-- :class:`Model`: a fitted functional TT; ``Model.load(path)`` reads the files ``ttfit fit``
-  writes, ``model.save(path)`` writes files ``ttfit predict`` reads.
+- :class:`Model`: a fitted functional TT (``kind``: regression, classifier or density);
+  ``Model.load(path)`` reads the files ``ttfit fit`` and ``ttfit density`` write,
+  ``model.save(path)`` writes files ``ttfit predict`` reads.
 - :class:`TensorTrain`, :class:`TangentSpace`: the TT format and the Riemannian geometry of
   fixed-rank TTs (rounding, norms, inner products, tangent-space projection and retraction).
 
@@ -23,6 +28,8 @@ from ._ttfit import (
     optimizer_names,
     sample_function,
 )
+from ._classifier import TTClassifier
+from ._density import TTDensity
 from ._estimator import TTRegressor, compare
 
 __all__ = [
@@ -30,6 +37,8 @@ __all__ = [
     "MODEL_FORMAT",
     "MODEL_VERSION",
     "Model",
+    "TTClassifier",
+    "TTDensity",
     "TTRegressor",
     "TangentSpace",
     "TensorTrain",
@@ -42,5 +51,5 @@ __all__ = [
 
 
 def load_model(path):
-    """Read a model file written by ``ttfit fit`` or :meth:`Model.save`."""
+    """Read a model file written by ``ttfit fit``, ``ttfit density`` or :meth:`Model.save`."""
     return Model.load(str(path))

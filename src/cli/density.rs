@@ -3,15 +3,14 @@
 
 use super::args::{PredictArgs, SampleArgs};
 use clap::Args;
-use ndarray::Array2;
 use rand::SeedableRng;
 use std::path::{Path, PathBuf};
-use ttfit::basis::{Basis, FeatureMap, InputMap, OutsidePolicy};
+use ttfit::basis::{Basis, OutsidePolicy};
 use ttfit::data::output::{check_output_file, Input};
-use ttfit::data::split::{split_indices, SplitSize};
-use ttfit::density::{self, DensityConfig, SquaredTt};
+use ttfit::data::split::SplitSize;
+use ttfit::density::{self, DensitySettings, SquaredTt};
 use ttfit::model::FunctionalTT;
-use ttfit::model_file::{self, ModelKind, TrainingInfo};
+use ttfit::model_file::{self, ModelKind};
 use ttfit::{Error, Result};
 
 /// Fit a density `p = psi^2 rho_mu` to samples (every column a variable).
@@ -106,7 +105,7 @@ fn parse_box(s: &str, d: usize) -> Result<Vec<(f64, f64)>> {
         .collect()
 }
 
-/// `ttfit density`.
+/// `ttfit density`: the samples from the CSV, [`density::estimate`], the model file.
 pub fn density_cmd(a: DensityArgs) -> Result<()> {
     let inputs: [Input; 1] = [("--data", a.data.as_path())];
     let out = check_output_file("--out", &a.out, &inputs)?;
@@ -118,91 +117,32 @@ pub fn density_cmd(a: DensityArgs) -> Result<()> {
         return Err(Error::data(a.data.display().to_string(), "no columns"));
     }
     let table = ttfit::data::csv::read_inputs(&a.data, &names)?;
-    let x = table.x;
     let d = names.len();
-    let basis = Basis::parse(&a.basis)?;
-    let ranks = match a.rank.as_slice() {
-        [r] => vec![*r; d.saturating_sub(1)],
-        r if r.len() + 1 == d => r.to_vec(),
-        r => {
-            return Err(Error::param(
-                "--rank",
-                format!(
-                    "{} values for {d} variables; give one value or d - 1 = {}",
-                    r.len(),
-                    d.saturating_sub(1)
-                ),
-            ))
-        }
+    let validation = match a.validation.trim() {
+        "0" | "0.0" => None,
+        s => Some(SplitSize::parse(s).map_err(|_| {
+            Error::param(
+                "--validation",
+                format!("'{s}' is neither a fraction in (0, 1), a row count, nor 0"),
+            )
+        })?),
     };
-    let maps: Vec<InputMap> = if basis.measure() == ttfit::basis::Measure::Gaussian {
-        ttfit::data::infer_standardization(x.view())?.0
-    } else {
-        match &a.domain {
-            Some(s) => parse_box(s, d)?
-                .into_iter()
-                .map(|(lo, hi)| InputMap::interval(lo, hi))
-                .collect(),
-            None => ttfit::data::infer_domain(x.view(), 0.01)?
-                .bounds
-                .iter()
-                .map(|&(lo, hi)| InputMap::interval(lo, hi))
-                .collect(),
-        }
-    };
-    let fm = FeatureMap::with_basis(basis, maps, names.clone())?;
-    // every sample must lie in the box: a density on the box gives 0 to the others
-    fm.features(x.view(), OutsidePolicy::Error)
-        .map_err(|e| match e {
-            Error::OutsideDomain {
-                row,
-                variable,
-                value,
-                lo,
-                hi,
-            } => Error::data(
-                format!("{}, data row {}", a.data.display(), row + 1),
-                format!(
-                    "{variable} = {value} lies outside the domain [{lo}, {hi}]; widen --domain"
-                ),
-            ),
-            other => other,
-        })?;
-    let (train_idx, valid_idx) = match a.validation.trim() {
-        "0" | "0.0" => ((0..x.nrows()).collect::<Vec<_>>(), None),
-        s => {
-            let size = SplitSize::parse(s).map_err(|_| {
-                Error::param(
-                    "--validation",
-                    format!("'{s}' is neither a fraction in (0, 1), a row count, nor 0"),
-                )
-            })?;
-            let parts = split_indices(x.nrows(), &[(size, "validation")], a.seed)?;
-            (parts[0].clone(), Some(parts[1].clone()))
-        }
-    };
-    let pick = |idx: &[usize]| Array2::from_shape_fn((idx.len(), d), |(i, k)| x[[idx[i], k]]);
-    let xt = pick(&train_idx);
-    let xv = valid_idx.as_deref().map(pick);
-    let cfg = DensityConfig {
-        ranks: ranks.clone(),
-        optimizer: DensityConfig::optimizer_from_name(&a.optimizer)?,
+    let settings = DensitySettings {
+        names,
+        basis: Basis::parse(&a.basis)?,
+        rank: a.rank.clone(),
+        optimizer: a.optimizer.clone(),
         max_iter: a.max_iter,
         rel_tol: a.rel_tol,
+        validation,
         seed: a.seed,
-        ..Default::default()
+        domain: a.domain.as_deref().map(|s| parse_box(s, d)).transpose()?,
+        data_source: Some(a.data.display().to_string()),
     };
-    cfg.validate()?;
-    ttfit::tensor_train::check_ranks(&fm.mode_sizes(), &ranks)
-        .map_err(|e| Error::param("--rank", e.to_string()))?;
-    let start = density::uniform_start(&fm, &ranks, cfg.start_delta, a.seed)?;
     let quiet = a.quiet;
-    let fit = density::fit_density(
-        &fm,
-        xt.view(),
-        xv.as_ref().map(|v| v.view()),
-        start,
-        &cfg,
+    let fitted = density::estimate(
+        &settings,
+        table.x.view(),
         ttfit::tensor_train::linalg::Par::Rayon(0),
         &mut |r, _| {
             if !quiet && (r.iteration % 10 == 0) {
@@ -218,41 +158,37 @@ pub fn density_cmd(a: DensityArgs) -> Result<()> {
             }
             true
         },
-    )?;
-    let last = fit.history.last().expect("the start is recorded");
-    let chosen = fit.best_iteration.map_or(last, |i| &fit.history[i]);
-    let info = TrainingInfo {
-        ttfit_version: env!("CARGO_PKG_VERSION").into(),
-        optimizer: a.optimizer.clone(),
-        optimizer_config: serde_json::to_value(&cfg.optimizer).ok(),
-        iterations: last.iteration,
-        seconds: last.seconds,
-        stop_reason: if last.iteration >= a.max_iter {
-            "max-iter".into()
-        } else {
-            "stalled".into()
-        },
-        n_train: xt.nrows(),
-        train_error: chosen.train_nll,
-        validation_error: chosen.validation_nll,
-        test_error: None,
-        seed: a.seed,
-        target: "density".into(),
-        classification: None,
-        data_source: Some(a.data.display().to_string()),
-        settings: Some(serde_json::json!({
-            "density": {
-                "errors": "train_error and validation_error are mean negative log-likelihoods (nats) of the returned iterate",
-                "returned_iteration": chosen.iteration,
-                "ranks": ranks,
-                "basis": a.basis,
-                "max_iter": a.max_iter,
-                "validation": a.validation,
+    )
+    .map_err(|e| match e {
+        // every sample must lie in the box: a density on the box gives 0 to the others
+        Error::OutsideDomain {
+            row,
+            variable,
+            value,
+            lo,
+            hi,
+        } => Error::data(
+            format!("{}, data row {}", a.data.display(), row + 1),
+            format!("{variable} = {value} lies outside the domain [{lo}, {hi}]; widen --domain"),
+        ),
+        // the settings' names as the command line spells them
+        Error::InvalidParameter { name, message } if name == "rank" || name == "domain" => {
+            Error::InvalidParameter {
+                name: format!("--{name}"),
+                message,
             }
-        })),
-    };
-    let model = SquaredTt::new(FunctionalTT::new(fm, fit.tt)?)?;
-    model_file::save_kind(model.psi(), Some(&info), ModelKind::Density, &out)?;
+        }
+        other => other,
+    })?;
+    model_file::save_kind(
+        fitted.model.psi(),
+        Some(&fitted.info),
+        ModelKind::Density,
+        &out,
+    )?;
+    let history = &fitted.fit.history;
+    let last = history.last().expect("the start is recorded");
+    let chosen = fitted.fit.best_iteration.map_or(last, |i| &history[i]);
     eprintln!(
         "wrote density model to {} (iteration {} of {}: train NLL {:.6}{})",
         out.display(),

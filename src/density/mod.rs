@@ -47,9 +47,11 @@
 //! derivatives floor `v^2` at [`DERIVATIVE_FLOOR`] so that `l'`, `l''` stay finite in
 //! round-off (they are then never used at an accepted point).
 
+pub mod estimate;
 pub mod fit;
 pub mod sample;
 
+pub use estimate::{estimate, DensitySettings, Estimated};
 pub use fit::{fit_density, DensityConfig, DensityFit, DensityRecord};
 pub use sample::sample;
 
