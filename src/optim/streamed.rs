@@ -28,6 +28,7 @@ use crate::error::{Error, Result};
 use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 use std::ops::Range;
+use std::sync::OnceLock;
 use tensor_train::linalg::Par;
 use tensor_train::reduce::{self, Plan};
 use tensor_train::tangent::{SampleInterfaces, TangentSpace};
@@ -127,11 +128,14 @@ impl<'a> StreamedSamples<'a> {
     /// The streamed linearization at the tangent space `ts` (whose point must have the feature
     /// map's mode sizes). `par` is used where the model materializes rows
     /// ([`LinearizedModel::select_rows`]); the products take their own.
-    pub fn linearization(
+    pub fn linearization<'b>(
         self,
-        ts: &'a TangentSpace,
+        ts: &'b TangentSpace,
         par: Par,
-    ) -> Result<StreamedLinearization<'a>> {
+    ) -> Result<StreamedLinearization<'b>>
+    where
+        'a: 'b,
+    {
         let modes = self.features.mode_sizes();
         if ts.point().mode_sizes() != modes {
             return Err(Error::param(
@@ -143,9 +147,15 @@ impl<'a> StreamedSamples<'a> {
             ));
         }
         Ok(StreamedLinearization {
-            samples: self,
+            samples: StreamedSamples {
+                features: self.features,
+                x: self.x.reborrow(),
+                policy: self.policy,
+                chunk: self.chunk,
+            },
             ts,
             par,
+            selected: OnceLock::new(),
         })
     }
 }
@@ -158,6 +168,9 @@ pub struct StreamedLinearization<'a> {
     samples: StreamedSamples<'a>,
     ts: &'a TangentSpace,
     par: Par,
+    /// The first materialized row selection, kept: PCG asks for the same rows when it builds
+    /// the preconditioner and again for every solve.
+    selected: OnceLock<(Vec<usize>, SelectedRows<'a>)>,
 }
 
 /// One chunk's features and interfaces.
@@ -235,7 +248,7 @@ impl<'a> StreamedLinearization<'a> {
     }
 }
 
-impl LinearizedModel for StreamedLinearization<'_> {
+impl<'a> LinearizedModel for StreamedLinearization<'a> {
     fn n_rows(&self) -> usize {
         self.samples.len()
     }
@@ -309,8 +322,9 @@ impl LinearizedModel for StreamedLinearization<'_> {
             .jacobian_block_rows(&ch.si, &ch.views(), k, 0..rows.len(), out)?)
     }
     /// Materializes the selected rows (module docs): `O(m d (n + 2r))` memory for `m` rows.
+    /// The first selection is kept and returned again when the same rows are asked for.
     fn select_rows(&self, rows: &[usize]) -> Option<Box<dyn LinearizedModel + '_>> {
-        let materialize = || -> Result<SelectedRows<'_>> {
+        let materialize = || -> Result<SelectedRows<'a>> {
             let x = self.samples.x.select(Axis(0), rows);
             let feats = self
                 .samples
@@ -319,9 +333,16 @@ impl LinearizedModel for StreamedLinearization<'_> {
             let si = SampleInterfaces::new(self.ts, &views(&feats), self.par)?;
             Ok(SelectedRows::new(self.ts, si, feats))
         };
-        // a failure here (an input the full model reads as well) resurfaces in the products
-        materialize()
-            .ok()
-            .map(|m| Box::new(m) as Box<dyn LinearizedModel + '_>)
+        if self.selected.get().is_none() {
+            // a failure here (an input the full model reads as well) resurfaces in the products
+            let m = materialize().ok()?;
+            let _ = self.selected.set((rows.to_vec(), m));
+        }
+        match self.selected.get() {
+            Some((kept, m)) if kept.as_slice() == rows => Some(Box::new(m)),
+            _ => materialize()
+                .ok()
+                .map(|m| Box::new(m) as Box<dyn LinearizedModel + '_>),
+        }
     }
 }
