@@ -220,3 +220,41 @@ fn bad_inputs_are_reported() {
     let e = samples.linearization(&ts, Par::Seq).err().unwrap();
     assert!(e.to_string().contains("mode sizes"), "{e}");
 }
+
+/// `solve_target_eta` hands the forcing rule the norm of the right-hand side `J^T t / N` (the
+/// gradient norm) and solves to the tolerance it returns (an Eisenstat–Walker hook).
+#[test]
+fn forcing_rule_sees_the_gradient_norm() {
+    let p = problem(3, 4, 2, 8);
+    let ts = TangentSpace::new(&p.tt).unwrap();
+    let samples = StreamedSamples::new(&p.fmap, p.x.view(), OutsidePolicy::Error)
+        .unwrap()
+        .with_chunk(CHUNK);
+    let t = Array1::from_shape_fn(N, |i| ((i as f64) * 0.11).cos());
+    let g = samples
+        .linearization(&ts, Par::Seq)
+        .unwrap()
+        .vjp((&t / N as f64).view(), Par::Seq)
+        .unwrap();
+    let gnorm = g.dot(&g).sqrt();
+    let solver = GramSolver::parse("pcg").unwrap();
+    let sys = GramSystem::from_model(
+        samples.linearization(&ts, Par::Seq).unwrap(),
+        None,
+        solver,
+        Par::Seq,
+    )
+    .unwrap();
+    let mut seen = None;
+    let (_, rep) = sys
+        .solve_target_eta(t.view(), &mut |b| {
+            seen = Some(b);
+            0.3
+        })
+        .unwrap();
+    let seen = seen.expect("the rule was called");
+    assert!((seen - gnorm).abs() <= 1e-12 * gnorm, "{seen} vs {gnorm}");
+    assert_eq!(rep.rhs_norm, seen);
+    assert_eq!(rep.tolerance, 0.3);
+    assert!(rep.converged && rep.rel_residual <= 0.3);
+}
