@@ -139,6 +139,21 @@ fn gn_solver(method: &str) -> ttfit::Result<GramSolver> {
     })
 }
 
+/// User + system CPU seconds of this process (Linux `/proc/self/stat`, 100 ticks per second),
+/// a load-independent companion of the wall seconds on a shared machine.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // fields after the parenthesized command name; utime and stime are fields 14 and 15
+    let rest = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    f.iter().sum::<f64>() / 100.0
+}
+
 fn flag(name: &str) -> bool {
     std::env::args().any(|a| a == name)
 }
@@ -248,6 +263,7 @@ fn gauss_newton(
     }
     while k < iters {
         let t0 = Instant::now();
+        let cpu0 = cpu_seconds();
         let ts = TangentSpace::new(&x)?;
         let target = &train.y - &pred;
         // the interfaces must outlive the system that borrows them
@@ -292,7 +308,8 @@ fn gauss_newton(
         k += 1;
         let Some((y_new, p_new)) = accepted else {
             println!(
-                "  no decrease along the natural step at iteration {k}: {secs:.2} s (system {t_sys:.2} s, solve {:.2} s, {} its, rel res {:.1e})",
+                "  no decrease along the natural step at iteration {k}: {secs:.2} s, {:.1} CPU-s (system {t_sys:.2} s, solve {:.2} s, {} its, rel res {:.1e})",
+                cpu_seconds() - cpu0,
                 t_solve - t_sys,
                 rep.iterations,
                 rep.rel_residual
@@ -304,7 +321,8 @@ fn gauss_newton(
         test_error = rel_error(&x.eval_features(&test_views, par)?, test.y.view());
         if trace {
             println!(
-                "  iter {k}: {secs:.2} s (system {t_sys:.2} s, solve {:.2} s, {} its, rel res {:.1e} at forcing {:.1e}; step {alpha}), train {:.3e}, test {test_error:.3e}, peak RSS {:.0} MB",
+                "  iter {k}: {secs:.2} s, this iteration {:.1} CPU-s (system {t_sys:.2} s, solve {:.2} s, {} its, rel res {:.1e} at forcing {:.1e}; step {alpha}), train {:.3e}, test {test_error:.3e}, peak RSS {:.0} MB",
+                cpu_seconds() - cpu0,
                 t_solve - t_sys,
                 rep.iterations,
                 rep.rel_residual,
