@@ -3,18 +3,39 @@
 //! NGD-Nesterov on the Genz oscillatory function, Legendre features, at given `(d, N, r, n)`.
 //!
 //! Run: `cargo run --release --example solver_table -- [--sizes 10,100000,8,8;20,20000,4,6]
-//! [--iters 3] [--threads 2] [--methods als,ngd-dense,ngd-pcg,nesterov-pcg] [--forcing 1e-4]
-//! [--pcg-iters 100] [--subsample m] [--time-limit s]`
+//! [--iters 3] [--threads 2] [--methods als,ngd-dense,ngd-pcg,nesterov-pcg,streamed-pcg]
+//! [--forcing 1e-4] [--pcg-iters 100] [--subsample m] [--time-limit s] [--trace]
+//! [--start greedy|additive] [--start-rows m] [--damping off|lm] [--shift s]`
 //!
 //! Seconds are optimizer seconds (the trainer excludes the evaluation of test errors); the
 //! test set has 10,000 points. Peak memory is the process's `VmHWM` at the end of each row
-//! (Linux), i.e. the maximum over this row and the rows before it.
+//! (Linux), i.e. the maximum over this row and the rows before it. `--trace` prints every
+//! iteration (seconds so far, train and test error).
+//!
+//! `streamed-pcg` is the natural-gradient step at bounded memory
+//! ([`ttfit::optim::streamed`]): the training set is held as raw inputs (`N x d`) only, and
+//! every pass over it (the gradient, the line-search evaluations, the train error) computes
+//! features and interfaces chunk by chunk. One iteration: tangent space at `X`; the
+//! Gauss–Newton system through the streamed model with PCG, whose operator and block-Jacobi
+//! preconditioner come from `--subsample m` rows (default 50,000; materialized, `O(m d (n+2r))`)
+//! and whose right-hand side `J^T e / N` comes from all `N` rows; the retraction
+//! `R_X(alpha xi)` with `alpha = 1, 1/2, ..` until the streamed training loss decreases (at most
+//! 8 trials). Its start: `--start` (default `greedy`, as for the other methods) fitted on the
+//! first `--start-rows` rows (default 20,000), held in memory only for the start. Its seconds include everything
+//! but the test error.
 
-use std::time::Duration;
-use ttfit::basis::Basis;
+use ndarray::{Array1, ArrayView1};
+use std::time::{Duration, Instant};
+use tensor_train::linalg::Par;
+use tensor_train::tangent::TangentSpace;
+use ttfit::basis::{Basis, FeatureMap, InputMap, OutsidePolicy};
+use ttfit::data::Dataset;
 use ttfit::fit::{fit, FitConfig};
 use ttfit::functions::TestFunction;
-use ttfit::optim::gram::GramSolver;
+use ttfit::init::{initial_tt, Start};
+use ttfit::optim::gram::{GramSolver, GramSystem};
+use ttfit::optim::pcg::EisenstatWalker;
+use ttfit::optim::streamed::StreamedSamples;
 use ttfit::optim::OptimizerConfig;
 use ttfit::train::{IterationRecord, StoppingRules};
 
@@ -26,10 +47,23 @@ fn arg(name: &str) -> Option<String> {
 }
 
 fn optimizer(method: &str) -> ttfit::Result<OptimizerConfig> {
+    let damping = arg("--damping")
+        .map(|s| ttfit::optim::damping::DampingRule::parse(&s))
+        .transpose()?;
     let set = |mut c: OptimizerConfig, s: GramSolver| {
         match &mut c {
-            OptimizerConfig::Ngd(n) => n.solver = s,
-            OptimizerConfig::Momentum(n) => n.natural.solver = s,
+            OptimizerConfig::Ngd(n) => {
+                n.solver = s;
+                if let Some(d) = damping {
+                    n.damping = d;
+                }
+            }
+            OptimizerConfig::Momentum(n) => {
+                n.natural.solver = s;
+                if let Some(d) = damping {
+                    n.natural.damping = d;
+                }
+            }
             _ => {}
         }
         c
@@ -67,6 +101,241 @@ fn optimizer(method: &str) -> ttfit::Result<OptimizerConfig> {
                 format!("unknown method {other}"),
             ))
         }
+    })
+}
+
+/// The Gram solver of the `streamed-*` / `gn-*` methods: `gn-dense` Cholesky (shift 1e-12);
+/// the others PCG with `--forcing`, `--pcg-iters` and, for the streamed ones, `--subsample m`
+/// (default 50,000 rows; the in-memory ones use all rows unless `--subsample` is given) and
+/// the relative Tikhonov shift `--shift` (default 1e-12; a sub-sampled Gram is a noisy
+/// estimate of `G` and wants more, as the mini-batch natural step does).
+fn gn_solver(method: &str) -> ttfit::Result<GramSolver> {
+    if method == "gn-dense" {
+        return Ok(GramSolver::Cholesky { rel_shift: 1e-12 });
+    }
+    let sub: Option<usize> = arg("--subsample").and_then(|s| s.parse().ok());
+    Ok(match optimizer("ngd-pcg")? {
+        OptimizerConfig::Ngd(c) => match c.solver {
+            GramSolver::Pcg {
+                rel_shift,
+                max_iter,
+                forcing,
+                ..
+            } => GramSolver::Pcg {
+                rel_shift: arg("--shift")
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(rel_shift),
+                max_iter,
+                forcing,
+                subsample: if method.starts_with("streamed") {
+                    Some(sub.unwrap_or(50_000))
+                } else {
+                    sub
+                },
+            },
+            other => other,
+        },
+        other => unreachable!("ngd-pcg is an NGD preset, got {other:?}"),
+    })
+}
+
+/// User + system CPU seconds of this process (Linux `/proc/self/stat`, 100 ticks per second),
+/// a load-independent companion of the wall seconds on a shared machine.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // fields after the parenthesized command name; utime and stime are fields 14 and 15
+    let rest = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    f.iter().sum::<f64>() / 100.0
+}
+
+fn flag(name: &str) -> bool {
+    std::env::args().any(|a| a == name)
+}
+
+/// Relative L2 error `||pred - y|| / ||y||`.
+fn rel_error(pred: &Array1<f64>, y: ArrayView1<'_, f64>) -> f64 {
+    let e: f64 = pred.iter().zip(y).map(|(p, v)| (p - v).powi(2)).sum();
+    let n: f64 = y.iter().map(|v| v * v).sum();
+    (e / n).sqrt()
+}
+
+/// Result of a Gauss–Newton run: seconds per iteration, test error after the last one,
+/// iterations.
+struct GnRun {
+    secs_per_iter: f64,
+    test_error: f64,
+    iterations: usize,
+}
+
+/// Where the Gauss–Newton driver reads the training samples from.
+enum Source<'a> {
+    /// Raw inputs, features and interfaces per chunk ([`StreamedSamples`]).
+    Streamed(StreamedSamples<'a>),
+    /// Feature matrices in memory, interfaces computed once per iterate.
+    Memory(Vec<ndarray::Array2<f64>>),
+}
+
+/// The Gauss–Newton / natural-gradient driver of the `streamed-*` and `gn-*` methods (module
+/// docs): the plain step `R_X(alpha xi)` with `xi` the PCG solution of the Gram system and
+/// halving from `alpha = 1`; `ew` chooses Eisenstat–Walker forcing terms instead of the fixed
+/// one of `solver`.
+#[allow(clippy::too_many_arguments)]
+fn gauss_newton(
+    train: &Dataset,
+    test: &Dataset,
+    domain: &[(f64, f64)],
+    (n, r, iters): (usize, usize, usize),
+    streamed: bool,
+    solver: GramSolver,
+    ew: bool,
+    par: Par,
+) -> ttfit::Result<GnRun> {
+    let d = domain.len();
+    let fmap = FeatureMap::with_basis(
+        Basis::Legendre { n },
+        domain
+            .iter()
+            .map(|&(lo, hi)| InputMap::interval(lo, hi))
+            .collect(),
+        train.input_names.clone(),
+    )?;
+    let policy = OutsidePolicy::Extrapolate;
+    let clock = Instant::now();
+    let start = {
+        let m: usize = arg("--start-rows")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(if streamed { 20_000 } else { train.n_samples() })
+            .min(train.n_samples());
+        let idx: Vec<usize> = (0..m).collect();
+        let sub = ttfit::model::sample_set(&fmap, &train.subset(&idx)?, policy)?;
+        let kind = match arg("--start").as_deref() {
+            Some("additive") => Start::Additive,
+            _ => Start::Greedy,
+        };
+        let ranks = tensor_train::clamp_ranks(&vec![n; d], &vec![r; d - 1]);
+        initial_tt(&sub, &ranks, &kind, 1)?
+    };
+    let start_secs = clock.elapsed().as_secs_f64();
+    let source = if streamed {
+        Source::Streamed(StreamedSamples::new(&fmap, train.x.view(), policy)?)
+    } else {
+        Source::Memory(fmap.features(train.x.view(), policy)?)
+    };
+    let values = |x: &tensor_train::TensorTrain| -> ttfit::Result<Array1<f64>> {
+        match &source {
+            Source::Streamed(s) => s.values(x, par),
+            Source::Memory(f) => {
+                let v: Vec<_> = f.iter().map(|a| a.view()).collect();
+                Ok(x.eval_features(&v, par)?)
+            }
+        }
+    };
+    let test_feats = fmap.features(test.x.view(), policy)?;
+    let test_views: Vec<_> = test_feats.iter().map(|f| f.view()).collect();
+    let y = train.y.view();
+    let loss = |pred: &Array1<f64>| -> f64 {
+        pred.iter()
+            .zip(y)
+            .map(|(p, v)| (p - v).powi(2))
+            .sum::<f64>()
+            / (2.0 * y.len() as f64)
+    };
+    let mut forcing = EisenstatWalker::default();
+    let mut x = start;
+    let mut secs = 0.0;
+    let t0 = Instant::now();
+    let mut pred = values(&x)?;
+    secs += t0.elapsed().as_secs_f64();
+    let mut k = 0;
+    let mut test_error = rel_error(&x.eval_features(&test_views, par)?, test.y.view());
+    let trace = flag("--trace");
+    if trace {
+        println!(
+            "  start ({start_secs:.1} s, not counted): train {:.3e}, test {test_error:.3e}",
+            rel_error(&pred, y)
+        );
+    }
+    while k < iters {
+        let t0 = Instant::now();
+        let cpu0 = cpu_seconds();
+        let ts = TangentSpace::new(&x)?;
+        let target = &train.y - &pred;
+        // the interfaces must outlive the system that borrows them
+        let si_mem;
+        let sys;
+        match &source {
+            Source::Streamed(s) => {
+                sys = GramSystem::from_model(s.linearization(&ts, par)?, None, solver, par)?;
+            }
+            Source::Memory(f) => {
+                let v: Vec<_> = f.iter().map(|a| a.view()).collect();
+                si_mem = tensor_train::tangent::SampleInterfaces::new(&ts, &v, par)?;
+                sys = GramSystem::from_model(
+                    ttfit::optim::linearized::SampleLinearization::new(&ts, &si_mem, &v),
+                    None,
+                    solver,
+                    par,
+                )?;
+            }
+        }
+        let t_sys = t0.elapsed().as_secs_f64();
+        let (c, rep) = if ew {
+            sys.solve_target_eta(target.view(), &mut |g| forcing.next(g))?
+        } else {
+            sys.solve_target_report(target.view(), None)?
+        };
+        let t_solve = t0.elapsed().as_secs_f64();
+        let xi = ts.from_coords(c.view())?;
+        let f0 = loss(&pred);
+        let mut alpha = 1.0;
+        let mut accepted = None;
+        for _ in 0..8 {
+            let y_new = ts.retract(alpha, &xi)?;
+            let p_new = values(&y_new)?;
+            if loss(&p_new) < f0 {
+                accepted = Some((y_new, p_new));
+                break;
+            }
+            alpha *= 0.5;
+        }
+        secs += t0.elapsed().as_secs_f64();
+        k += 1;
+        let Some((y_new, p_new)) = accepted else {
+            println!(
+                "  no decrease along the natural step at iteration {k}: {secs:.2} s, {:.1} CPU-s (system {t_sys:.2} s, solve {:.2} s, {} its, rel res {:.1e})",
+                cpu_seconds() - cpu0,
+                t_solve - t_sys,
+                rep.iterations,
+                rep.rel_residual
+            );
+            break;
+        };
+        x = y_new;
+        pred = p_new;
+        test_error = rel_error(&x.eval_features(&test_views, par)?, test.y.view());
+        if trace {
+            println!(
+                "  iter {k}: {secs:.2} s, this iteration {:.1} CPU-s (system {t_sys:.2} s, solve {:.2} s, {} its, rel res {:.1e} at forcing {:.1e}; step {alpha}), train {:.3e}, test {test_error:.3e}, peak RSS {:.0} MB",
+                cpu_seconds() - cpu0,
+                t_solve - t_sys,
+                rep.iterations,
+                rep.rel_residual,
+                rep.tolerance,
+                rel_error(&pred, y),
+                peak_rss_mb().unwrap_or(f64::NAN)
+            );
+        }
+    }
+    Ok(GnRun {
+        secs_per_iter: secs / k.max(1) as f64,
+        test_error,
+        iterations: k,
     })
 }
 
@@ -112,6 +381,45 @@ fn main() -> ttfit::Result<()> {
                 .sum::<usize>()
         };
         for method in methods.split(',') {
+            if let Some((streamed, ew)) = match method {
+                "streamed-pcg" => Some((true, false)),
+                "streamed-ew" => Some((true, true)),
+                "gn-pcg" => Some((false, false)),
+                "gn-ew" => Some((false, true)),
+                "gn-dense" => Some((false, false)),
+                _ => None,
+            } {
+                let solver = gn_solver(method)?;
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads.unwrap_or(0))
+                    .build()
+                    .map_err(|e| ttfit::Error::param("threads", e.to_string()))?;
+                let run = pool.install(|| {
+                    gauss_newton(
+                        &train,
+                        &test,
+                        &f.domain(),
+                        (n, r, iters),
+                        streamed,
+                        solver,
+                        ew,
+                        Par::Rayon(0),
+                    )
+                });
+                match run {
+                    Ok(s) => println!(
+                        "| {d} | {n_train} | {r} | {n} | {dim} | {method} | {:.3} | {:.3e} | {} | {:.0} |",
+                        s.secs_per_iter,
+                        s.test_error,
+                        s.iterations,
+                        peak_rss_mb().unwrap_or(f64::NAN)
+                    ),
+                    Err(e) => println!(
+                        "| {d} | {n_train} | {r} | {n} | {dim} | {method} | failed: {e} | | | |"
+                    ),
+                }
+                continue;
+            }
             let cfg = FitConfig {
                 basis: Basis::Legendre { n },
                 rank: vec![r],
@@ -125,10 +433,29 @@ fn main() -> ttfit::Result<()> {
                 domain: Some(f.domain()),
                 threads,
                 seed: 1,
+                start: match arg("--start").as_deref() {
+                    Some("additive") => Start::Additive,
+                    _ => Start::Greedy,
+                },
                 ..FitConfig::default()
             };
             let mut last: Option<IterationRecord> = None;
+            let trace = flag("--trace");
             let fitted = fit(&cfg, &train, Some(&test), |rec: &IterationRecord| {
+                if trace {
+                    println!(
+                        "  {method} iter {}: {:.2} s, train {:.3e}, test {:.3e}{}",
+                        rec.iteration,
+                        rec.seconds,
+                        rec.train_error,
+                        rec.test_error.unwrap_or(f64::NAN),
+                        rec.step
+                            .note
+                            .as_ref()
+                            .map(|n| format!(" ({n})"))
+                            .unwrap_or_default()
+                    );
+                }
                 last = Some(rec.clone());
             });
             match fitted {

@@ -336,6 +336,13 @@ enum Factor {
     },
 }
 
+/// The tolerance of an iterative solve: fixed (`None`: the solver's own), or a function of
+/// the right-hand side's norm.
+enum Forcing<'f> {
+    Fixed(Option<f64>),
+    OfGradient(&'f mut dyn FnMut(f64) -> f64),
+}
+
 /// The rows the PCG operator and preconditioner are built from when sub-sampled.
 struct SubSample {
     /// The kept rows, evenly strided.
@@ -583,11 +590,32 @@ impl<'a> GramSystem<'a> {
     /// [`GramSystem::solve_target`] with the outcome of the solve (iterations, relative
     /// residual, converged or not; direct solvers report an exact solve). `forcing` overrides
     /// the iterative solvers' tolerance for this solve (an inexact-Newton forcing term chosen
-    /// by the optimizer, e.g. Eisenstat–Walker `min(0.5, sqrt(||g_k|| / ||g_0||))`).
+    /// by the optimizer; for a term that depends on this iterate's gradient, e.g.
+    /// Eisenstat–Walker, see [`GramSystem::solve_target_eta`]).
     pub fn solve_target_report(
         &self,
         t: ArrayView1<'_, f64>,
         forcing: Option<f64>,
+    ) -> Result<(Array1<f64>, SolveReport)> {
+        self.solve_forced(t, Forcing::Fixed(forcing))
+    }
+
+    /// [`GramSystem::solve_target_report`] with the iterative solvers' tolerance chosen from
+    /// the norm of this system's right-hand side `||b|| = ||J^T H t / N||` (the gradient norm
+    /// of the natural step): `eta(||b||)`, e.g. [`super::pcg::EisenstatWalker::next`]. PCG
+    /// forms `b` anyway; LSQR pays one extra `J^T w` for it; direct solvers ignore `eta`.
+    pub fn solve_target_eta(
+        &self,
+        t: ArrayView1<'_, f64>,
+        eta: &mut dyn FnMut(f64) -> f64,
+    ) -> Result<(Array1<f64>, SolveReport)> {
+        self.solve_forced(t, Forcing::OfGradient(eta))
+    }
+
+    fn solve_forced(
+        &self,
+        t: ArrayView1<'_, f64>,
+        forcing: Forcing<'_>,
     ) -> Result<(Array1<f64>, SolveReport)> {
         if t.len() != self.model.n_rows() {
             return Err(Error::param(
@@ -601,10 +629,16 @@ impl<'a> GramSystem<'a> {
             None => t.mapv(|v| v / self.n),
         };
         let mut report = SolveReport::direct();
+        let norm = |v: &Array1<f64>| v.dot(v).sqrt();
         let c = match &self.factor {
-            Factor::Cholesky(ch) => ch.solve_vec(&self.rhs(wt.view())?)?,
+            Factor::Cholesky(ch) => {
+                let rhs = self.rhs(wt.view())?;
+                report.rhs_norm = norm(&rhs);
+                ch.solve_vec(&rhs)?
+            }
             Factor::Eigen { w, inv } => {
                 let rhs = self.rhs(wt.view())?;
+                report.rhs_norm = norm(&rhs);
                 let z = w.t().dot(&rhs) * inv;
                 w.dot(&z)
             }
@@ -617,10 +651,11 @@ impl<'a> GramSystem<'a> {
                 qr.solve(&b)?
             }
             Factor::Lsqr(p) => {
-                let p = LsqrParams {
-                    tol: forcing.unwrap_or(p.tol),
-                    ..*p
+                let tol = match forcing {
+                    Forcing::Fixed(f) => f.unwrap_or(p.tol),
+                    Forcing::OfGradient(eta) => eta(norm(&self.rhs(wt.view())?)),
                 };
+                let p = LsqrParams { tol, ..*p };
                 let sqrt_w = match &self.row_weights {
                     Some(w) => w.mapv(f64::sqrt),
                     None => Array1::from_elem(t.len(), 1.0 / self.n.sqrt()),
@@ -639,6 +674,7 @@ impl<'a> GramSystem<'a> {
             }
             Factor::Blocks(facs) => {
                 let rhs = self.rhs(wt.view())?;
+                report.rhs_norm = norm(&rhs);
                 block_solve(self.model.block_offsets(), facs, &rhs)?
             }
             Factor::Pcg {
@@ -649,7 +685,10 @@ impl<'a> GramSystem<'a> {
             } => {
                 let rhs = self.rhs(wt.view())?;
                 let p = PcgParams {
-                    forcing: forcing.unwrap_or(params.forcing),
+                    forcing: match forcing {
+                        Forcing::Fixed(f) => f.unwrap_or(params.forcing),
+                        Forcing::OfGradient(eta) => eta(norm(&rhs)),
+                    },
                     ..*params
                 };
                 let off = self.model.block_offsets();

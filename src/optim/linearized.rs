@@ -236,12 +236,20 @@ impl LinearizedModel for SampleLinearization<'_> {
     }
 }
 
-/// A [`SampleLinearization`] restricted to some rows, owning the selected interfaces and
-/// features ([`LinearizedModel::select_rows`]).
-struct SelectedRows<'a> {
+/// A [`SampleLinearization`] that owns its interfaces and features: the model of some selected
+/// rows ([`LinearizedModel::select_rows`], also of the streamed model,
+/// [`super::streamed::StreamedLinearization`]).
+pub struct SelectedRows<'a> {
     ts: &'a TangentSpace,
     si: SampleInterfaces,
     feats: Vec<Array2<f64>>,
+}
+
+impl<'a> SelectedRows<'a> {
+    /// The model of the samples with features `feats` and interfaces `si` at `ts`.
+    pub fn new(ts: &'a TangentSpace, si: SampleInterfaces, feats: Vec<Array2<f64>>) -> Self {
+        SelectedRows { ts, si, feats }
+    }
 }
 
 impl SelectedRows<'_> {

@@ -39,7 +39,7 @@ where
     G: Fn(&Array1<f64>) -> Result<Array1<f64>>,
 {
     let mut x = Array1::zeros(n);
-    let done = |x, it, rel: f64| {
+    let done = |x, it, rel: f64, atb: f64| {
         Ok((
             x,
             SolveReport {
@@ -47,19 +47,20 @@ where
                 rel_residual: rel,
                 tolerance: p.tol,
                 converged: rel <= p.tol,
+                rhs_norm: atb,
             },
         ))
     };
     let mut u = b.clone();
     let mut beta = norm(&u);
     if beta == 0.0 {
-        return done(x, 0, 0.0);
+        return done(x, 0, 0.0, 0.0);
     }
     u /= beta;
     let mut v = atv(&u)?;
     let mut alpha = norm(&v);
     if alpha == 0.0 {
-        return done(x, 0, 0.0);
+        return done(x, 0, 0.0, 0.0);
     }
     // ||A^T b|| = alpha_1 beta_1
     let atb = alpha * beta;
@@ -106,7 +107,7 @@ where
             break;
         }
     }
-    done(x, it, rel)
+    done(x, it, rel, atb)
 }
 
 fn norm(v: &Array1<f64>) -> f64 {

@@ -38,6 +38,7 @@ pub mod pcg;
 pub mod rcg;
 pub mod rgd;
 pub mod state;
+pub mod streamed;
 
 pub use config::OptimizerConfig;
 

@@ -30,6 +30,11 @@ pub struct SolveReport {
     pub tolerance: f64,
     /// `rel_residual <= tolerance`.
     pub converged: bool,
+    /// `||b||`, the norm of the right-hand side of the normal equations (for the natural
+    /// gradient: the norm of the Riemannian gradient in tangent coordinates, what
+    /// [`EisenstatWalker`] reads). 0 where the solver does not form `b` (QR).
+    #[serde(default)]
+    pub rhs_norm: f64,
 }
 
 impl SolveReport {
@@ -40,7 +45,65 @@ impl SolveReport {
             rel_residual: 0.0,
             tolerance: 0.0,
             converged: true,
+            rhs_norm: 0.0,
         }
+    }
+}
+
+/// Eisenstat–Walker forcing terms for the inexact Newton / Gauss–Newton solves (Eisenstat and
+/// Walker 1996, "choice 2"): `eta_0 = eta_max`, then
+/// `eta_k = gamma (||g_k|| / ||g_{k-1}||)^2`, kept at least `gamma eta_{k-1}^2` when that is
+/// above 0.1 (so that one lucky step does not make the next solve needlessly tight), and
+/// clamped to `[eta_min, eta_max]`. `g_k` is the gradient at iterate `k` (the right-hand side
+/// `||b||` of its Gram system, [`SolveReport::rhs_norm`]). Loose solves far from the solution,
+/// tight ones as the gradient falls: the local convergence of the exact method is kept while
+/// early iterations cost few products.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EisenstatWalker {
+    /// `gamma` in `(0, 1]` (0.9 in the paper).
+    pub gamma: f64,
+    /// Upper bound and first term (0.5).
+    pub eta_max: f64,
+    /// Lower bound (e.g. 1e-6): tighter than the rounding of `J v` is pointless.
+    pub eta_min: f64,
+    prev: Option<(f64, f64)>,
+}
+
+impl Default for EisenstatWalker {
+    fn default() -> Self {
+        EisenstatWalker::new(0.9, 0.5, 1e-6)
+    }
+}
+
+impl EisenstatWalker {
+    /// The rule with these constants and no history.
+    pub fn new(gamma: f64, eta_max: f64, eta_min: f64) -> Self {
+        EisenstatWalker {
+            gamma,
+            eta_max,
+            eta_min,
+            prev: None,
+        }
+    }
+
+    /// The forcing term for the solve at an iterate whose gradient norm is `gnorm`; records
+    /// `(gnorm, eta)` for the next call.
+    pub fn next(&mut self, gnorm: f64) -> f64 {
+        let eta = match self.prev {
+            None => self.eta_max,
+            Some((g_prev, eta_prev)) => {
+                let ratio = if g_prev > 0.0 { gnorm / g_prev } else { 0.0 };
+                let mut eta = self.gamma * ratio * ratio;
+                let floor = self.gamma * eta_prev * eta_prev;
+                if floor > 0.1 {
+                    eta = eta.max(floor);
+                }
+                eta
+            }
+        };
+        let eta = eta.clamp(self.eta_min, self.eta_max);
+        self.prev = Some((gnorm, eta));
+        eta
     }
 }
 
@@ -68,6 +131,7 @@ where
                 rel_residual: 0.0,
                 tolerance: p.forcing,
                 converged: true,
+                rhs_norm: 0.0,
             },
         ));
     }
@@ -106,6 +170,7 @@ where
             rel_residual: rel,
             tolerance: p.forcing,
             converged: rel <= p.forcing,
+            rhs_norm: bnorm,
         },
     ))
 }
@@ -156,5 +221,27 @@ mod tests {
         assert_eq!(rep.iterations, 3);
         assert!(!rep.converged && rep.rel_residual > 1e-14);
         assert!(b.dot(&x) > 0.0);
+        assert!((rep.rhs_norm - b.dot(&b).sqrt()).abs() <= 1e-14 * rep.rhs_norm);
+    }
+
+    /// The Eisenstat–Walker sequence against values worked by hand: first term `eta_max`;
+    /// gradient halved: `0.9 * 0.25 = 0.225`, above the safeguard `0.9 * 0.5^2 = 0.225`;
+    /// then a gradient drop by 100: `0.9e-4`, but the safeguard `0.9 * 0.225^2 = 0.0456` is
+    /// below 0.1, so the term is `0.9e-4`; then no decrease: `0.9` clamped to `eta_max`;
+    /// and a tiny ratio is clamped to `eta_min`.
+    #[test]
+    fn eisenstat_walker_follows_the_gradient_ratio() {
+        let mut ew = EisenstatWalker::new(0.9, 0.5, 1e-6);
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-15 * b.abs().max(1e-300);
+        assert!(close(ew.next(1.0), 0.5));
+        assert!(close(ew.next(0.5), 0.225));
+        assert!(close(ew.next(0.005), 0.9e-4));
+        assert!(close(ew.next(0.005), 0.5));
+        // safeguard active: eta_prev = 0.5 gives floor 0.225 > 0.1
+        assert!(close(ew.next(0.0005), 0.225));
+        let mut ew = EisenstatWalker::new(0.9, 0.5, 1e-6);
+        ew.next(1.0);
+        ew.next(0.5); // eta 0.225, floor next 0.0456
+        assert!(close(ew.next(1e-8), 1e-6));
     }
 }
