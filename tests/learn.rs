@@ -776,3 +776,16 @@ fn cross_validation_selects_the_degrees_of_an_additive_function() {
     );
     assert_eq!(fitted.model.tt().mode_sizes(), *f);
 }
+
+/// A rounding tolerance outside (0, 1) is refused with advice, before any work.
+#[test]
+fn pruning_tolerance_is_checked() {
+    for tol in [0.0, 1.0, -1e-3, f64::NAN] {
+        let lc = LearnConfig {
+            prune: Some(tol),
+            ..LearnConfig::default()
+        };
+        let e = lc.validate().unwrap_err().to_string();
+        assert!(e.contains("prune") && e.contains("(0, 1)"), "{tol}: {e}");
+    }
+}

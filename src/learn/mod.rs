@@ -20,7 +20,8 @@
 //! the budget is spent. The budget is counted work ([`work`]), not a clock, so the search and
 //! its answer do not depend on the machine, the load or the thread count. Each stage after the
 //! first is warm-started from the previous model, and a momentum optimizer carries its velocity
-//! over, projected onto the new tangent space ([`carry`]; the damping restarts). The model with the lowest validation error over the whole path is selected;
+//! over, projected onto the new tangent space ([`carry`]; the damping restarts). The model
+//! with the lowest validation error over the whole path is selected;
 //! with [`LearnConfig::refit`] it is then refitted on all rows (train + validation) from the
 //! selected iterate for as many iterations as its stage needed to reach it. Before that, a
 //! variable's functions are *pruned* to the fewest whose truncation keeps the validation error
@@ -447,11 +448,11 @@ impl<O: Observer> Search<'_, O> {
             .transpose()?;
         // the budget is counted work (see `work`): checked between stages, and a stage of the
         // search stops after the iterations the budget has left (at least one; the pruning
-        // stage after the search is not cut)
+        // stages after the search, by degree or by rounding, are not cut)
         let per_iteration = work::iteration_units(&self.cfg.optimizer, &x0, train.len())
             + work::evaluation_units(&x0, train.len() + valid.len());
         let left = (self.search_budget - self.work.seconds()) / work::SECONDS_PER_UNIT;
-        let max_iter = if kind == "prune" {
+        let max_iter = if kind.starts_with("prune") {
             self.lc.stage_iterations
         } else {
             self.lc
