@@ -1077,9 +1077,9 @@ proptest! {
         let mut s: Vec<f64> = (0..n)
             .map(|i| {
                 if i < r {
-                    10f64.powf(-spread * g.gen::<f64>())
+                    10f64.powf(-spread * g.random::<f64>())
                 } else {
-                    g.gen::<f64>()
+                    g.random::<f64>()
                 }
             })
             .collect();
