@@ -369,6 +369,7 @@ pub struct Truncated {
 /// `O(u)` (Yamamoto et al. 2015: the loss of orthogonality is `O(u kappa(W)^2)`). An SVD is
 /// accurate to `u sigma_1 / (sigma_r - sigma_{r+1})` instead (the square root of this
 /// ratio): the Gram path trades that margin, which a wide gap makes irrelevant, for speed.
+#[allow(clippy::needless_range_loop)] // triangular index loops
 pub fn truncate_by_gram(
     a: ArrayView2<'_, f64>,
     r: usize,
@@ -384,7 +385,7 @@ pub fn truncate_by_gram(
     let trace: f64 = g.diag().sum();
     let (lam, wt) = small_eigh::eigh_descending(g.as_slice().expect("C-order"), n)?;
     let gap = lam[r - 1] - lam[r];
-    if !(gap > 0.0) || f64::EPSILON * trace > GRAM_GAP_TOL * gap {
+    if gap.is_nan() || gap <= 0.0 || f64::EPSILON * trace > GRAM_GAP_TOL * gap {
         return Ok(None);
     }
     let s = Array1::from_iter(lam.iter().map(|&l| l.max(0.0).sqrt()));
@@ -426,6 +427,7 @@ pub fn truncate_by_gram(
 /// Lower Cholesky factor of a small, well-conditioned SPD matrix (the near-identity `W^T W` of
 /// [`truncate_by_gram`]); `None` when a pivot is below `1/2` (not near-identity: the caller falls
 /// back to the SVD).
+#[allow(clippy::needless_range_loop)] // index form of the textbook recurrence
 fn small_cholesky(a: &Array2<f64>) -> Option<Array2<f64>> {
     let n = a.nrows();
     let mut l = Array2::<f64>::zeros((n, n));
@@ -434,7 +436,7 @@ fn small_cholesky(a: &Array2<f64>) -> Option<Array2<f64>> {
         for k in 0..j {
             d -= l[[j, k]] * l[[j, k]];
         }
-        if !(d >= 0.5) {
+        if d.is_nan() || d < 0.5 {
             return None;
         }
         let d = d.sqrt();

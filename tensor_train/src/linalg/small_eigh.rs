@@ -10,6 +10,8 @@
 //! 2. the implicit QL iteration with Wilkinson shifts (EISPACK `tql2`), the rotations applied to
 //!    the rows of `W^T`, which are contiguous, so the inner loops vectorize.
 
+#![allow(clippy::needless_range_loop)] // EISPACK's index recurrences, kept recognizable
+
 use super::LinalgError;
 
 /// Iteration cap per eigenvalue of the QL sweep (EISPACK uses 30; convergence is cubic, two or
