@@ -186,8 +186,8 @@ mod fused {
                     1 if n <= 16 => last_core_avx2(ls, ps, gs, ra, n, os),
                     4 if avx512 => kernel_avx512::<4>(ls, ps, gs, ra, n, os),
                     6 if avx512 => kernel_avx512::<6>(ls, ps, gs, ra, n, os),
-                    8 if avx512 => kernel_avx512::<8>(ls, ps, gs, ra, n, os),
-                    16 if avx512 => kernel_avx512::<16>(ls, ps, gs, ra, n, os),
+                    8 if avx512 => kernel_avx512_blocked::<8, 4, 4>(ls, ps, gs, ra, n, os),
+                    16 if avx512 => kernel_avx512_blocked::<16, 2, 4>(ls, ps, gs, ra, n, os),
                     2 => kernel_avx2::<2>(ls, ps, gs, ra, n, os),
                     3 => kernel_avx2::<3>(ls, ps, gs, ra, n, os),
                     4 => kernel_avx2::<4>(ls, ps, gs, ra, n, os),
@@ -233,6 +233,138 @@ mod fused {
         out: &mut [f64],
     ) {
         kernel::<RB, 8>(l, phi, g, ra, n, out)
+    }
+
+    /// [`kernel_avx512`] with the sums over `j` of `A` consecutive `a` interleaved (see
+    /// [`block_interleaved`]): the same operation order per row, so bitwise the same result.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    fn kernel_avx512_blocked<const RB: usize, const R: usize, const A: usize>(
+        l: &[f64],
+        phi: &[f64],
+        g: &[f64],
+        ra: usize,
+        n: usize,
+        out: &mut [f64],
+    ) {
+        let rows = out.len() / RB;
+        let full = rows / R * R;
+        for i0 in (0..full).step_by(R) {
+            block_interleaved::<RB, R, A>(
+                &l[i0 * ra..(i0 + R) * ra],
+                &phi[i0 * n..(i0 + R) * n],
+                g,
+                ra,
+                n,
+                &mut out[i0 * RB..(i0 + R) * RB],
+            );
+        }
+        for i in full..rows {
+            block_interleaved::<RB, 1, A>(
+                &l[i * ra..(i + 1) * ra],
+                &phi[i * n..(i + 1) * n],
+                g,
+                ra,
+                n,
+                &mut out[i * RB..(i + 1) * RB],
+            );
+        }
+    }
+
+    /// [`block`] with the loop over `j` outside a group of `A` consecutive `a`: each broadcast
+    /// `phi[i, j]` then serves `A` vector FMAs instead of one, which halves the loads per FMA
+    /// (the limit of [`block`] at `RB = 8`: one broadcast per FMA). Every row still computes
+    /// `tmp_a = sum_j phi[i, j] G[a, j, :]` in index order and `acc = sum_a l[i, a] tmp_a` in
+    /// index order, exactly as [`block`] does.
+    #[inline(always)]
+    fn block_interleaved<const RB: usize, const R: usize, const A: usize>(
+        l: &[f64],
+        phi: &[f64],
+        g: &[f64],
+        ra: usize,
+        n: usize,
+        out: &mut [f64],
+    ) {
+        let mut acc = [[0.0f64; RB]; R];
+        let stride = n * RB;
+        let full = ra / A * A;
+        for a0 in (0..full).step_by(A) {
+            let mut tmp = [[[0.0f64; RB]; R]; A];
+            for j in 0..n {
+                let mut p = [0.0f64; R];
+                for r in 0..R {
+                    p[r] = phi[r * n + j];
+                }
+                for aa in 0..A {
+                    let gj = &g[(a0 + aa) * stride + j * RB..(a0 + aa) * stride + (j + 1) * RB];
+                    for r in 0..R {
+                        for b in 0..RB {
+                            tmp[aa][r][b] = p[r].mul_add(gj[b], tmp[aa][r][b]);
+                        }
+                    }
+                }
+            }
+            for aa in 0..A {
+                for r in 0..R {
+                    let la = l[r * ra + a0 + aa];
+                    for b in 0..RB {
+                        acc[r][b] = la.mul_add(tmp[aa][r][b], acc[r][b]);
+                    }
+                }
+            }
+        }
+        for a in full..ra {
+            let mut tmp = [[0.0f64; RB]; R];
+            for j in 0..n {
+                let gj = &g[a * stride + j * RB..a * stride + (j + 1) * RB];
+                for r in 0..R {
+                    let p = phi[r * n + j];
+                    for b in 0..RB {
+                        tmp[r][b] = p.mul_add(gj[b], tmp[r][b]);
+                    }
+                }
+            }
+            for r in 0..R {
+                let la = l[r * ra + a];
+                for b in 0..RB {
+                    acc[r][b] = la.mul_add(tmp[r][b], acc[r][b]);
+                }
+            }
+        }
+        for r in 0..R {
+            out[r * RB..(r + 1) * RB].copy_from_slice(&acc[r]);
+        }
+    }
+
+    /// The interleaved block gives bitwise the results of the plain one (same operation
+    /// order per row), with a remainder in `a` (`ra = 6`, `A = 4`) and in the rows.
+    #[cfg(all(test, target_arch = "x86_64"))]
+    #[test]
+    fn interleaved_block_is_bitwise_the_plain_block() {
+        if !(std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("fma"))
+        {
+            return;
+        }
+        for &(ra, n, rb) in &[(6usize, 8usize, 8usize), (8, 8, 8), (5, 10, 16), (1, 7, 8)] {
+            let rows = 29;
+            let l: Vec<f64> = (0..rows * ra).map(|i| (i as f64 * 0.37).sin()).collect();
+            let phi: Vec<f64> = (0..rows * n).map(|i| (i as f64 * 0.91).cos()).collect();
+            let g: Vec<f64> = (0..ra * n * rb).map(|i| (i as f64 * 0.13).sin()).collect();
+            let mut plain = vec![0.0; rows * rb];
+            let mut inter = vec![0.0; rows * rb];
+            // SAFETY: AVX-512F and FMA checked above
+            unsafe {
+                if rb == 8 {
+                    kernel_avx512::<8>(&l, &phi, &g, ra, n, &mut plain);
+                    kernel_avx512_blocked::<8, 4, 4>(&l, &phi, &g, ra, n, &mut inter);
+                } else {
+                    kernel_avx512::<16>(&l, &phi, &g, ra, n, &mut plain);
+                    kernel_avx512_blocked::<16, 2, 4>(&l, &phi, &g, ra, n, &mut inter);
+                }
+            }
+            assert_eq!(plain, inter, "({ra},{n},{rb})");
+        }
     }
 
     /// Output width 1 (the last core): `out[i] = sum_j phi[i, j] (sum_a l[i, a] G[a, j])`,
@@ -597,6 +729,8 @@ mod fused_tests {
             (16, 10, 1),
             (4, 20, 1),
             (3, 4, 9),
+            (6, 8, 8),
+            (5, 10, 16),
         ] {
             let rows = 37; // not a multiple of the row block
             let l = Array2::from_shape_fn((rows, ra), |(i, a)| {

@@ -117,11 +117,15 @@ impl TensorTrain {
     /// TT rounding `H(Y)`: right-orthogonalize (skipped when the gauge says it is done), then
     /// left-to-right truncated SVDs. Cost `O(d n r^3)`. The output is left-orthogonal.
     pub fn round(&self, trunc: &Truncation) -> Result<Rounded> {
-        self.clone().round_owned(trunc)
+        self.clone().round_owned(trunc, false)
     }
 
-    /// [`TensorTrain::round`] consuming `self` (no copy of the cores).
-    pub(crate) fn round_owned(self, trunc: &Truncation) -> Result<Rounded> {
+    /// [`TensorTrain::round`] consuming `self` (no copy of the cores). With `gram`, a bond whose
+    /// rank is set by a cap alone (`rel_tol == 0`) is truncated through the Gram matrix of its
+    /// unfolding ([`linalg::truncate_by_gram`]) when that is accurate (a wide singular gap at
+    /// the cut), and by the SVD otherwise; the discarded values are then the Gram estimates,
+    /// accurate only to `sqrt(u) ||Y||` absolutely.
+    pub(crate) fn round_owned(self, trunc: &Truncation, gram: bool) -> Result<Rounded> {
         let d = self.order();
         trunc.validate(d)?;
         let mut t = self;
@@ -135,7 +139,20 @@ impl TensorTrain {
         let mut cores = t.into_cores();
         let mut discarded = Vec::with_capacity(d.saturating_sub(1));
         for k in 0..d.saturating_sub(1) {
-            let (a, n, _) = cores[k].dim();
+            let (a, n, w) = cores[k].dim();
+            if gram && trunc.rel_tol == 0.0 {
+                if let Some(cap) = trunc.cap(k) {
+                    if let Some(tr) =
+                        linalg::truncate_by_gram(left_unfolding(&cores[k]), cap.min(w))?
+                    {
+                        let rk = tr.u.ncols();
+                        discarded.push(tr.s.slice(s![rk..]).to_owned());
+                        cores[k] = tr.u.into_shape_with_order((a, n, rk)).expect("C-order");
+                        cores[k + 1] = left_multiply(&tr.c, &cores[k + 1])?;
+                        continue;
+                    }
+                }
+            }
             let svd = linalg::svd_thin(left_unfolding(&cores[k]))?;
             let s_all = svd.s.as_slice().expect("owned array");
             let rk = linalg::truncation_rank(s_all, trunc.cap(k), bond_tol);

@@ -31,6 +31,7 @@ mod faer_backend;
 #[cfg(feature = "lapack")]
 mod lapack_backend;
 mod qr_lstsq;
+mod small_eigh;
 
 #[cfg(not(feature = "lapack"))]
 use faer_backend as backend;
@@ -324,6 +325,131 @@ pub fn svd_thin(a: ArrayView2<'_, f64>) -> Result<Svd, LinalgError> {
         }
     }
     Ok(svd)
+}
+
+/// Largest accepted `u ||A||_F^2 / (lambda_r - lambda_{r+1})` in [`truncate_by_gram`]: the
+/// bound on the sine of the angle between the computed and the exact dominant right singular
+/// subspace, up to a modest constant (see there). `1e-12` keeps that angle, and hence the
+/// difference from the SVD truncation relative to `||A||`, two orders below the `1e-10` the
+/// rounding tests ask for.
+pub const GRAM_GAP_TOL: f64 = 1e-12;
+
+/// Largest width `n` for which [`truncate_by_gram`] is tried (the `n x n` eigenproblem is
+/// solved by the small dense kernel of `linalg::small_eigh`).
+pub const GRAM_MAX_WIDTH: usize = 64;
+
+/// A rank-`r` truncation `A_r = U C` with orthonormal `U` (`m x r`) and `C = U^T A` (`r x n`),
+/// and the estimates of all `min(m, n)` singular values of `A` (non-increasing).
+#[derive(Debug, Clone)]
+pub struct Truncated {
+    /// Orthonormal basis of the kept left subspace, `m x r`.
+    pub u: Array2<f64>,
+    /// `U^T A`, `r x n` (`diag(s_r) V_r^T` up to an `r x r` rotation).
+    pub c: Array2<f64>,
+    /// Singular value estimates `sqrt(max(lambda_i, 0))`, non-increasing.
+    pub s: Array1<f64>,
+}
+
+/// The best rank-`r` approximation `A V_r V_r^T` of a tall `m x n` matrix (`m >= n`,
+/// `1 <= r < n <= GRAM_MAX_WIDTH`) from the eigendecomposition of its Gram matrix
+/// `G = A^T A = V diag(lambda) V^T` instead of an SVD, or `None` when that is not accurate
+/// enough (the caller then uses [`svd_thin`]).
+///
+/// Steps: `G` (one GEMM), its eigenvectors (`linalg::small_eigh`), `W = A V_r S_r^{-1}` (nearly
+/// orthonormal), one CholeskyQR pass `W = U L^T`, `C = L^T S_r V_r^T`; so `U C = A V_r V_r^T`,
+/// `U` orthonormal to `O(u)`.
+///
+/// Accuracy. The computed `G` and the backward error of the eigensolver perturb `A^T A` by `E`
+/// with `||E|| <= c_1 u ||A||_F^2` (`c_1` a low-degree polynomial in `m, n`; `sqrt(m)` typical).
+/// By Davis–Kahan the computed `V_r` is at angle `sin(theta) <= ||E|| / (gap - ||E||)` from the
+/// exact dominant subspace, `gap = lambda_r - lambda_{r+1}`, and
+/// `||U C - A_r|| <= 2 sin(theta) ||A||`. The path is taken only when
+/// `u ||A||_F^2 / gap <= GRAM_GAP_TOL`; it implies `sigma_r^2 >= gap >= sigma_1^2 / 4.5e3`, and
+/// `W^T W = I + F` with `||F|| <= ~1e-12`, so one CholeskyQR pass leaves `U` orthonormal to
+/// `O(u)` (Yamamoto et al. 2015: the loss of orthogonality is `O(u kappa(W)^2)`). An SVD is
+/// accurate to `u sigma_1 / (sigma_r - sigma_{r+1})` instead (the square root of this
+/// ratio): the Gram path trades that margin, which a wide gap makes irrelevant, for speed.
+#[allow(clippy::needless_range_loop)] // triangular index loops
+pub fn truncate_by_gram(
+    a: ArrayView2<'_, f64>,
+    r: usize,
+) -> Result<Option<Truncated>, LinalgError> {
+    let (m, n) = a.dim();
+    if r == 0 || r >= n || n > GRAM_MAX_WIDTH || m < n {
+        return Ok(None);
+    }
+    if a.iter().any(|x| !x.is_finite()) {
+        return Err(LinalgError::NoConvergence { op: "SVD" });
+    }
+    let g = gram(a, Par::Seq)?;
+    let trace: f64 = g.diag().sum();
+    let (lam, wt) = small_eigh::eigh_descending(g.as_slice().expect("C-order"), n)?;
+    let gap = lam[r - 1] - lam[r];
+    if gap.is_nan() || gap <= 0.0 || f64::EPSILON * trace > GRAM_GAP_TOL * gap {
+        return Ok(None);
+    }
+    let s = Array1::from_iter(lam.iter().map(|&l| l.max(0.0).sqrt()));
+    // V_r^T scaled by 1 / sigma_i: W = A V_r S_r^{-1} has W^T W = I + F, |F| <= ~u ||A||_F^2 / gap
+    let mut vts = Array2::from_shape_vec((r, n), wt[..r * n].to_vec()).expect("row-major");
+    for (mut row, &si) in vts.rows_mut().into_iter().zip(s.iter()) {
+        row.mapv_inplace(|x| x / si);
+    }
+    let mut u = Array2::zeros((m, r));
+    gemm(1.0, a, vts.t(), 0.0, u.view_mut(), Par::Seq)?;
+    // one CholeskyQR pass: W = Q L^T with L L^T = W^T W; orthogonality O(u kappa(W)^2) = O(u)
+    let wtw = gram(u.view(), Par::Seq)?;
+    let Some(l) = small_cholesky(&wtw) else {
+        return Ok(None);
+    };
+    for mut row in u.rows_mut() {
+        // row <- row L^{-T}: solve L x = row^T by forward substitution
+        for i in 0..r {
+            let mut v = row[i];
+            for k in 0..i {
+                v -= l[[i, k]] * row[k];
+            }
+            row[i] = v / l[[i, i]];
+        }
+    }
+    // C = L^T S_r V_r^T
+    let mut c = Array2::zeros((r, n));
+    for i in 0..r {
+        for k in i..r {
+            let lk = l[[k, i]] * s[k];
+            for j in 0..n {
+                c[[i, j]] += lk * wt[k * n + j];
+            }
+        }
+    }
+    Ok(Some(Truncated { u, c, s }))
+}
+
+/// Lower Cholesky factor of a small, well-conditioned SPD matrix (the near-identity `W^T W` of
+/// [`truncate_by_gram`]); `None` when a pivot is below `1/2` (not near-identity: the caller falls
+/// back to the SVD).
+#[allow(clippy::needless_range_loop)] // index form of the textbook recurrence
+fn small_cholesky(a: &Array2<f64>) -> Option<Array2<f64>> {
+    let n = a.nrows();
+    let mut l = Array2::<f64>::zeros((n, n));
+    for j in 0..n {
+        let mut d = a[[j, j]];
+        for k in 0..j {
+            d -= l[[j, k]] * l[[j, k]];
+        }
+        if d.is_nan() || d < 0.5 {
+            return None;
+        }
+        let d = d.sqrt();
+        l[[j, j]] = d;
+        for i in j + 1..n {
+            let mut v = a[[i, j]];
+            for k in 0..j {
+                v -= l[[i, k]] * l[[j, k]];
+            }
+            l[[i, j]] = v / d;
+        }
+    }
+    Some(l)
 }
 
 /// The rank kept when truncating singular values `s` (non-increasing): the smallest `k` with

@@ -1040,3 +1040,98 @@ proptest! {
         }
     }
 }
+
+/// Tall shapes with a prescribed spectrum for the Gram truncation: `n` columns, `m >= n` rows,
+/// a cut `r < n`, the leading `r` singular values in `[10^-spread, 1]`, the trailing ones at most
+/// `ratio` times `sigma_r` (a gap of `1 - ratio`), and a data seed.
+fn gram_cases() -> impl Strategy<Value = (usize, usize, usize, f64, f64, u64)> {
+    (
+        2usize..=40,
+        0usize..=80,
+        any::<u64>(),
+        0.0f64..3.0,
+        0.0f64..0.999,
+    )
+        .prop_flat_map(|(n, extra, seed, spread, ratio)| {
+            (
+                Just(n),
+                Just(n + extra),
+                1..n,
+                Just(spread),
+                Just(ratio),
+                Just(seed),
+            )
+        })
+}
+
+proptest! {
+    #![proptest_config(prop_config())]
+
+    /// `truncate_by_gram` equals the SVD truncation `U_r S_r V_r^T` to its documented bound
+    /// `2 sin(theta) ||A||`, `sin(theta) <= c u ||A||_F^2 / gap` (checked with `c = 50`, plus the
+    /// SVD's own `SVD_TOL`), with an orthonormal `U`; it declines exactly when the gap test fails,
+    /// and it never declines a gap ten times wider than its threshold.
+    #[test]
+    fn prop_gram_truncation_matches_svd((n, m, r, spread, ratio, seed) in gram_cases()) {
+        let mut g = rng(seed);
+        let mut s: Vec<f64> = (0..n)
+            .map(|i| {
+                if i < r {
+                    10f64.powf(-spread * g.random::<f64>())
+                } else {
+                    g.random::<f64>()
+                }
+            })
+            .collect();
+        let (head, tail) = s.split_at_mut(r);
+        head.sort_by(|a, b| b.partial_cmp(a).unwrap());
+        let sr = head[r - 1];
+        for x in tail.iter_mut() {
+            *x *= ratio * sr;
+        }
+        tail.sort_by(|a, b| b.partial_cmp(a).unwrap());
+        let a = with_spectrum(m, n, &s, &mut g);
+        let nrm2: f64 = s.iter().map(|x| x * x).sum();
+        let gap = s[r - 1].powi(2) - s[r].powi(2);
+        let bound = f64::EPSILON * nrm2 / gap;
+        let out = truncate_by_gram(a.view(), r).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        if bound <= 0.1 * GRAM_GAP_TOL {
+            prop_assert!(out.is_some(), "declined a wide gap: bound {:e}", bound);
+        }
+        if let Some(t) = out {
+            prop_assert_eq!(t.u.dim(), (m, r));
+            prop_assert_eq!(t.c.dim(), (r, n));
+            prop_assert!(orth_err(t.u.view()) <= ORTH_TOL);
+            let svd = svd_thin(a.view()).unwrap().truncate(r);
+            let mut us = svd.u.clone();
+            for (j, &sj) in svd.s.iter().enumerate() {
+                us.column_mut(j).mapv_inplace(|x| x * sj);
+            }
+            let ar = naive_mm(us.view(), svd.vt.view());
+            let uc = naive_mm(t.u.view(), t.c.view());
+            let err = fro((&uc - &ar).view());
+            prop_assert!(
+                err <= (100.0 * bound + SVD_TOL) * s[0],
+                "err {:e}, bound {:e}, gap {:e}", err, bound, gap
+            );
+            for (i, &si) in s.iter().enumerate() {
+                prop_assert!((t.s[i].powi(2) - si * si).abs() <= 50.0 * f64::EPSILON * nrm2);
+            }
+        }
+    }
+}
+
+/// A near-tie at the cut (`sigma_r / sigma_{r+1} = 1 + 1e-9`) is declined: the Gram matrix cannot
+/// separate the subspaces there, and the caller must use the SVD.
+#[test]
+fn gram_truncation_declines_a_narrow_gap() {
+    let mut g = rng(5);
+    let s = [1.0, 0.5, 0.3, 0.3 / (1.0 + 1e-9), 0.1];
+    let a = with_spectrum(30, 5, &s, &mut g);
+    assert!(truncate_by_gram(a.view(), 3).unwrap().is_none());
+    assert!(truncate_by_gram(a.view(), 2).unwrap().is_some());
+    // out of its domain: r >= n, wide matrices, r = 0
+    assert!(truncate_by_gram(a.view(), 5).unwrap().is_none());
+    assert!(truncate_by_gram(a.t(), 2).unwrap().is_none());
+    assert!(truncate_by_gram(a.view(), 0).unwrap().is_none());
+}

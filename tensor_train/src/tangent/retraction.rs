@@ -52,7 +52,7 @@ impl TangentSpace {
             Some(Err(e)) => return Err(e),
             _ => self.combined_tt(1.0, t, xi)?,
         };
-        let rounded = y.round_owned(&Truncation::ranks(&ranks))?;
+        let rounded = y.round_owned(&Truncation::ranks(&ranks), true)?;
         let mut tt = rounded.tt;
         debug_assert_eq!(tt.gauge(), Gauge::Mixed { center: d - 1 });
         // ranks can only drop if X + t xi has lower rank; keep the fixed-rank shapes
