@@ -49,8 +49,7 @@
 use super::damping::{direction_target, lm_loop, Damping, DampingState, Proposal};
 use super::gram::GramSystem;
 use super::ngd::{
-    damped_system, iteration_samples, natural_step, take_step, Metric, NaturalPoint, NgdConfig,
-    StepRule, Taken,
+    damped_system, natural_step, take_step, Metric, NaturalPoint, NgdConfig, StepRule, Taken,
 };
 use super::objective::{Objective, ObjectiveStep, RowDerivatives, SampleObjective};
 use super::state::{OptimizerState, TtData};
@@ -691,10 +690,8 @@ impl Optimizer for Momentum {
         data: &SampleSet,
         ctx: &mut StepContext<'_>,
     ) -> Result<(TensorTrain, StepReport)> {
-        let full = self.cfg.natural.batch_size.is_none_or(|b| b >= data.len());
-        let batch = iteration_samples(data, self.cfg.natural.batch_size, ctx.rng);
-        let obj = SampleObjective::new(batch.as_ref(), ctx.loss);
-        self.step_objective(x, &obj, full, ctx.par)
+        let batch_size = self.cfg.natural.batch_size;
+        self.step_samples(x, data, batch_size, ctx)
     }
 }
 

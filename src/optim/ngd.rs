@@ -19,7 +19,7 @@ use super::damping::{damped_natural_step, DampedGram, Damping, DampingRule, Damp
 use super::gram::{GramSolver, GramSystem};
 use super::linearized::{apply_factors, FactoredRows, LinearizedModel};
 use super::linesearch::{armijo_on, Armijo};
-use super::objective::{Objective, ObjectiveStep, RowDerivatives, SampleObjective};
+use super::objective::{Objective, ObjectiveStep, RowDerivatives};
 use super::state::OptimizerState;
 use super::{Optimizer, Prepared, StepContext, StepReport};
 use crate::error::{Error, Result};
@@ -585,10 +585,8 @@ impl Optimizer for Ngd {
         data: &SampleSet,
         ctx: &mut StepContext<'_>,
     ) -> Result<(TensorTrain, StepReport)> {
-        let full = self.cfg.batch_size.is_none_or(|b| b >= data.len());
-        let batch = iteration_samples(data, self.cfg.batch_size, ctx.rng);
-        let obj = SampleObjective::new(batch.as_ref(), ctx.loss);
-        self.step_objective(x, &obj, full, ctx.par)
+        let batch_size = self.cfg.batch_size;
+        self.step_samples(x, data, batch_size, ctx)
     }
 }
 

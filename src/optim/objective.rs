@@ -141,4 +141,20 @@ pub trait ObjectiveStep: super::Optimizer {
         full: bool,
         par: Par,
     ) -> Result<(TensorTrain, StepReport)>;
+
+    /// [`super::Optimizer::step`] on training samples: the iteration's samples (all of them,
+    /// or a fresh seeded mini-batch of `batch_size` rows) as a [`SampleObjective`] with the
+    /// context's loss; `full` when the batch is the whole set.
+    fn step_samples(
+        &mut self,
+        x: &TensorTrain,
+        data: &SampleSet,
+        batch_size: Option<usize>,
+        ctx: &mut super::StepContext<'_>,
+    ) -> Result<(TensorTrain, StepReport)> {
+        let full = batch_size.is_none_or(|b| b >= data.len());
+        let batch = super::ngd::iteration_samples(data, batch_size, ctx.rng);
+        let obj = SampleObjective::new(batch.as_ref(), ctx.loss);
+        self.step_objective(x, &obj, full, ctx.par)
+    }
 }

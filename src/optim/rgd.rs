@@ -18,7 +18,7 @@
 //! (MATH.md §6.2): the identity in tangent coordinates.
 
 use super::linesearch::{armijo_on, Armijo};
-use super::objective::{Objective, ObjectiveStep, SampleObjective};
+use super::objective::{Objective, ObjectiveStep};
 use super::{linearized_step, Optimizer, StepContext, StepReport};
 use crate::error::Result;
 use crate::samples::SampleSet;
@@ -64,7 +64,7 @@ impl Optimizer for Rgd {
         data: &SampleSet,
         ctx: &mut StepContext<'_>,
     ) -> Result<(TensorTrain, StepReport)> {
-        self.step_objective(x, &SampleObjective::new(data, ctx.loss), true, ctx.par)
+        self.step_samples(x, data, None, ctx)
     }
 }
 
