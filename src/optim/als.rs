@@ -32,8 +32,7 @@
 use super::{Optimizer, StepContext, StepReport};
 use crate::error::{Error, Result};
 use crate::samples::SampleSet;
-use ndarray::{s, Array1, Array2, Array3, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
-use rayon::prelude::*;
+use ndarray::{s, Array1, Array2, Array3, ArrayView1, ArrayView2, ArrayViewMut2};
 use std::ops::Range;
 use tensor_train::gauge::{left_multiply, left_unfolding, right_multiply, right_unfolding};
 use tensor_train::interfaces::{self, left_step_into, right_step_into};
@@ -506,30 +505,6 @@ pub(crate) fn chunked_reduce<T: Send>(
     reduce::fold_chunks(n_rows, plan, par, init, body, merge)
 }
 
-/// Run `f(rows, out_rows)` over row chunks of an `n x c` output, in parallel if asked.
-pub(crate) fn for_row_chunks(
-    out: &mut Array2<f64>,
-    par: Par,
-    f: impl Fn(Range<usize>, ArrayViewMut2<'_, f64>) -> Result<()> + Sync,
-) -> Result<()> {
-    let run = |(ci, o): (usize, ArrayViewMut2<'_, f64>)| -> Result<()> {
-        let r0 = ci * ROW_CHUNK;
-        let rows = r0..r0 + o.nrows();
-        f(rows, o)
-    };
-    match par {
-        Par::Seq => out
-            .axis_chunks_iter_mut(Axis(0), ROW_CHUNK)
-            .enumerate()
-            .try_for_each(run),
-        Par::Rayon(_) => out
-            .axis_chunks_iter_mut(Axis(0), ROW_CHUNK)
-            .into_par_iter()
-            .enumerate()
-            .try_for_each(run),
-    }
-}
-
 /// Left interface step for all rows: `out[i, :] = ell(x^i) A(x^i)` (`N x r_k`).
 pub(crate) fn left_step_all(
     l_prev: ArrayView2<'_, f64>,
@@ -538,7 +513,7 @@ pub(crate) fn left_step_all(
     par: Par,
 ) -> Result<Array2<f64>> {
     let mut out = Array2::zeros((l_prev.nrows(), core.shape()[2]));
-    for_row_chunks(&mut out, par, |rows, o| {
+    reduce::for_row_chunks(out.view_mut(), ROW_CHUNK, par, |rows, o| -> Result<()> {
         let mut work = Vec::new();
         left_step_into(
             l_prev.slice(s![rows.clone(), ..]),
@@ -560,7 +535,7 @@ pub(crate) fn right_step_all(
     par: Par,
 ) -> Result<Array2<f64>> {
     let mut out = Array2::zeros((r_next.nrows(), core.shape()[0]));
-    for_row_chunks(&mut out, par, |rows, o| {
+    reduce::for_row_chunks(out.view_mut(), ROW_CHUNK, par, |rows, o| -> Result<()> {
         let mut work = Vec::new();
         right_step_into(
             core,
@@ -610,6 +585,7 @@ fn row_dots_transformed(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ndarray::Axis;
     use rand::SeedableRng;
     use rand_distr::{Distribution, StandardNormal};
 

@@ -853,9 +853,10 @@ pub fn gram_of(
     while r0 < n_samples {
         let r1 = (r0 + ROW_BLOCK).min(n_samples);
         let mut blk = jb.slice_mut(s![..r1 - r0, ..]);
-        let fill = |(ci, mut o): (usize, ndarray::ArrayViewMut2<'_, f64>)| -> Result<()> {
-            let a = r0 + ci * CHUNK;
-            let rows = a..a + o.nrows();
+        let fill = |rows: std::ops::Range<usize>,
+                    mut o: ndarray::ArrayViewMut2<'_, f64>|
+         -> Result<()> {
+            let rows = r0 + rows.start..r0 + rows.end;
             model.jacobian_rows_into(rows.clone(), o.view_mut())?;
             match w {
                 Some(w) => {
@@ -871,17 +872,7 @@ pub fn gram_of(
             }
             Ok(())
         };
-        match par {
-            Par::Seq => blk
-                .axis_chunks_iter_mut(Axis(0), CHUNK)
-                .enumerate()
-                .try_for_each(fill)?,
-            Par::Rayon(_) => blk
-                .axis_chunks_iter_mut(Axis(0), CHUNK)
-                .into_par_iter()
-                .enumerate()
-                .try_for_each(fill)?,
-        }
+        tensor_train::reduce::for_row_chunks(blk.view_mut(), CHUNK, par, fill)?;
         let blk = jb.slice(s![..r1 - r0, ..]);
         let update = |t: &mut (usize, usize, Array2<f64>)| -> Result<()> {
             let (i, j, acc) = t;

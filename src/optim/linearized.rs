@@ -26,7 +26,6 @@
 
 use crate::error::{Error, Result};
 use ndarray::{s, Array1, Array2, Array3, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
-use rayon::prelude::*;
 use std::ops::Range;
 use tensor_train::interfaces::CHUNK;
 use tensor_train::linalg::Par;
@@ -71,7 +70,7 @@ pub trait LinearizedModel: Sync {
     }
     /// The whole `M x D` Jacobian into `out` (any layout), in parallel over [`CHUNK`]-row
     /// chunks.
-    fn jacobian_into(&self, mut out: ArrayViewMut2<'_, f64>, par: Par) -> Result<()> {
+    fn jacobian_into(&self, out: ArrayViewMut2<'_, f64>, par: Par) -> Result<()> {
         if out.dim() != (self.n_rows(), self.dim()) {
             return Err(Error::param(
                 "jacobian",
@@ -83,21 +82,9 @@ pub trait LinearizedModel: Sync {
                 ),
             ));
         }
-        let fill = |(ci, mut o): (usize, ArrayViewMut2<'_, f64>)| -> Result<()> {
-            let r0 = ci * CHUNK;
-            self.jacobian_rows_into(r0..r0 + o.nrows(), o.view_mut())
-        };
-        match par {
-            Par::Seq => out
-                .axis_chunks_iter_mut(Axis(0), CHUNK)
-                .enumerate()
-                .try_for_each(fill),
-            Par::Rayon(_) => out
-                .axis_chunks_iter_mut(Axis(0), CHUNK)
-                .into_par_iter()
-                .enumerate()
-                .try_for_each(fill),
-        }
+        tensor_train::reduce::for_row_chunks(out, CHUNK, par, |rows, mut o| {
+            self.jacobian_rows_into(rows, o.view_mut())
+        })
     }
     /// The model restricted to the rows `rows` (in that order), for operators built from a
     /// subsample (PCG's `subsample`); `None` when the implementation cannot restrict itself,

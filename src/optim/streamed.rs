@@ -26,7 +26,6 @@ use super::linearized::{LinearizedModel, SelectedRows};
 use crate::basis::{FeatureMap, OutsidePolicy};
 use crate::error::{Error, Result};
 use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
-use rayon::prelude::*;
 use std::ops::Range;
 use std::sync::OnceLock;
 use tensor_train::linalg::Par;
@@ -115,13 +114,12 @@ impl<'a> StreamedSamples<'a> {
     /// each row is computed alone, so the result does not depend on `par`).
     pub fn values(&self, tt: &TensorTrain, par: Par) -> Result<Array1<f64>> {
         let mut out = Array1::zeros(self.len());
-        let fill = |(ci, mut o): (usize, ndarray::ArrayViewMut1<'_, f64>)| -> Result<()> {
-            let r0 = ci * self.chunk;
-            let f = self.features_of(r0..r0 + o.len())?;
+        let fill = |rows: Range<usize>, mut o: ndarray::ArrayViewMut1<'_, f64>| -> Result<()> {
+            let f = self.features_of(rows)?;
             o.assign(&tt.eval_features(&views(&f), Par::Seq)?);
             Ok(())
         };
-        for_each_chunk(&mut out, self.chunk, par, fill)?;
+        reduce::for_row_chunks(out.view_mut(), self.chunk, par, fill)?;
         Ok(out)
     }
 
@@ -189,25 +187,6 @@ fn views(f: &[Array2<f64>]) -> Vec<ArrayView2<'_, f64>> {
     f.iter().map(|a| a.view()).collect()
 }
 
-/// `fill(chunk index, chunk of out)` over consecutive `chunk`-element pieces of `out`, in
-/// parallel under [`Par::Rayon`].
-fn for_each_chunk<F>(out: &mut Array1<f64>, chunk: usize, par: Par, fill: F) -> Result<()>
-where
-    F: Fn((usize, ndarray::ArrayViewMut1<'_, f64>)) -> Result<()> + Sync + Send,
-{
-    match par {
-        Par::Seq => out
-            .axis_chunks_iter_mut(Axis(0), chunk)
-            .enumerate()
-            .try_for_each(fill),
-        Par::Rayon(_) => out
-            .axis_chunks_iter_mut(Axis(0), chunk)
-            .into_par_iter()
-            .enumerate()
-            .try_for_each(fill),
-    }
-}
-
 impl<'a> StreamedLinearization<'a> {
     /// The tangent space.
     pub fn tangent_space(&self) -> &'a TangentSpace {
@@ -262,13 +241,12 @@ impl<'a> LinearizedModel for StreamedLinearization<'a> {
         let xi = self.ts.from_coords(c)?;
         let mut out = Array1::zeros(self.n_rows());
         let step = self.samples.chunk;
-        let fill = |(ci, mut o): (usize, ndarray::ArrayViewMut1<'_, f64>)| -> Result<()> {
-            let r0 = ci * step;
-            let ch = self.chunk(r0..r0 + o.len())?;
+        let fill = |rows: Range<usize>, mut o: ndarray::ArrayViewMut1<'_, f64>| -> Result<()> {
+            let ch = self.chunk(rows)?;
             o.assign(&self.ts.tangent_values(&ch.si, &ch.views(), &xi, Par::Seq)?);
             Ok(())
         };
-        for_each_chunk(&mut out, step, par, fill)?;
+        reduce::for_row_chunks(out.view_mut(), step, par, fill)?;
         Ok(out)
     }
     fn vjp(&self, w: ArrayView1<'_, f64>, par: Par) -> Result<Array1<f64>> {

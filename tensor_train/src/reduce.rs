@@ -16,6 +16,8 @@
 //! a fixed order of ranks.
 
 use crate::linalg::Par;
+use ndarray::{ArrayViewMut, Axis, RemoveAxis};
+use rayon::prelude::*;
 use std::ops::Range;
 
 /// Rows per chunk of the sample kernels (the same as [`crate::interfaces::CHUNK`]).
@@ -163,6 +165,41 @@ where
     r.unwrap_or(0.0)
 }
 
+/// Run `fill(rows, piece)` on the consecutive `chunk`-row pieces of `out` (`piece` holds the
+/// rows `rows` of `out`), in parallel under [`Par::Rayon`]. The companion of [`fold_chunks`]
+/// for row-wise outputs: every piece is written by exactly one call and nothing is summed
+/// across pieces, so the result does not depend on the thread count. Stops at the first error.
+pub fn for_row_chunks<A, D, E, F>(
+    mut out: ArrayViewMut<'_, A, D>,
+    chunk: usize,
+    par: Par,
+    fill: F,
+) -> Result<(), E>
+where
+    A: Send + Sync,
+    D: RemoveAxis,
+    E: Send,
+    F: Fn(Range<usize>, ArrayViewMut<'_, A, D>) -> Result<(), E> + Sync + Send,
+{
+    let chunk = chunk.max(1);
+    let run = |(ci, piece): (usize, ArrayViewMut<'_, A, D>)| {
+        let r0 = ci * chunk;
+        let rows = r0..r0 + piece.len_of(Axis(0));
+        fill(rows, piece)
+    };
+    match par {
+        Par::Seq => out
+            .axis_chunks_iter_mut(Axis(0), chunk)
+            .enumerate()
+            .try_for_each(run),
+        Par::Rayon(_) => out
+            .axis_chunks_iter_mut(Axis(0), chunk)
+            .into_par_iter()
+            .enumerate()
+            .try_for_each(run),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,5 +265,44 @@ mod tests {
             |_, _| {},
         );
         assert_eq!(r.unwrap_err(), "bad row");
+    }
+
+    /// Row pieces cover every row once, with the row range of their place in the output, for
+    /// 1-D and 2-D outputs, sequentially and in parallel; an error stops the run.
+    #[test]
+    fn row_chunks_cover_every_row_once() {
+        for par in [Par::Seq, Par::Rayon(0)] {
+            let mut v = ndarray::Array1::<f64>::zeros(1001);
+            let r: Result<(), ()> = for_row_chunks(v.view_mut(), 64, par, |rows, mut o| {
+                assert_eq!(rows.len(), o.len());
+                for (i, x) in rows.zip(o.iter_mut()) {
+                    *x += i as f64;
+                }
+                Ok(())
+            });
+            assert!(r.is_ok());
+            assert!(v.iter().enumerate().all(|(i, &x)| x == i as f64));
+            let mut m = ndarray::Array2::<f64>::zeros((130, 3));
+            let r: Result<(), ()> = for_row_chunks(m.view_mut(), 7, par, |rows, mut o| {
+                for (i, mut row) in rows.zip(o.rows_mut()) {
+                    row.fill(i as f64);
+                }
+                Ok(())
+            });
+            assert!(r.is_ok());
+            assert!(m
+                .rows()
+                .into_iter()
+                .enumerate()
+                .all(|(i, r)| r.iter().all(|&x| x == i as f64)));
+            let e: Result<(), usize> = for_row_chunks(v.view_mut(), 64, par, |rows, _| {
+                if rows.contains(&700) {
+                    Err(rows.start)
+                } else {
+                    Ok(())
+                }
+            });
+            assert_eq!(e, Err(640));
+        }
     }
 }

@@ -10,8 +10,8 @@ use super::{TangentSpace, TangentVector};
 use crate::error::{Result, TtError};
 use crate::interfaces::{self, left_step_into, CHUNK};
 use crate::linalg::Par;
-use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, Axis};
-use rayon::prelude::*;
+use crate::reduce;
+use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2};
 
 /// Interfaces of the base point at `N` samples: `left_u[k]` from the left-orthogonal cores
 /// (`N x r_k`, `k = 0..=d`) and `right_v[k]` from the right-orthogonal cores. Computed once
@@ -82,7 +82,7 @@ impl TangentSpace {
         &self,
         si: &SampleInterfaces,
         features: &[ArrayView2<'_, f64>],
-        mut out: ndarray::ArrayViewMut2<'_, f64>,
+        out: ndarray::ArrayViewMut2<'_, f64>,
         par: Par,
     ) -> Result<()> {
         let n_samples = si.check(self, features)?;
@@ -93,22 +93,9 @@ impl TangentSpace {
                 self.dim()
             )));
         }
-        let fill = |(ci, mut o): (usize, ndarray::ArrayViewMut2<'_, f64>)| -> Result<()> {
-            let r0 = ci * CHUNK;
-            let rows = r0..r0 + o.nrows();
+        reduce::for_row_chunks(out, CHUNK, par, |rows, mut o| {
             self.jacobian_rows(si, features, rows, o.view_mut())
-        };
-        match par {
-            Par::Seq => out
-                .axis_chunks_iter_mut(Axis(0), CHUNK)
-                .enumerate()
-                .try_for_each(fill),
-            Par::Rayon(_) => out
-                .axis_chunks_iter_mut(Axis(0), CHUNK)
-                .into_par_iter()
-                .enumerate()
-                .try_for_each(fill),
-        }
+        })
     }
 
     /// Rows `rows` of `J` into `out` (`rows.len() x D`).
@@ -243,38 +230,27 @@ impl TangentSpace {
             &owned
         };
         let mut out = Array1::zeros(n_samples);
-        let fill = |(ci, mut o): (usize, ndarray::ArrayViewMut1<'_, f64>)| -> Result<()> {
-            let r0 = ci * CHUNK;
-            let rows = r0..r0 + o.len();
-            let mut work = Vec::new();
-            for (k, (block, phi)) in xi.blocks.iter().zip(features).enumerate() {
-                let rb = block.shape()[2];
-                let mut t = Array2::zeros((rows.len(), rb));
-                left_step_into(
-                    si.left_u[k].slice(s![rows.clone(), ..]),
-                    block,
-                    phi.slice(s![rows.clone(), ..]),
-                    t.view_mut(),
-                    &mut work,
-                )?;
-                let r = si.right_v[k + 1].slice(s![rows.clone(), ..]);
-                for (i, ov) in o.iter_mut().enumerate() {
-                    *ov += t.row(i).dot(&r.row(i));
+        let fill =
+            |rows: std::ops::Range<usize>, mut o: ndarray::ArrayViewMut1<'_, f64>| -> Result<()> {
+                let mut work = Vec::new();
+                for (k, (block, phi)) in xi.blocks.iter().zip(features).enumerate() {
+                    let rb = block.shape()[2];
+                    let mut t = Array2::zeros((rows.len(), rb));
+                    left_step_into(
+                        si.left_u[k].slice(s![rows.clone(), ..]),
+                        block,
+                        phi.slice(s![rows.clone(), ..]),
+                        t.view_mut(),
+                        &mut work,
+                    )?;
+                    let r = si.right_v[k + 1].slice(s![rows.clone(), ..]);
+                    for (i, ov) in o.iter_mut().enumerate() {
+                        *ov += t.row(i).dot(&r.row(i));
+                    }
                 }
-            }
-            Ok(())
-        };
-        match par {
-            Par::Seq => out
-                .axis_chunks_iter_mut(Axis(0), CHUNK)
-                .enumerate()
-                .try_for_each(fill)?,
-            Par::Rayon(_) => out
-                .axis_chunks_iter_mut(Axis(0), CHUNK)
-                .into_par_iter()
-                .enumerate()
-                .try_for_each(fill)?,
-        }
+                Ok(())
+            };
+        reduce::for_row_chunks(out.view_mut(), CHUNK, par, fill)?;
         Ok(out)
     }
 
