@@ -83,6 +83,34 @@ fn get<'py, T: FromPyObjectOwned<'py>>(
     }
 }
 
+/// `ValueError` for a key of `p` that is not a name of `table`, listing the known names.
+fn check_names(p: &Bound<'_, PyDict>, table: &[(&str, &str)]) -> PyResult<()> {
+    for key in p.keys() {
+        let k: String = key.extract()?;
+        if !table.iter().any(|(name, _)| *name == k) {
+            let known: Vec<&str> = table.iter().map(|(n, _)| *n).collect();
+            return Err(invalid(
+                "hyperparameter",
+                format!("unknown name '{k}'; known: {}", known.join(", ")),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The `rank` hyperparameter: one integer for every bond, or the list of bond ranks.
+fn rank_of(r: &Bound<'_, PyAny>) -> PyResult<Vec<usize>> {
+    match r.extract::<usize>() {
+        Ok(one) => Ok(vec![one]),
+        Err(_) => r.extract::<Vec<usize>>().map_err(|_| {
+            invalid(
+                "rank",
+                "give a positive integer or a list of d - 1 positive integers",
+            )
+        }),
+    }
+}
+
 /// A validated-later [`FitConfig`] and the optimizer options from a dict of hyperparameters.
 /// Unknown keys are a `ValueError`.
 pub fn fit_config(params: Option<&Bound<'_, PyDict>>) -> PyResult<(FitConfig, OptimizerOptions)> {
@@ -91,27 +119,10 @@ pub fn fit_config(params: Option<&Bound<'_, PyDict>>) -> PyResult<(FitConfig, Op
     let Some(p) = params else {
         return Ok((cfg, opts));
     };
-    for key in p.keys() {
-        let k: String = key.extract()?;
-        if !PARAMS.iter().any(|(name, _)| *name == k) {
-            let known: Vec<&str> = PARAMS.iter().map(|(n, _)| *n).collect();
-            return Err(invalid(
-                "hyperparameter",
-                format!("unknown name '{k}'; known: {}", known.join(", ")),
-            ));
-        }
-    }
+    check_names(p, PARAMS)?;
     if let Some(r) = p.get_item("rank")? {
         if !r.is_none() {
-            cfg.rank = match r.extract::<usize>() {
-                Ok(one) => vec![one],
-                Err(_) => r.extract::<Vec<usize>>().map_err(|_| {
-                    invalid(
-                        "rank",
-                        "give a positive integer or a list of d - 1 positive integers",
-                    )
-                })?,
-            };
+            cfg.rank = rank_of(&r)?;
         }
     }
     if let Some(b) = get::<String>(p, "basis")? {
@@ -205,27 +216,10 @@ pub fn density_settings(params: Option<&Bound<'_, PyDict>>, d: usize) -> PyResul
     let Some(p) = params else {
         return Ok(s);
     };
-    for key in p.keys() {
-        let k: String = key.extract()?;
-        if !DENSITY_PARAMS.iter().any(|(name, _)| *name == k) {
-            let known: Vec<&str> = DENSITY_PARAMS.iter().map(|(n, _)| *n).collect();
-            return Err(invalid(
-                "hyperparameter",
-                format!("unknown name '{k}'; known: {}", known.join(", ")),
-            ));
-        }
-    }
+    check_names(p, DENSITY_PARAMS)?;
     if let Some(r) = p.get_item("rank")? {
         if !r.is_none() {
-            s.rank = match r.extract::<usize>() {
-                Ok(one) => vec![one],
-                Err(_) => r.extract::<Vec<usize>>().map_err(|_| {
-                    invalid(
-                        "rank",
-                        "give a positive integer or a list of d - 1 positive integers",
-                    )
-                })?,
-            };
+            s.rank = rank_of(&r)?;
             if s.rank.contains(&0) {
                 return Err(invalid("rank", "ranks must be at least 1"));
             }
