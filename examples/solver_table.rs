@@ -5,7 +5,7 @@
 //! Run: `cargo run --release --example solver_table -- [--sizes 10,100000,8,8;20,20000,4,6]
 //! [--iters 3] [--threads 2] [--methods als,ngd-dense,ngd-pcg,nesterov-pcg,streamed-pcg]
 //! [--forcing 1e-4] [--pcg-iters 100] [--subsample m] [--time-limit s] [--trace]
-//! [--start greedy|additive] [--start-rows m] [--damping off|lm] [--shift s]`
+//! [--start greedy|additive|random] [--start-rows m] [--damping off|lm] [--shift s]`
 //!
 //! Seconds are optimizer seconds (the trainer excludes the evaluation of test errors); the
 //! test set has 10,000 points. Peak memory is the process's `VmHWM` at the end of each row
@@ -154,6 +154,16 @@ fn cpu_seconds() -> f64 {
     f.iter().sum::<f64>() / 100.0
 }
 
+/// The start of every method: `--start greedy` (default, the fit's), `additive`, or `random`
+/// (seeded random cores at the scale of the targets, [`Start::Random`] with scale 1).
+fn start_kind() -> Start {
+    match arg("--start").as_deref() {
+        Some("additive") => Start::Additive,
+        Some("random") => Start::Random { scale: 1.0 },
+        _ => Start::Greedy,
+    }
+}
+
 fn flag(name: &str) -> bool {
     std::env::args().any(|a| a == name)
 }
@@ -214,10 +224,7 @@ fn gauss_newton(
             .min(train.n_samples());
         let idx: Vec<usize> = (0..m).collect();
         let sub = ttfit::model::sample_set(&fmap, &train.subset(&idx)?, policy)?;
-        let kind = match arg("--start").as_deref() {
-            Some("additive") => Start::Additive,
-            _ => Start::Greedy,
-        };
+        let kind = start_kind();
         let ranks = tensor_train::clamp_ranks(&vec![n; d], &vec![r; d - 1]);
         initial_tt(&sub, &ranks, &kind, 1)?
     };
@@ -433,10 +440,7 @@ fn main() -> ttfit::Result<()> {
                 domain: Some(f.domain()),
                 threads,
                 seed: 1,
-                start: match arg("--start").as_deref() {
-                    Some("additive") => Start::Additive,
-                    _ => Start::Greedy,
-                },
+                start: start_kind(),
                 ..FitConfig::default()
             };
             let mut last: Option<IterationRecord> = None;
@@ -444,11 +448,13 @@ fn main() -> ttfit::Result<()> {
             let fitted = fit(&cfg, &train, Some(&test), |rec: &IterationRecord| {
                 if trace {
                     println!(
-                        "  {method} iter {}: {:.2} s, train {:.3e}, test {:.3e}{}",
+                        "  {method} iter {}: {:.2} s, train {:.3e}, test {:.3e}, step {:.3e}, {} trials{}",
                         rec.iteration,
                         rec.seconds,
                         rec.train_error,
                         rec.test_error.unwrap_or(f64::NAN),
+                        rec.step.step_size,
+                        rec.step.trials,
                         rec.step
                             .note
                             .as_ref()
