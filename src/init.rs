@@ -48,9 +48,14 @@ use tensor_train::{clamp_ranks, CoreDistribution, TensorTrain, Truncation};
 /// direction must carry a non-zero singular value. In an orthogonal gauge the padded channels
 /// change the function by exactly their singular values, so one number trades the two effects:
 /// `delta = 1e-3` moves the fit by about `0.1 %` of its norm (below the error of any additive
-/// fit of a non-additive function) while keeping the smallest singular values at about `1e-3`
-/// of the norm, so the curvature of the manifold (`~ 1 / sigma_min`) stays moderate for the
-/// first Riemannian steps.
+/// fit of a non-additive function). The padded singular values are *not* `delta ||Y||`: the
+/// rounding keeps only part of `Z` at each bond, so they shrink with the distance from the
+/// ends. Measured on Genz oscillatory (rank 4, `legendre:6`, exact bond singular values,
+/// `examples/start_singular_values.rs`): smallest relative singular value `1.9e-4` at
+/// `d = 10`, `3.1e-6` at `d = 50`. The manifold's curvature (`~ 1 / sigma_min`) is then large
+/// while the residual is still the additive fit's, and Gauss–Newton steps from this start
+/// degrade with `d` (docs/BENCHMARKS.md, "Solver table"); [`Start::Greedy`] has no such
+/// channels.
 pub const PERTURBATION: f64 = 1e-3;
 
 /// Relative ridge of the additive least-squares fit (times the mean diagonal of the normalized

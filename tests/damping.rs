@@ -298,3 +298,126 @@ fn rejected_damped_momentum_restarts_with_the_plain_damped_step() {
     let st = opt.state().damping.expect("damping state");
     assert!(st.lambda < 2.0 * tau && st.nu == 2.0, "{st:?}");
 }
+
+/// The halvings of a rejected matrix-free trial (`lm_loop` with `halvings > 0`): the proposal
+/// is the Gauss–Newton step `-G^{-1} g` (dense reference from `E_X` and the Kronecker design,
+/// `N = 18` samples for `D = 16`) plus a long component along the weakest direction of `G`
+/// (model decrease still positive), so the full trial is rejected. The loop must return `R_X(t c)` for the first
+/// `t = 1/2, 1/4, 1/8` whose gain ratio `(L(X) - L(R_X(t c))) / pred(t)` reaches `accept`,
+/// with `pred(t) = -(t g^T c + t^2 c^T G c / 2)` and `L` both computed here densely (TT
+/// evaluation on the samples, `G` and `g` from `J = A E_X`); it must not ask for a second
+/// solve, and `lambda` must be raised once (`lambda nu`, then `nu = 2`). Without halvings the
+/// same rejected trial asks for a new solve at the raised `lambda`.
+#[test]
+fn rejected_matrix_free_trial_is_halved_before_a_new_solve() {
+    use ttfit::optim::damping::{lm_loop, Damping, Proposal};
+    use ttfit::optim::objective::SampleObjective;
+    let mut rng = StdRng::seed_from_u64(21);
+    let (d, n, r) = (3, 3, 2);
+    let truth = TensorTrain::random(
+        &[n; 3],
+        &[r; 2],
+        tensor_train::CoreDistribution::ScaledNormal,
+        &mut rng,
+    )
+    .unwrap();
+    let x = uniform_points(&mut rng, 18, d);
+    let feats = features(&x, n);
+    let views: Vec<_> = feats.iter().map(|f| f.view()).collect();
+    let y = truth.eval_features(&views, Par::Seq).unwrap();
+    let data = SampleSet::new(feats.clone(), y.clone(), None).unwrap();
+    let xk = TensorTrain::random(
+        &[n; 3],
+        &[r; 2],
+        tensor_train::CoreDistribution::ScaledNormal,
+        &mut rng,
+    )
+    .unwrap();
+    let p = prepare(&xk, &data, &LeastSquares, Par::Seq).unwrap();
+    let j = design(&data).dot(&p.ts.basis_dense().unwrap());
+    let nn = data.len() as f64;
+    let g_mat = j.t().dot(&j) / nn;
+    let g = j.t().dot(&(&p.pred - &y)) / nn;
+    let gn = -linalg::lstsq(g_mat.view(), g.view().insert_axis(Axis(1)))
+        .unwrap()
+        .column(0)
+        .to_owned();
+    // c = gn + v: v along G's weakest direction, made g-orthogonal and scaled to
+    // v^T G v = q / 2 (q = -g^T gn = gn^T G gn), so that pred(1) = q/2 - v^T G v / 2 = q / 4 > 0
+    // while the tangent step is long where the 18 samples constrain it least
+    let q = -g.dot(&gn);
+    let (_, vecs) = linalg::eigh(g_mat.view()).unwrap();
+    let mut v = vecs.column(0).to_owned();
+    let along = g.dot(&v) / g.dot(&g);
+    v.scaled_add(-along, &g);
+    v *= (0.5 * q / v.dot(&g_mat.dot(&v))).sqrt();
+    let c = &gn + &v;
+    let loss_at = |t: f64| {
+        let yt =
+            p.ts.retract(t, &p.ts.from_coords(c.view()).unwrap())
+                .unwrap();
+        let e = yt.eval_features(&views, Par::Seq).unwrap() - &y;
+        e.dot(&e) / (2.0 * nn)
+    };
+    let pred_t = |t: f64| -(t * g.dot(&c) + 0.5 * t * t * c.dot(&g_mat.dot(&c)));
+    let cfg = Damping::default();
+    let rho = |t: f64| (p.loss - loss_at(t)) / pred_t(t);
+    assert!(
+        rho(1.0) < cfg.accept,
+        "the overlong step must be rejected: rho {}",
+        rho(1.0)
+    );
+    let expected = [0.5, 0.25, 0.125]
+        .into_iter()
+        .find(|&t| rho(t) >= cfg.accept)
+        .expect("a halving of the overlong Gauss–Newton step is accepted");
+    let obj = SampleObjective::new(&data, &LeastSquares);
+    let propose_calls = std::cell::Cell::new(0);
+    let propose = |_: f64, _: usize| {
+        propose_calls.set(propose_calls.get() + 1);
+        Ok(Some(Proposal {
+            c: c.clone(),
+            jc: j.dot(&c),
+            alpha: 1.0,
+            beta: 0.0,
+        }))
+    };
+    let mut st = DampingState {
+        lambda: 1e-3,
+        nu: 2.0,
+    };
+    let taken = lm_loop(&cfg, &mut st, &p, &obj, Par::Seq, 3, propose).unwrap();
+    assert_eq!(propose_calls.get(), 1, "no second solve");
+    let pr = taken.proposal.expect("a halved step is accepted");
+    assert_eq!(pr.alpha, expected);
+    let xt = taken.x.expect("accepted point");
+    let reference =
+        p.ts.retract(expected, &p.ts.from_coords(c.view()).unwrap())
+            .unwrap();
+    let diff = (xt.to_dense().unwrap() - reference.to_dense().unwrap())
+        .iter()
+        .fold(0.0f64, |m, v| m.max(v.abs()));
+    assert!(
+        diff <= 1e-12 * reference.norm().unwrap(),
+        "R_X(t c): {diff:.2e}"
+    );
+    assert!((taken.loss - loss_at(expected)).abs() <= 1e-12 * p.loss);
+    assert_eq!((st.lambda, st.nu), (2e-3, 2.0));
+
+    propose_calls.set(0);
+    let mut st0 = DampingState {
+        lambda: 1e-3,
+        nu: 2.0,
+    };
+    let cfg2 = Damping {
+        max_trials: 2,
+        ..cfg
+    };
+    let taken0 = lm_loop(&cfg2, &mut st0, &p, &obj, Par::Seq, 0, propose).unwrap();
+    assert_eq!(
+        propose_calls.get(),
+        2,
+        "without halvings a rejection re-solves"
+    );
+    assert!(taken0.x.is_none());
+}

@@ -447,7 +447,12 @@ impl Momentum {
             .damping
             .unwrap_or_else(|| DampingState::initial(dmp));
         let mut tried_momentum = false;
-        let lm = lm_loop(dmp, &mut st, p, obj, par, |lambda, trial| {
+        let halvings = if dg.is_matrix_free() {
+            super::damping::MATRIX_FREE_HALVINGS
+        } else {
+            0
+        };
+        let lm = lm_loop(dmp, &mut st, p, obj, par, halvings, |lambda, trial| {
             let Some(f) = dg.factor(lambda)? else {
                 return Ok(None);
             };

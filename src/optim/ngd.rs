@@ -609,7 +609,10 @@ impl ObjectiveStep for Ngd {
                     .get_or_insert_with(|| DampingState::initial(dmp));
                 let lm = damped_natural_step(dmp, st, &dg, &p, obj, par)?;
                 let taken = Taken {
-                    alpha: if lm.x.is_some() { 1.0 } else { 0.0 },
+                    alpha: match (&lm.x, &lm.proposal) {
+                        (Some(_), Some(pr)) => pr.alpha,
+                        _ => 0.0,
+                    },
                     x: lm.x,
                     loss: lm.loss,
                     trials: lm.trials,
