@@ -7,9 +7,12 @@
 //!
 //! `cargo run --release -p tensor_train --example kernel_cpu_rates [repeats]`
 
+#[path = "../benches/common/cpu_time.rs"]
+mod cpu_time;
 #[path = "../benches/common/kernel_setup.rs"]
 mod kernel_setup;
 
+use cpu_time::per_call;
 use kernel_setup::{eval_flops, gaussian, random_tt, rounding_flops};
 use ndarray::{Array1, Array2, ArrayView2};
 use rand::rngs::StdRng;
@@ -19,36 +22,6 @@ use std::hint::black_box;
 use tensor_train::interfaces::values;
 use tensor_train::linalg::{self, Par};
 use tensor_train::tangent::TangentSpace;
-
-/// CPU time of this thread in seconds (wall time where schedstat is unavailable).
-fn cpu_seconds(start: &std::time::Instant) -> f64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
-        .map(|ns| ns * 1e-9)
-        .unwrap_or_else(|| start.elapsed().as_secs_f64())
-}
-
-/// Median over `repeats` of the CPU seconds per call, each repeat running `f` for >= 0.5 s.
-fn per_call(repeats: usize, mut f: impl FnMut()) -> f64 {
-    let clock = std::time::Instant::now();
-    f(); // warm-up
-    let mut samples: Vec<f64> = (0..repeats)
-        .map(|_| {
-            let t0 = cpu_seconds(&clock);
-            let mut calls = 0usize;
-            let mut t = t0;
-            while t - t0 < 0.5 {
-                f();
-                calls += 1;
-                t = cpu_seconds(&clock);
-            }
-            (t - t0) / calls as f64
-        })
-        .collect();
-    samples.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
-    samples[repeats / 2]
-}
 
 fn main() {
     let repeats: usize = std::env::args()
