@@ -102,6 +102,30 @@ fn main() {
         blocks,
     ));
 
+    // item "Jacobian buffers reused across iterations": what a reused N x D buffer of the
+    // dense QR solver would save per iteration (allocation + first touch), against filling it
+    // and against the QR factorization that follows (2 N D^2 - 2 D^3 / 3 flops at ~GEMM rate)
+    let fill_fresh = per_call_stats(repeats, 0.5, || {
+        let mut j = linalg::QrLeastSquares::buffer(n_samples, dim);
+        model.jacobian_into(j.view_mut(), Par::Seq).expect("jacobian");
+        black_box(&j);
+    });
+    let mut j_reused = linalg::QrLeastSquares::buffer(n_samples, dim);
+    let fill_reused = per_call_stats(repeats, 0.5, || {
+        model.jacobian_into(j_reused.view_mut(), Par::Seq).expect("jacobian");
+        black_box(&j_reused);
+    });
+    rows.push((
+        format!("dense-QR Jacobian {n_samples}x{dim}, fresh buffer"),
+        f64::NAN,
+        fill_fresh,
+    ));
+    rows.push((
+        format!("dense-QR Jacobian {n_samples}x{dim}, reused buffer"),
+        f64::NAN,
+        fill_reused,
+    ));
+
     let gemm_rate = rows[0].1 / gemm.0;
     println!("CPU time per call, median (min-max) of {repeats} repeats of >= 0.5 s each");
     println!("| kernel | nominal GFLOP | CPU ms/call | GFLOP/s | fraction of 512^3 GEMM |");
