@@ -107,12 +107,16 @@ fn main() {
     // and against the QR factorization that follows (2 N D^2 - 2 D^3 / 3 flops at ~GEMM rate)
     let fill_fresh = per_call_stats(repeats, 0.5, || {
         let mut j = linalg::QrLeastSquares::buffer(n_samples, dim);
-        model.jacobian_into(j.view_mut(), Par::Seq).expect("jacobian");
+        model
+            .jacobian_into(j.view_mut(), Par::Seq)
+            .expect("jacobian");
         black_box(&j);
     });
     let mut j_reused = linalg::QrLeastSquares::buffer(n_samples, dim);
     let fill_reused = per_call_stats(repeats, 0.5, || {
-        model.jacobian_into(j_reused.view_mut(), Par::Seq).expect("jacobian");
+        model
+            .jacobian_into(j_reused.view_mut(), Par::Seq)
+            .expect("jacobian");
         black_box(&j_reused);
     });
     rows.push((

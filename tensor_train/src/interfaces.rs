@@ -286,9 +286,10 @@ mod fused {
     /// per evaluation at N = 1e5, d = 10, n = 8) are streamed from memory, one cache line per
     /// row and core, and without the prefetch the first broadcast of each row took 18 % of
     /// the kernel's samples (`perf record`, the L2 streamer restarts at every 4 KiB page).
-    /// 16 rows are 4 blocks of 4, ~600 cycles of work: more than a memory latency.
+    /// 32 rows are 8 blocks of 4, ~1200 cycles of work at d = 10: more than a memory latency
+    /// (16 rows ran 3-8 % slower in alternating runs, `examples/kernel_cpu_rates.rs`).
     #[cfg(target_arch = "x86_64")]
-    const PREFETCH_ROWS: usize = 16;
+    const PREFETCH_ROWS: usize = 32;
 
     /// Prefetch (into L1) the cache lines of rows `i..i + rows` of the `n`-column C-order
     /// matrix at `p`. Addresses past the end are only prefetched, never read (a prefetch does
