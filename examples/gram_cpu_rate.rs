@@ -130,6 +130,24 @@ fn main() {
         fill_reused,
     ));
 
+    // one chunk of a block-Jacobi block, J_k^T J_k for a 512 x D_k chunk: the full GEMM
+    // (what `assemble_blocks` did) against the lower-triangle SYRK (what it does), both
+    // counted as the SYRK's 512 D_k (D_k + 1) flops; D_k = 96, 252, 448 are the interior
+    // blocks of (n, r) = (6, 4), (8, 6), (8, 8)
+    for dk in [96usize, 252, 448] {
+        let jk = Array2::from_shape_fn((512, dk), |_| rng.random_range(-1.0..1.0));
+        let mut gk = Array2::zeros((dk, dk));
+        let fl = 512.0 * (dk * (dk + 1)) as f64;
+        let full = per_call_stats(repeats, 0.5, || {
+            linalg::gemm(1.0, jk.t(), jk.view(), 1.0, gk.view_mut(), Par::Seq).expect("gemm")
+        });
+        rows.push((format!("block chunk 512x{dk}: GEMM J^T J"), fl, full));
+        let tri = per_call_stats(repeats, 0.5, || {
+            linalg::syrk_lower(1.0, jk.view(), 1.0, gk.view_mut(), Par::Seq).expect("syrk")
+        });
+        rows.push((format!("block chunk 512x{dk}: syrk_lower"), fl, tri));
+    }
+
     let gemm_rate = rows[0].1 / gemm.0;
     println!("CPU time per call, median (min-max) of {repeats} repeats of >= 0.5 s each");
     println!("| kernel | nominal GFLOP | CPU ms/call | GFLOP/s | fraction of 512^3 GEMM |");
