@@ -11,13 +11,13 @@
 //! `Gelem/s` reads as GFLOP/s. Run: `cargo bench --bench optimizers`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use ndarray::{Array1, Array2};
+use ndarray::Array2;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::hint::black_box;
 use tensor_train::linalg::{self, Par};
 use tensor_train::tangent::{SampleInterfaces, TangentSpace};
-use tensor_train::{CoreDistribution, TensorTrain};
+use tensor_train::TensorTrain;
 use ttfit::loss::LeastSquares;
 use ttfit::optim::gram::{assemble_gram, GramSolver};
 use ttfit::optim::{OptimizerConfig, StepContext};

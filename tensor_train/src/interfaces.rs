@@ -487,8 +487,8 @@ mod fused {
         }
         let mut v = [0.0f64; R];
         for j in 0..N {
-            for (r, vr) in v.iter_mut().enumerate() {
-                *vr = (*phi.add(r * N + j)).mul_add(t[r][j], *vr);
+            for (r, (vr, tr)) in v.iter_mut().zip(&t).enumerate() {
+                *vr = (*phi.add(r * N + j)).mul_add(tr[j], *vr);
             }
         }
         std::ptr::copy_nonoverlapping(v.as_ptr(), out, R);
