@@ -413,32 +413,35 @@ mod fused {
     }
 
     /// Output width 1 (the last core): `out[i] = sum_j phi[i, j] (sum_a l[i, a] G[a, j])`,
-    /// vectorized over `j` (`n <= 16`), the final sum over `j` in index order. For `n = 8`
-    /// ([`last_core_rows`]) eight rows are interleaved: one row alone is two serial chains of
+    /// vectorized over `j` (`n <= 16`), the final sum over `j` in index order. For
+    /// `n = 4, 6, 8, 10` ([`last_core_rows`]) eight rows are interleaved: one row alone is two serial chains of
     /// `ra` and `n` FMAs (latency-bound, 15 % of a batch evaluation at d = 10 in a `perf`
     /// profile); the operation order of every row is unchanged.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     fn last_core_avx2(l: &[f64], phi: &[f64], g: &[f64], ra: usize, n: usize, out: &mut [f64]) {
         let rows = out.len();
-        let mut done = 0;
-        if n == 8 {
-            const R: usize = 8;
-            assert!(
-                l.len() >= rows * ra && phi.len() >= rows * 8 && g.len() >= ra * 8,
-                "fused last core: operand lengths"
-            );
-            done = rows / R * R;
-            for i0 in (0..done).step_by(R) {
-                // SAFETY: rows `i0..i0 + R` are in bounds (checked above)
-                unsafe {
-                    last_core_rows::<8, R>(
-                        l.as_ptr().add(i0 * ra),
-                        phi.as_ptr().add(i0 * 8),
-                        g.as_ptr(),
-                        ra,
-                        out.as_mut_ptr().add(i0),
-                    );
+        assert!(
+            l.len() >= rows * ra && phi.len() >= rows * n && g.len() >= ra * n,
+            "fused last core: operand lengths"
+        );
+        const R: usize = 8;
+        let done = if matches!(n, 4 | 6 | 8 | 10) {
+            rows / R * R
+        } else {
+            0
+        };
+        for i0 in (0..done).step_by(R) {
+            let (lp, pp, gp) = (l.as_ptr(), phi.as_ptr(), g.as_ptr());
+            // SAFETY: rows `i0..i0 + R` are in bounds (checked above). A `match` rather than a
+            // function pointer, so that the kernel is inlined with this function's features.
+            unsafe {
+                let (li, pi, oi) = (lp.add(i0 * ra), pp.add(i0 * n), out.as_mut_ptr().add(i0));
+                match n {
+                    4 => last_core_rows::<4, R>(li, pi, gp, ra, oi),
+                    6 => last_core_rows::<6, R>(li, pi, gp, ra, oi),
+                    8 => last_core_rows::<8, R>(li, pi, gp, ra, oi),
+                    _ => last_core_rows::<10, R>(li, pi, gp, ra, oi),
                 }
             }
         }
@@ -495,7 +498,9 @@ mod fused {
     }
 
     /// Rows are taken `ROWS` at a time so that `ROWS x RB / lanes` independent FMA chains hide
-    /// the FMA latency and every load of a core row serves `ROWS` samples.
+    /// the FMA latency and every load of a core row serves `ROWS` samples. One length check,
+    /// then raw pointers (see [`block_interleaved`] for why), and the feature rows are
+    /// prefetched [`PREFETCH_ROWS`] ahead.
     #[inline(always)]
     fn kernel<const RB: usize, const ROWS: usize>(
         l: &[f64],
@@ -506,60 +511,63 @@ mod fused {
         out: &mut [f64],
     ) {
         let rows = out.len() / RB;
+        assert!(
+            l.len() >= rows * ra && phi.len() >= rows * n && g.len() >= ra * n * RB,
+            "fused left step: operand lengths"
+        );
         let full = rows / ROWS * ROWS;
-        for i0 in (0..full).step_by(ROWS) {
-            block::<RB, ROWS>(
-                &l[i0 * ra..(i0 + ROWS) * ra],
-                &phi[i0 * n..(i0 + ROWS) * n],
-                g,
-                ra,
-                n,
-                &mut out[i0 * RB..(i0 + ROWS) * RB],
-            );
-        }
-        for i in full..rows {
-            block::<RB, 1>(
-                &l[i * ra..(i + 1) * ra],
-                &phi[i * n..(i + 1) * n],
-                g,
-                ra,
-                n,
-                &mut out[i * RB..(i + 1) * RB],
-            );
+        let (lp, pp, gp, op) = (l.as_ptr(), phi.as_ptr(), g.as_ptr(), out.as_mut_ptr());
+        // SAFETY: rows `i0..i0 + ROWS` (or `i`) of `l`, `phi`, `out` and all of `g` are in
+        // bounds (checked above); the blocks of `out` are disjoint.
+        unsafe {
+            for i0 in (0..full).step_by(ROWS) {
+                #[cfg(target_arch = "x86_64")]
+                prefetch_rows(pp, n, i0 + PREFETCH_ROWS, ROWS);
+                block::<RB, ROWS>(lp.add(i0 * ra), pp.add(i0 * n), gp, ra, n, op.add(i0 * RB));
+            }
+            for i in full..rows {
+                block::<RB, 1>(lp.add(i * ra), pp.add(i * n), gp, ra, n, op.add(i * RB));
+            }
         }
     }
 
     /// `R` rows: `out[i, :] = sum_a l[i, a] sum_j phi[i, j] G[a, j, :]`, the same operation
     /// order for every row whatever `R` is.
+    ///
+    /// # Safety
+    /// `l` holds `R x ra`, `phi` `R x n`, `g` `ra x n x RB` and `out` `R x RB` values
+    /// (C order); `out` does not alias the others.
     #[inline(always)]
-    fn block<const RB: usize, const R: usize>(
-        l: &[f64],
-        phi: &[f64],
-        g: &[f64],
+    unsafe fn block<const RB: usize, const R: usize>(
+        l: *const f64,
+        phi: *const f64,
+        g: *const f64,
         ra: usize,
         n: usize,
-        out: &mut [f64],
+        out: *mut f64,
     ) {
         let mut acc = [[0.0f64; RB]; R];
-        for (a, ga) in g.chunks_exact(n * RB).enumerate().take(ra) {
+        for a in 0..ra {
+            let ga = g.add(a * n * RB);
             let mut tmp = [[0.0f64; RB]; R];
-            for (j, gj) in ga.chunks_exact(RB).enumerate() {
-                for r in 0..R {
-                    let p = phi[r * n + j];
-                    for b in 0..RB {
-                        tmp[r][b] = p.mul_add(gj[b], tmp[r][b]);
+            for j in 0..n {
+                let gj = ga.add(j * RB);
+                for (r, tr) in tmp.iter_mut().enumerate() {
+                    let p = *phi.add(r * n + j);
+                    for (b, t) in tr.iter_mut().enumerate() {
+                        *t = p.mul_add(*gj.add(b), *t);
                     }
                 }
             }
-            for r in 0..R {
-                let la = l[r * ra + a];
-                for b in 0..RB {
-                    acc[r][b] = la.mul_add(tmp[r][b], acc[r][b]);
+            for (r, (accr, tr)) in acc.iter_mut().zip(&tmp).enumerate() {
+                let la = *l.add(r * ra + a);
+                for (c, &t) in accr.iter_mut().zip(tr) {
+                    *c = la.mul_add(t, *c);
                 }
             }
         }
-        for r in 0..R {
-            out[r * RB..(r + 1) * RB].copy_from_slice(&acc[r]);
+        for (r, accr) in acc.iter().enumerate() {
+            std::ptr::copy_nonoverlapping(accr.as_ptr(), out.add(r * RB), RB);
         }
     }
 }
@@ -831,6 +839,9 @@ mod fused_tests {
             (16, 10, 16),
             (16, 10, 1),
             (4, 20, 1),
+            (4, 6, 1),
+            (6, 4, 1),
+            (5, 10, 1),
             (3, 4, 9),
             (6, 8, 8),
             (5, 10, 16),
