@@ -11,78 +11,21 @@
 //! `Gelem/s` reads as GFLOP/s. Run: `cargo bench --bench optimizers`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use ndarray::{Array1, Array2};
+use ndarray::Array2;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::hint::black_box;
 use tensor_train::linalg::{self, Par};
 use tensor_train::tangent::{SampleInterfaces, TangentSpace};
-use tensor_train::{CoreDistribution, TensorTrain};
+use tensor_train::TensorTrain;
 use ttfit::loss::LeastSquares;
 use ttfit::optim::gram::{assemble_gram, GramSolver};
 use ttfit::optim::{OptimizerConfig, StepContext};
 use ttfit::samples::SampleSet;
 
-fn legendre_features(n_samples: usize, d: usize, n: usize, rng: &mut StdRng) -> Vec<Array2<f64>> {
-    (0..d)
-        .map(|_| {
-            Array2::from_shape_fn((n_samples, n), |_| 0.0).tap_fill(|f| {
-                for mut row in f.rows_mut() {
-                    let t: f64 = rng.random_range(-1.0..1.0);
-                    let (mut p0, mut p1) = (1.0, t);
-                    for j in 0..n {
-                        let pj = match j {
-                            0 => 1.0,
-                            1 => t,
-                            _ => {
-                                let p2 =
-                                    ((2 * j - 1) as f64 * t * p1 - (j - 1) as f64 * p0) / j as f64;
-                                p0 = p1;
-                                p1 = p2;
-                                p2
-                            }
-                        };
-                        row[j] = (2.0 * j as f64 + 1.0).sqrt() * pj;
-                    }
-                }
-            })
-        })
-        .collect()
-}
-
-trait TapFill {
-    fn tap_fill(self, f: impl FnOnce(&mut Self)) -> Self;
-}
-impl TapFill for Array2<f64> {
-    fn tap_fill(mut self, f: impl FnOnce(&mut Self)) -> Self {
-        f(&mut self);
-        self
-    }
-}
-
-fn problem(n_samples: usize, d: usize, n: usize, r: usize, seed: u64) -> (SampleSet, TensorTrain) {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let truth = TensorTrain::random(
-        &vec![n; d],
-        &vec![r; d - 1],
-        CoreDistribution::ScaledNormal,
-        &mut rng,
-    )
-    .unwrap();
-    let feats = legendre_features(n_samples, d, n, &mut rng);
-    let views: Vec<_> = feats.iter().map(|f| f.view()).collect();
-    let y = truth.eval_features(&views, Par::Rayon(0)).unwrap();
-    let noise = Array1::from_shape_fn(n_samples, |_| 1e-3 * rng.random_range(-1.0..1.0));
-    let data = SampleSet::new(feats, y + noise, None).unwrap();
-    let x0 = TensorTrain::random(
-        &vec![n; d],
-        &vec![r; d - 1],
-        CoreDistribution::ScaledNormal,
-        &mut rng,
-    )
-    .unwrap();
-    (data, x0)
-}
+#[path = "common/problem.rs"]
+mod problem;
+use problem::problem;
 
 fn one_step(name: &str, data: &SampleSet, x0: &TensorTrain) -> TensorTrain {
     let mut opt = OptimizerConfig::from_name(name).unwrap().build().unwrap();

@@ -37,7 +37,7 @@ use super::lsqr::{lsqr, LsqrParams};
 pub use super::pcg::SolveReport;
 use super::pcg::{pcg, PcgParams};
 use crate::error::{Error, Result};
-use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, Axis};
+use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2};
 use rayon::prelude::*;
 use tensor_train::interfaces::CHUNK;
 use tensor_train::linalg::{self, Cholesky, Par, QrLeastSquares};
@@ -363,10 +363,12 @@ pub struct GramSystem<'a> {
 }
 
 /// Rows of `J` formed at a time by the Gram assembly (the only `N`-proportional buffer is
-/// `ROW_BLOCK x D`).
-const ROW_BLOCK: usize = 2048;
-/// Column tile of the symmetric rank-k update.
-const TILE: usize = 256;
+/// `ROW_BLOCK x D`). 1024 and 512 ran 5-10 % faster than 2048 at D = 2076 (the block,
+/// 17 MB, is read once per tile column; `examples/gram_cpu_rate.rs`).
+const ROW_BLOCK: usize = 1024;
+/// Column tile of the symmetric rank-k update (tiles of 128 to 1038 columns were within the
+/// noise of each other at D = 2076; 512 keeps ~10 tiles per row block for the threads).
+const TILE: usize = 512;
 
 impl<'a> GramSystem<'a> {
     /// Assemble and factor the system of the sample Jacobian at `ts` ([`SampleLinearization`]).
@@ -492,7 +494,7 @@ impl<'a> GramSystem<'a> {
                 // place; Q stays as Householder reflectors
                 let mut j = QrLeastSquares::buffer(n_samples, dim);
                 lin.jacobian_into(j.view_mut(), par)?;
-                scale_rows(&mut j, row_weights.as_ref(), n);
+                scale_rows(j.view_mut(), row_weights.as_ref().map(|w| w.view()), n);
                 let qr = QrLeastSquares::factor(j, Par::Seq)?;
                 if qr.diag_ratio() <= 1e-14 {
                     return Err(Error::param(
@@ -794,11 +796,13 @@ fn shift_of(g: &Array2<f64>, rel: f64) -> f64 {
     rel * g.diag().sum() / d
 }
 
-/// Scale row `i` by `sqrt(w_i)` (or all rows by `1/sqrt(N)`), in place.
-fn scale_rows(j: &mut Array2<f64>, w: Option<&Array1<f64>>, n: f64) {
+/// Scale row `i` of `j` by `sqrt(w_i)` (`w` holds the weights of exactly these rows), or all
+/// rows by `1/sqrt(n)`, in place: the one weighting of every Jacobian block, so that
+/// `(W^{1/2} J)^T (W^{1/2} J) = J^T W J`.
+fn scale_rows(mut j: ndarray::ArrayViewMut2<'_, f64>, w: Option<ArrayView1<'_, f64>>, n: f64) {
     match w {
         Some(w) => {
-            for (mut row, &wi) in j.axis_iter_mut(Axis(0)).zip(w.iter()) {
+            for (mut row, &wi) in j.rows_mut().into_iter().zip(w.iter()) {
                 let s = wi.sqrt();
                 row.mapv_inplace(|v| v * s);
             }
@@ -814,8 +818,9 @@ fn scale_rows(j: &mut Array2<f64>, w: Option<&Array1<f64>>, n: f64) {
 ///
 /// Rows are taken [`ROW_BLOCK`] at a time: that block of `J` is formed (in parallel over
 /// 512-row chunks), scaled by `sqrt(w)` in place, and added into the lower triangle of `G`
-/// tile by tile (`TILE x TILE` tiles `(I, J)`, `J <= I`), one sequential GEMM per tile, the
-/// tiles in parallel. Flops: `N D^2 (1 + TILE / D)`, half of the full product `J^T (W J)`.
+/// tile by tile (`TILE x TILE` tiles `(I, J)`, `J <= I`), one sequential GEMM per
+/// off-diagonal tile and one [`linalg::syrk_lower`] per diagonal tile, the tiles in parallel.
+/// Flops: `N D (D + 1)`, half of the full product `J^T (W J)`.
 /// Each tile sees the row blocks in order through the same sequential kernel, so the result is
 /// bitwise the same for any thread count. Memory: `G` and one `ROW_BLOCK x D` block.
 pub fn assemble_gram(
@@ -840,11 +845,12 @@ pub fn gram_of(
 ) -> Result<Array2<f64>> {
     let dim = model.dim();
     let n_samples = model.n_rows();
+    let tr = |t: usize| tile_range(t, dim);
     let nt = dim.div_ceil(TILE);
     let mut tiles: Vec<(usize, usize, Array2<f64>)> = Vec::with_capacity(nt * (nt + 1) / 2);
     for i in 0..nt {
         for j in 0..=i {
-            let (ri, rj) = (tile_range(i, dim), tile_range(j, dim));
+            let (ri, rj) = (tr(i), tr(j));
             tiles.push((i, j, Array2::zeros((ri.len(), rj.len()))));
         }
     }
@@ -853,32 +859,24 @@ pub fn gram_of(
     while r0 < n_samples {
         let r1 = (r0 + ROW_BLOCK).min(n_samples);
         let mut blk = jb.slice_mut(s![..r1 - r0, ..]);
-        let fill = |rows: std::ops::Range<usize>,
-                    mut o: ndarray::ArrayViewMut2<'_, f64>|
-         -> Result<()> {
-            let rows = r0 + rows.start..r0 + rows.end;
-            model.jacobian_rows_into(rows.clone(), o.view_mut())?;
-            match w {
-                Some(w) => {
-                    for (mut row, &wi) in o.rows_mut().into_iter().zip(w.slice(s![rows]).iter()) {
-                        let sw = wi.sqrt();
-                        row.mapv_inplace(|v| v * sw);
-                    }
-                }
-                None => {
-                    let sw = 1.0 / n.sqrt();
-                    o.mapv_inplace(|v| v * sw);
-                }
-            }
-            Ok(())
-        };
+        let fill =
+            |rows: std::ops::Range<usize>, mut o: ndarray::ArrayViewMut2<'_, f64>| -> Result<()> {
+                let rows = r0 + rows.start..r0 + rows.end;
+                model.jacobian_rows_into(rows.clone(), o.view_mut())?;
+                scale_rows(o, w.map(|w| w.slice(s![rows])), n);
+                Ok(())
+            };
         tensor_train::reduce::for_row_chunks(blk.view_mut(), CHUNK, par, fill)?;
         let blk = jb.slice(s![..r1 - r0, ..]);
         let update = |t: &mut (usize, usize, Array2<f64>)| -> Result<()> {
             let (i, j, acc) = t;
-            let a = blk.slice(s![.., tile_range(*i, dim)]);
-            let b = blk.slice(s![.., tile_range(*j, dim)]);
-            linalg::gemm(1.0, a.t(), b, 1.0, acc.view_mut(), Par::Seq)?;
+            let a = blk.slice(s![.., tr(*i)]);
+            if i == j {
+                linalg::syrk_lower(1.0, a, 1.0, acc.view_mut(), Par::Seq)?;
+            } else {
+                let b = blk.slice(s![.., tr(*j)]);
+                linalg::gemm(1.0, a.t(), b, 1.0, acc.view_mut(), Par::Seq)?;
+            }
             Ok(())
         };
         match par {
@@ -889,18 +887,11 @@ pub fn gram_of(
     }
     let mut g = Array2::zeros((dim, dim));
     for (i, j, t) in tiles {
-        let (ri, rj) = (tile_range(i, dim), tile_range(j, dim));
-        g.slice_mut(s![ri.clone(), rj.clone()]).assign(&t);
-        if i != j {
-            g.slice_mut(s![rj, ri]).assign(&t.t());
-        }
+        let (ri, rj) = (tr(i), tr(j));
+        g.slice_mut(s![ri, rj]).assign(&t);
     }
-    // the diagonal tiles are full products: symmetrize them exactly (mirror the lower half)
-    for i in 0..dim {
-        for j in 0..i {
-            g[[j, i]] = g[[i, j]];
-        }
-    }
+    // the diagonal tiles hold their lower triangles: the full matrix is the mirror
+    linalg::mirror_lower(g.view_mut());
     Ok(g)
 }
 
@@ -909,8 +900,9 @@ fn tile_range(t: usize, dim: usize) -> std::ops::Range<usize> {
 }
 
 /// Diagonal blocks `G_kk = J^(k)T diag(w) J^(k)`, block by block (only `J^(k)` is formed, a
-/// chunk at a time), each summed over samples by [`tensor_train::reduce::fold_chunks`] (fixed
-/// order, any thread count). Memory: `O(sum_k D_k^2)` plus a few chunk buffers.
+/// chunk at a time), each a symmetric rank-k update of its lower triangle
+/// ([`linalg::syrk_lower`], `m D_k (D_k + 1)` flops, half of a GEMM) summed over samples by
+/// [`tensor_train::reduce::fold_chunks`] (fixed order, any thread count), then mirrored. Memory: `O(sum_k D_k^2)` plus a few chunk buffers.
 pub fn assemble_blocks(
     ts: &TangentSpace,
     si: &SampleInterfaces,
@@ -954,26 +946,14 @@ pub fn blocks_of(
                         ndarray::ArrayViewMut2::from_shape((len, dk), &mut acc.1[..len * dk])
                             .expect("scratch sized above");
                     model.jacobian_block_rows_into(k, rows.clone(), jk.view_mut())?;
-                    match w {
-                        Some(w) => {
-                            for (mut row, &wi) in
-                                jk.rows_mut().into_iter().zip(w.slice(s![rows]).iter())
-                            {
-                                let sw = wi.sqrt();
-                                row.mapv_inplace(|v| v * sw);
-                            }
-                        }
-                        None => {
-                            let sw = 1.0 / n.sqrt();
-                            jk.mapv_inplace(|v| v * sw);
-                        }
-                    }
-                    let jk = jk.view();
-                    linalg::gemm(1.0, jk.t(), jk, 1.0, acc.0.view_mut(), Par::Seq)?;
+                    scale_rows(jk.view_mut(), w.map(|w| w.slice(s![rows])), n);
+                    linalg::syrk_lower(1.0, jk.view(), 1.0, acc.0.view_mut(), Par::Seq)?;
                     Ok(())
                 },
                 |a: &mut Acc, b: Acc| a.0 += &b.0,
             )?;
+            let mut g = g;
+            linalg::mirror_lower(g.view_mut());
             Ok(g)
         })
         .collect()

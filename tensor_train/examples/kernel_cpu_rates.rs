@@ -7,9 +7,12 @@
 //!
 //! `cargo run --release -p tensor_train --example kernel_cpu_rates [repeats]`
 
+#[path = "../benches/common/cpu_time.rs"]
+mod cpu_time;
 #[path = "../benches/common/kernel_setup.rs"]
 mod kernel_setup;
 
+use cpu_time::per_call;
 use kernel_setup::{eval_flops, gaussian, random_tt, rounding_flops};
 use ndarray::{Array1, Array2, ArrayView2};
 use rand::rngs::StdRng;
@@ -19,36 +22,6 @@ use std::hint::black_box;
 use tensor_train::interfaces::values;
 use tensor_train::linalg::{self, Par};
 use tensor_train::tangent::TangentSpace;
-
-/// CPU time of this thread in seconds (wall time where schedstat is unavailable).
-fn cpu_seconds(start: &std::time::Instant) -> f64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
-        .map(|ns| ns * 1e-9)
-        .unwrap_or_else(|| start.elapsed().as_secs_f64())
-}
-
-/// Median over `repeats` of the CPU seconds per call, each repeat running `f` for >= 0.5 s.
-fn per_call(repeats: usize, mut f: impl FnMut()) -> f64 {
-    let clock = std::time::Instant::now();
-    f(); // warm-up
-    let mut samples: Vec<f64> = (0..repeats)
-        .map(|_| {
-            let t0 = cpu_seconds(&clock);
-            let mut calls = 0usize;
-            let mut t = t0;
-            while t - t0 < 0.5 {
-                f();
-                calls += 1;
-                t = cpu_seconds(&clock);
-            }
-            (t - t0) / calls as f64
-        })
-        .collect();
-    samples.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
-    samples[repeats / 2]
-}
 
 fn main() {
     let repeats: usize = std::env::args()
@@ -77,6 +50,21 @@ fn main() {
     });
     let eflops = eval_flops(&x, n_samples);
     let eval_rate = eflops / eval_s;
+
+    // batch evaluation at the solver-table rank: d = 20, n = 6, r = 4, N = 1e5 (width-4
+    // cores: the plain fused kernel, not the interleaved one)
+    let (d4, n4, r4) = (20, 6, 4);
+    let x4 = random_tt(d4, n4, r4, &mut rng);
+    let feats4: Vec<Array2<f64>> = (0..d4)
+        .map(|_| gaussian((n_samples, n4), &mut rng))
+        .collect();
+    let fv4: Vec<ArrayView2<'_, f64>> = feats4.iter().map(|f| f.view()).collect();
+    let eval4_s = per_call(repeats, || {
+        black_box(values(&x4, &fv4, Par::Seq).unwrap());
+    });
+    let eflops4 = eval_flops(&x4, n_samples);
+    let eval4_rate = eflops4 / eval4_s;
+    drop(feats4);
 
     // retraction d = 20, n = 10, r = 16 (bench group `tangent`, seed 3)
     let mut rng = StdRng::seed_from_u64(3);
@@ -108,6 +96,12 @@ fn main() {
             eflops,
             eval_s,
             eval_rate,
+        ),
+        (
+            "batch evaluation d=20 n=6 r=4 N=1e5 (seq)",
+            eflops4,
+            eval4_s,
+            eval4_rate,
         ),
         ("retraction d=20 n=10 r=16", rflops, retract_s, retract_rate),
     ] {

@@ -248,26 +248,61 @@ mod fused {
         out: &mut [f64],
     ) {
         let rows = out.len() / RB;
+        // the one bounds check: every access of `block_interleaved` is inside these lengths
+        assert!(
+            l.len() >= rows * ra && phi.len() >= rows * n && g.len() >= ra * n * RB,
+            "fused left step: operand lengths"
+        );
         let full = rows / R * R;
-        for i0 in (0..full).step_by(R) {
-            block_interleaved::<RB, R, A>(
-                &l[i0 * ra..(i0 + R) * ra],
-                &phi[i0 * n..(i0 + R) * n],
-                g,
-                ra,
-                n,
-                &mut out[i0 * RB..(i0 + R) * RB],
-            );
+        let (lp, pp, gp, op) = (l.as_ptr(), phi.as_ptr(), g.as_ptr(), out.as_mut_ptr());
+        // SAFETY: rows `i0..i0 + R` (or `i`) of `l`, `phi`, `out` and all of `g` are in bounds
+        // (checked above); the blocks of `out` are disjoint.
+        unsafe {
+            for i0 in (0..full).step_by(R) {
+                prefetch_rows(pp, n, i0 + PREFETCH_ROWS, R);
+                block_interleaved::<RB, R, A>(
+                    lp.add(i0 * ra),
+                    pp.add(i0 * n),
+                    gp,
+                    ra,
+                    n,
+                    op.add(i0 * RB),
+                );
+            }
+            for i in full..rows {
+                block_interleaved::<RB, 1, A>(
+                    lp.add(i * ra),
+                    pp.add(i * n),
+                    gp,
+                    ra,
+                    n,
+                    op.add(i * RB),
+                );
+            }
         }
-        for i in full..rows {
-            block_interleaved::<RB, 1, A>(
-                &l[i * ra..(i + 1) * ra],
-                &phi[i * n..(i + 1) * n],
-                g,
-                ra,
-                n,
-                &mut out[i * RB..(i + 1) * RB],
-            );
+    }
+
+    /// Rows ahead of the current block whose features are prefetched: the features (64 MB
+    /// per evaluation at N = 1e5, d = 10, n = 8) are streamed from memory, one cache line per
+    /// row and core, and without the prefetch the first broadcast of each row took 18 % of
+    /// the kernel's samples (`perf record`, the L2 streamer restarts at every 4 KiB page).
+    /// 32 rows are 8 blocks of 4, ~1200 cycles of work at d = 10: more than a memory latency
+    /// (16 rows ran 3-8 % slower in alternating runs, `examples/kernel_cpu_rates.rs`).
+    #[cfg(target_arch = "x86_64")]
+    const PREFETCH_ROWS: usize = 32;
+
+    /// Prefetch (into L1) the cache lines of rows `i..i + rows` of the `n`-column C-order
+    /// matrix at `p`. Addresses past the end are only prefetched, never read (a prefetch does
+    /// not fault), and are formed with `wrapping_add`.
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn prefetch_rows(p: *const f64, n: usize, i: usize, rows: usize) {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let start = p.wrapping_add(i * n) as *const i8;
+        let bytes = rows * n * 8;
+        for off in (0..bytes).step_by(64) {
+            // SAFETY: prefetch has no architectural effect and never faults
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(start.wrapping_add(off)) };
         }
     }
 
@@ -276,63 +311,73 @@ mod fused {
     /// (the limit of [`block`] at `RB = 8`: one broadcast per FMA). Every row still computes
     /// `tmp_a = sum_j phi[i, j] G[a, j, :]` in index order and `acc = sum_a l[i, a] tmp_a` in
     /// index order, exactly as [`block`] does.
+    ///
+    /// Raw pointers, no bounds checks: with checked slices the index arithmetic and the
+    /// checks (about 40 integer instructions per 16 FMAs, operands reloaded from the stack)
+    /// bound the loop, not the FMAs.
+    ///
+    /// # Safety
+    /// `l` holds `R x ra`, `phi` `R x n`, `g` `ra x n x RB` and `out` `R x RB` values
+    /// (C order); `out` does not alias the others.
     #[inline(always)]
-    fn block_interleaved<const RB: usize, const R: usize, const A: usize>(
-        l: &[f64],
-        phi: &[f64],
-        g: &[f64],
+    unsafe fn block_interleaved<const RB: usize, const R: usize, const A: usize>(
+        l: *const f64,
+        phi: *const f64,
+        g: *const f64,
         ra: usize,
         n: usize,
-        out: &mut [f64],
+        out: *mut f64,
     ) {
         let mut acc = [[0.0f64; RB]; R];
         let stride = n * RB;
         let full = ra / A * A;
         for a0 in (0..full).step_by(A) {
             let mut tmp = [[[0.0f64; RB]; R]; A];
+            let ga = g.add(a0 * stride);
             for j in 0..n {
                 let mut p = [0.0f64; R];
-                for r in 0..R {
-                    p[r] = phi[r * n + j];
+                for (r, pr) in p.iter_mut().enumerate() {
+                    *pr = *phi.add(r * n + j);
                 }
-                for aa in 0..A {
-                    let gj = &g[(a0 + aa) * stride + j * RB..(a0 + aa) * stride + (j + 1) * RB];
-                    for r in 0..R {
-                        for b in 0..RB {
-                            tmp[aa][r][b] = p[r].mul_add(gj[b], tmp[aa][r][b]);
+                for (aa, ta) in tmp.iter_mut().enumerate() {
+                    let gj = ga.add(aa * stride + j * RB);
+                    for (tr, &pr) in ta.iter_mut().zip(&p) {
+                        for (b, t) in tr.iter_mut().enumerate() {
+                            *t = pr.mul_add(*gj.add(b), *t);
                         }
                     }
                 }
             }
-            for aa in 0..A {
-                for r in 0..R {
-                    let la = l[r * ra + a0 + aa];
-                    for b in 0..RB {
-                        acc[r][b] = la.mul_add(tmp[aa][r][b], acc[r][b]);
+            for (aa, ta) in tmp.iter().enumerate() {
+                for (r, (accr, tr)) in acc.iter_mut().zip(ta).enumerate() {
+                    let la = *l.add(r * ra + a0 + aa);
+                    for (c, &t) in accr.iter_mut().zip(tr) {
+                        *c = la.mul_add(t, *c);
                     }
                 }
             }
         }
         for a in full..ra {
             let mut tmp = [[0.0f64; RB]; R];
+            let ga = g.add(a * stride);
             for j in 0..n {
-                let gj = &g[a * stride + j * RB..a * stride + (j + 1) * RB];
-                for r in 0..R {
-                    let p = phi[r * n + j];
-                    for b in 0..RB {
-                        tmp[r][b] = p.mul_add(gj[b], tmp[r][b]);
+                let gj = ga.add(j * RB);
+                for (r, tr) in tmp.iter_mut().enumerate() {
+                    let p = *phi.add(r * n + j);
+                    for (b, t) in tr.iter_mut().enumerate() {
+                        *t = p.mul_add(*gj.add(b), *t);
                     }
                 }
             }
-            for r in 0..R {
-                let la = l[r * ra + a];
-                for b in 0..RB {
-                    acc[r][b] = la.mul_add(tmp[r][b], acc[r][b]);
+            for (r, (accr, tr)) in acc.iter_mut().zip(&tmp).enumerate() {
+                let la = *l.add(r * ra + a);
+                for (c, &t) in accr.iter_mut().zip(tr) {
+                    *c = la.mul_add(t, *c);
                 }
             }
         }
-        for r in 0..R {
-            out[r * RB..(r + 1) * RB].copy_from_slice(&acc[r]);
+        for (r, accr) in acc.iter().enumerate() {
+            std::ptr::copy_nonoverlapping(accr.as_ptr(), out.add(r * RB), RB);
         }
     }
 
@@ -368,14 +413,42 @@ mod fused {
     }
 
     /// Output width 1 (the last core): `out[i] = sum_j phi[i, j] (sum_a l[i, a] G[a, j])`,
-    /// vectorized over `j` (`n <= 16`), the final sum over `j` in index order.
+    /// vectorized over `j` (`n <= 16`), the final sum over `j` in index order. For
+    /// `n = 4, 6, 8, 10` ([`last_core_rows`]) eight rows are interleaved: one row alone is two serial chains of
+    /// `ra` and `n` FMAs (latency-bound, 15 % of a batch evaluation at d = 10 in a `perf`
+    /// profile); the operation order of every row is unchanged.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     fn last_core_avx2(l: &[f64], phi: &[f64], g: &[f64], ra: usize, n: usize, out: &mut [f64]) {
-        for ((o, lrow), prow) in out
+        let rows = out.len();
+        assert!(
+            l.len() >= rows * ra && phi.len() >= rows * n && g.len() >= ra * n,
+            "fused last core: operand lengths"
+        );
+        const R: usize = 8;
+        let done = if matches!(n, 4 | 6 | 8 | 10) {
+            rows / R * R
+        } else {
+            0
+        };
+        for i0 in (0..done).step_by(R) {
+            let (lp, pp, gp) = (l.as_ptr(), phi.as_ptr(), g.as_ptr());
+            // SAFETY: rows `i0..i0 + R` are in bounds (checked above). A `match` rather than a
+            // function pointer, so that the kernel is inlined with this function's features.
+            unsafe {
+                let (li, pi, oi) = (lp.add(i0 * ra), pp.add(i0 * n), out.as_mut_ptr().add(i0));
+                match n {
+                    4 => last_core_rows::<4, R>(li, pi, gp, ra, oi),
+                    6 => last_core_rows::<6, R>(li, pi, gp, ra, oi),
+                    8 => last_core_rows::<8, R>(li, pi, gp, ra, oi),
+                    _ => last_core_rows::<10, R>(li, pi, gp, ra, oi),
+                }
+            }
+        }
+        for ((o, lrow), prow) in out[done..]
             .iter_mut()
-            .zip(l.chunks_exact(ra))
-            .zip(phi.chunks_exact(n))
+            .zip(l[done * ra..].chunks_exact(ra))
+            .zip(phi[done * n..].chunks_exact(n))
         {
             let mut t = [0.0f64; 16];
             for (ga, &la) in g.chunks_exact(n).zip(lrow) {
@@ -391,8 +464,43 @@ mod fused {
         }
     }
 
+    /// `R` rows of the last core with a compile-time `n = N`: per row `t = sum_a l[i, a]
+    /// G[a, :]` (in `a` order) and `out[i] = sum_j phi[i, j] t_j` (in `j` order), exactly the
+    /// operations of the row loop of [`last_core_avx2`].
+    ///
+    /// # Safety
+    /// `l` holds `R x ra`, `phi` `R x N`, `g` `ra x N`, `out` `R` values.
+    #[inline(always)]
+    unsafe fn last_core_rows<const N: usize, const R: usize>(
+        l: *const f64,
+        phi: *const f64,
+        g: *const f64,
+        ra: usize,
+        out: *mut f64,
+    ) {
+        let mut t = [[0.0f64; N]; R];
+        for a in 0..ra {
+            let ga = g.add(a * N);
+            for (r, tr) in t.iter_mut().enumerate() {
+                let la = *l.add(r * ra + a);
+                for (j, tj) in tr.iter_mut().enumerate() {
+                    *tj = la.mul_add(*ga.add(j), *tj);
+                }
+            }
+        }
+        let mut v = [0.0f64; R];
+        for j in 0..N {
+            for (r, (vr, tr)) in v.iter_mut().zip(&t).enumerate() {
+                *vr = (*phi.add(r * N + j)).mul_add(tr[j], *vr);
+            }
+        }
+        std::ptr::copy_nonoverlapping(v.as_ptr(), out, R);
+    }
+
     /// Rows are taken `ROWS` at a time so that `ROWS x RB / lanes` independent FMA chains hide
-    /// the FMA latency and every load of a core row serves `ROWS` samples.
+    /// the FMA latency and every load of a core row serves `ROWS` samples. One length check,
+    /// then raw pointers (see [`block_interleaved`] for why), and the feature rows are
+    /// prefetched [`PREFETCH_ROWS`] ahead.
     #[inline(always)]
     fn kernel<const RB: usize, const ROWS: usize>(
         l: &[f64],
@@ -403,60 +511,63 @@ mod fused {
         out: &mut [f64],
     ) {
         let rows = out.len() / RB;
+        assert!(
+            l.len() >= rows * ra && phi.len() >= rows * n && g.len() >= ra * n * RB,
+            "fused left step: operand lengths"
+        );
         let full = rows / ROWS * ROWS;
-        for i0 in (0..full).step_by(ROWS) {
-            block::<RB, ROWS>(
-                &l[i0 * ra..(i0 + ROWS) * ra],
-                &phi[i0 * n..(i0 + ROWS) * n],
-                g,
-                ra,
-                n,
-                &mut out[i0 * RB..(i0 + ROWS) * RB],
-            );
-        }
-        for i in full..rows {
-            block::<RB, 1>(
-                &l[i * ra..(i + 1) * ra],
-                &phi[i * n..(i + 1) * n],
-                g,
-                ra,
-                n,
-                &mut out[i * RB..(i + 1) * RB],
-            );
+        let (lp, pp, gp, op) = (l.as_ptr(), phi.as_ptr(), g.as_ptr(), out.as_mut_ptr());
+        // SAFETY: rows `i0..i0 + ROWS` (or `i`) of `l`, `phi`, `out` and all of `g` are in
+        // bounds (checked above); the blocks of `out` are disjoint.
+        unsafe {
+            for i0 in (0..full).step_by(ROWS) {
+                #[cfg(target_arch = "x86_64")]
+                prefetch_rows(pp, n, i0 + PREFETCH_ROWS, ROWS);
+                block::<RB, ROWS>(lp.add(i0 * ra), pp.add(i0 * n), gp, ra, n, op.add(i0 * RB));
+            }
+            for i in full..rows {
+                block::<RB, 1>(lp.add(i * ra), pp.add(i * n), gp, ra, n, op.add(i * RB));
+            }
         }
     }
 
     /// `R` rows: `out[i, :] = sum_a l[i, a] sum_j phi[i, j] G[a, j, :]`, the same operation
     /// order for every row whatever `R` is.
+    ///
+    /// # Safety
+    /// `l` holds `R x ra`, `phi` `R x n`, `g` `ra x n x RB` and `out` `R x RB` values
+    /// (C order); `out` does not alias the others.
     #[inline(always)]
-    fn block<const RB: usize, const R: usize>(
-        l: &[f64],
-        phi: &[f64],
-        g: &[f64],
+    unsafe fn block<const RB: usize, const R: usize>(
+        l: *const f64,
+        phi: *const f64,
+        g: *const f64,
         ra: usize,
         n: usize,
-        out: &mut [f64],
+        out: *mut f64,
     ) {
         let mut acc = [[0.0f64; RB]; R];
-        for (a, ga) in g.chunks_exact(n * RB).enumerate().take(ra) {
+        for a in 0..ra {
+            let ga = g.add(a * n * RB);
             let mut tmp = [[0.0f64; RB]; R];
-            for (j, gj) in ga.chunks_exact(RB).enumerate() {
-                for r in 0..R {
-                    let p = phi[r * n + j];
-                    for b in 0..RB {
-                        tmp[r][b] = p.mul_add(gj[b], tmp[r][b]);
+            for j in 0..n {
+                let gj = ga.add(j * RB);
+                for (r, tr) in tmp.iter_mut().enumerate() {
+                    let p = *phi.add(r * n + j);
+                    for (b, t) in tr.iter_mut().enumerate() {
+                        *t = p.mul_add(*gj.add(b), *t);
                     }
                 }
             }
-            for r in 0..R {
-                let la = l[r * ra + a];
-                for b in 0..RB {
-                    acc[r][b] = la.mul_add(tmp[r][b], acc[r][b]);
+            for (r, (accr, tr)) in acc.iter_mut().zip(&tmp).enumerate() {
+                let la = *l.add(r * ra + a);
+                for (c, &t) in accr.iter_mut().zip(tr) {
+                    *c = la.mul_add(t, *c);
                 }
             }
         }
-        for r in 0..R {
-            out[r * RB..(r + 1) * RB].copy_from_slice(&acc[r]);
+        for (r, accr) in acc.iter().enumerate() {
+            std::ptr::copy_nonoverlapping(accr.as_ptr(), out.add(r * RB), RB);
         }
     }
 }
@@ -728,6 +839,9 @@ mod fused_tests {
             (16, 10, 16),
             (16, 10, 1),
             (4, 20, 1),
+            (4, 6, 1),
+            (6, 4, 1),
+            (5, 10, 1),
             (3, 4, 9),
             (6, 8, 8),
             (5, 10, 16),

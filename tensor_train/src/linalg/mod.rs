@@ -172,6 +172,82 @@ pub fn gram(a: ArrayView2<'_, f64>, par: Par) -> Result<Array2<f64>, LinalgError
     Ok(c)
 }
 
+/// Symmetric rank-k update of the lower triangle: `C <- alpha A^T A + beta C` on the entries
+/// `C[i, j]`, `j <= i` (diagonal included), for an `m x n` matrix `A` and an `n x n` `C` of any
+/// layout. The strict upper triangle of `C` is neither read nor written. Flops: `m n (n + 1)`,
+/// half of the GEMM `A^T A` (faer's triangular `matmul` with a `TriangularLower` destination).
+///
+/// `beta == 0` overwrites the lower triangle (its old contents, NaN included, are ignored).
+pub fn syrk_lower(
+    alpha: f64,
+    a: ArrayView2<'_, f64>,
+    beta: f64,
+    mut c: ArrayViewMut2<'_, f64>,
+    par: Par,
+) -> Result<(), LinalgError> {
+    let (m, n) = a.dim();
+    if c.dim() != (n, n) {
+        return Err(LinalgError::Shape {
+            op: "syrk_lower",
+            detail: format!("A is {m}x{n}, C is {}x{}", c.nrows(), c.ncols()),
+        });
+    }
+    if n == 0 {
+        return Ok(());
+    }
+    let scale_lower = |c: &mut ArrayViewMut2<'_, f64>, f: &dyn Fn(f64) -> f64| {
+        for i in 0..n {
+            for j in 0..=i {
+                c[[i, j]] = f(c[[i, j]]);
+            }
+        }
+    };
+    if m == 0 {
+        if beta == 0.0 {
+            scale_lower(&mut c, &|_| 0.0);
+        } else if beta != 1.0 {
+            scale_lower(&mut c, &|x| beta * x);
+        }
+        return Ok(());
+    }
+    let accum = if beta == 0.0 {
+        faer::Accum::Replace
+    } else {
+        if beta != 1.0 {
+            scale_lower(&mut c, &|x| beta * x);
+        }
+        faer::Accum::Add
+    };
+    let at = a.t();
+    let fa = faer_ref(&at);
+    let fb = faer_ref(&a);
+    let fc = faer_mut(&mut c);
+    use faer::linalg::matmul::triangular::{matmul, BlockStructure};
+    matmul(
+        fc,
+        BlockStructure::TriangularLower,
+        accum,
+        fa,
+        BlockStructure::Rectangular,
+        fb,
+        BlockStructure::Rectangular,
+        alpha,
+        par.to_faer(),
+    );
+    Ok(())
+}
+
+/// Mirror the lower triangle of a square matrix into its upper triangle: `C[j, i] = C[i, j]`
+/// for `j < i`, so that a [`syrk_lower`] result becomes the full symmetric matrix.
+pub fn mirror_lower(mut c: ArrayViewMut2<'_, f64>) {
+    let n = c.nrows().min(c.ncols());
+    for i in 0..n {
+        for j in 0..i {
+            c[[j, i]] = c[[i, j]];
+        }
+    }
+}
+
 /// Thin QR `A = Q R` of an `m x n` matrix: `Q` is `m x k` with orthonormal columns, `R` is
 /// `k x n` upper trapezoidal, `k = min(m, n)`, and `diag(R) >= 0`.
 ///

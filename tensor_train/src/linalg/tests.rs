@@ -846,6 +846,52 @@ fn non_finite_input_is_an_error_not_a_panic() {
 
 // ---------------------------------------------------------------- GEMM
 
+/// `syrk_lower` gives the lower triangle of `alpha A^T A + beta C` (against the triple loop,
+/// error `<= c m eps ||A||^2`), never touches the strict upper triangle, and accepts
+/// transposed views and empty inner dimension.
+#[test]
+fn syrk_lower_matches_the_lower_triangle_of_the_product() {
+    let mut rng = rng(41);
+    for &(m, n, alpha, beta) in &[
+        (37usize, 13usize, 1.0, 0.0),
+        (5, 40, -0.5, 1.0),
+        (64, 64, 2.0, 0.25),
+        (0, 6, 1.0, 3.0),
+        (9, 1, 1.0, 0.0),
+    ] {
+        let a = randn(m, n, &mut rng);
+        let c0 = randn(n, n, &mut rng);
+        let want = naive_mm(a.t(), a.view()) * alpha + &c0 * beta;
+        let mut c = c0.clone();
+        syrk_lower(alpha, a.view(), beta, c.view_mut(), Par::Seq).expect("syrk");
+        let tol = 1e-13 * (m.max(1) as f64) * fro(a.view()).powi(2).max(1.0);
+        for i in 0..n {
+            for j in 0..n {
+                if j <= i {
+                    assert_abs_diff_eq!(c[[i, j]], want[[i, j]], epsilon = tol);
+                } else {
+                    assert_eq!(c[[i, j]], c0[[i, j]], "upper ({i},{j}) touched");
+                }
+            }
+        }
+        // a transposed (column-major) A and a column-major C give the same lower triangle
+        let at = a.t().to_owned();
+        let mut cf =
+            Array2::from_shape_vec((n, n).f(), c0.t().iter().copied().collect()).expect("shape");
+        syrk_lower(alpha, at.t(), beta, cf.view_mut(), Par::Seq).expect("syrk");
+        for i in 0..n {
+            for j in 0..=i {
+                assert_abs_diff_eq!(cf[[i, j]], want[[i, j]], epsilon = tol);
+            }
+        }
+        mirror_lower(c.view_mut());
+        assert_eq!(c, c.t());
+    }
+    let a = randn(4, 3, &mut rng);
+    let mut bad = Array2::zeros((4, 4));
+    assert!(syrk_lower(1.0, a.view(), 0.0, bad.view_mut(), Par::Seq).is_err());
+}
+
 #[test]
 fn gemm_alpha_beta() {
     let mut rng = rng(20);
