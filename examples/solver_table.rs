@@ -5,7 +5,8 @@
 //! Run: `cargo run --release --example solver_table -- [--sizes 10,100000,8,8;20,20000,4,6]
 //! [--iters 3] [--threads 2] [--methods als,ngd-dense,ngd-pcg,nesterov-pcg,streamed-pcg]
 //! [--forcing 1e-4] [--pcg-iters 100] [--subsample m] [--time-limit s] [--trace]
-//! [--start greedy|additive|random] [--start-rows m] [--damping off|lm] [--shift s]`
+//! [--start greedy|additive|random] [--start-rows m] [--damping off|lm] [--shift s]
+//! [--ls-trials 8] [--no-model-step]`
 //!
 //! Seconds are optimizer seconds (the trainer excludes the evaluation of test errors); the
 //! test set has 10,000 points. Peak memory is the process's `VmHWM` at the end of each row
@@ -19,8 +20,10 @@
 //! Gauss–Newton system through the streamed model with PCG, whose operator and block-Jacobi
 //! preconditioner come from `--subsample m` rows (default 50,000; materialized, `O(m d (n+2r))`)
 //! and whose right-hand side `J^T e / N` comes from all `N` rows; the retraction
-//! `R_X(alpha xi)` with `alpha = 1, 1/2, ..` until the streamed training loss decreases (at most
-//! 8 trials). Its start: `--start` (default `greedy`, as for the other methods) fitted on the
+//! `R_X(alpha xi)` with `alpha = alpha_0, alpha_0/2, ..` until the streamed training loss
+//! decreases (at most `--ls-trials`, default 8), where `alpha_0 = min(1, alpha*)` and `alpha*`
+//! minimizes the Gauss–Newton model of the loss on all `N` rows along the step (one `J c` over
+//! the `N` rows; `--no-model-step`: `alpha_0 = 1`). The `gn-*` methods use the same driver. Its start: `--start` (default `greedy`, as for the other methods) fitted on the
 //! first `--start-rows` rows (default 20,000), held in memory only for the start. Its seconds include everything
 //! but the test error.
 
@@ -300,9 +303,31 @@ fn gauss_newton(
         let t_solve = t0.elapsed().as_secs_f64();
         let xi = ts.from_coords(c.view())?;
         let f0 = loss(&pred);
-        let mut alpha = 1.0;
+        // The Gauss–Newton model of the loss along c on all N rows,
+        // f(X + alpha E_X c) ~ f0 - alpha (Jc)^T t / N + alpha^2 ||Jc||^2 / (2N), is minimized
+        // at alpha* = (Jc)^T t / ||Jc||^2. With the full Gram and an exact solve alpha* >= 1;
+        // a sub-sampled Gram misjudges the curvature along c, and alpha* corrects for it at
+        // the cost of one J c over the N rows. The line search starts at min(1, alpha*).
+        let t_ls = Instant::now();
+        let (slope, curv) = if flag("--no-model-step") {
+            (f64::NAN, f64::NAN)
+        } else {
+            let jc = sys.model().jvp(c.view(), par)?;
+            let nn = y.len() as f64;
+            (jc.dot(&target) / nn, jc.dot(&jc) / nn)
+        };
+        let t_jc = t_ls.elapsed().as_secs_f64();
+        let alpha_model = slope / curv;
+        let mut alpha = if alpha_model.is_finite() && alpha_model > 0.0 {
+            alpha_model.min(1.0)
+        } else {
+            1.0
+        };
+        let trials_max: usize = arg("--ls-trials").and_then(|s| s.parse().ok()).unwrap_or(8);
+        let mut trials = 0;
         let mut accepted = None;
-        for _ in 0..8 {
+        for _ in 0..trials_max {
+            trials += 1;
             let y_new = ts.retract(alpha, &xi)?;
             let p_new = values(&y_new)?;
             if loss(&p_new) < f0 {
@@ -311,8 +336,17 @@ fn gauss_newton(
             }
             alpha *= 0.5;
         }
+        let t_eval = t_ls.elapsed().as_secs_f64() - t_jc;
         secs += t0.elapsed().as_secs_f64();
         k += 1;
+        if trace {
+            println!(
+                "  iter {k} step: model slope {slope:.3e}, curvature {curv:.3e}, alpha* {alpha_model:.3e} (J c {t_jc:.2} s); {trials} trials ({t_eval:.2} s), loss {f0:.4e} -> {}",
+                accepted
+                    .as_ref()
+                    .map_or("no decrease".to_string(), |(_, p)| format!("{:.4e}", loss(p)))
+            );
+        }
         let Some((y_new, p_new)) = accepted else {
             println!(
                 "  no decrease along the natural step at iteration {k}: {secs:.2} s, {:.1} CPU-s (system {t_sys:.2} s, solve {:.2} s, {} its, rel res {:.1e})",
