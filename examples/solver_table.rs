@@ -37,6 +37,7 @@ use ttfit::fit::{fit, FitConfig};
 use ttfit::functions::TestFunction;
 use ttfit::init::{initial_tt, Start};
 use ttfit::optim::gram::{GramSolver, GramSystem};
+use ttfit::optim::linearized::LinearizedModel;
 use ttfit::optim::pcg::EisenstatWalker;
 use ttfit::optim::streamed::StreamedSamples;
 use ttfit::optim::OptimizerConfig;
@@ -204,7 +205,7 @@ fn gauss_newton(
     test: &Dataset,
     domain: &[(f64, f64)],
     (n, r, iters): (usize, usize, usize),
-    streamed: bool,
+    (streamed, full_op): (bool, bool),
     solver: GramSolver,
     ew: bool,
     par: Par,
@@ -278,27 +279,81 @@ fn gauss_newton(
         let target = &train.y - &pred;
         // the interfaces must outlive the system that borrows them
         let si_mem;
-        let sys;
-        match &source {
-            Source::Streamed(s) => {
-                sys = GramSystem::from_model(s.linearization(&ts, par)?, None, solver, par)?;
-            }
-            Source::Memory(f) => {
-                let v: Vec<_> = f.iter().map(|a| a.view()).collect();
-                si_mem = tensor_train::tangent::SampleInterfaces::new(&ts, &v, par)?;
-                sys = GramSystem::from_model(
-                    ttfit::optim::linearized::SampleLinearization::new(&ts, &si_mem, &v),
+        let lin;
+        let mut sys = None;
+        let (c, rep, t_sys) = match &source {
+            Source::Streamed(s) if full_op => {
+                // operator G = J^T J / N from all N rows (streamed, two passes per PCG
+                // iteration), block-Jacobi preconditioner from m evenly strided rows
+                lin = s.linearization(&ts, par)?;
+                let GramSolver::Pcg {
+                    rel_shift,
+                    max_iter,
+                    forcing: eta_fixed,
+                    subsample,
+                } = solver
+                else {
+                    unreachable!("streamed-full uses the PCG settings")
+                };
+                let n_rows = y.len();
+                let m = subsample.unwrap_or(50_000).min(n_rows);
+                let idx: Vec<usize> = (0..m).map(|j| j * n_rows / m).collect();
+                let sub = lin.select_rows(&idx).ok_or_else(|| {
+                    ttfit::Error::param("streamed-full", "could not materialize the sub-sample")
+                })?;
+                let prec = GramSystem::from_model(
+                    &*sub,
                     None,
-                    solver,
+                    GramSolver::BlockDiagonal { rel_shift },
                     par,
                 )?;
+                let t_sys = t0.elapsed().as_secs_f64();
+                let nn = n_rows as f64;
+                let b = lin.vjp((&target / nn).view(), par)?;
+                let eta = if ew {
+                    forcing.next(b.dot(&b).sqrt())
+                } else {
+                    eta_fixed
+                };
+                let op = |v: &Array1<f64>| -> ttfit::Result<Array1<f64>> {
+                    let jv = lin.jvp(v.view(), par)? / nn;
+                    lin.vjp(jv.view(), par)
+                };
+                let (c, rep) = ttfit::optim::pcg::pcg(
+                    op,
+                    |r: &Array1<f64>| prec.solve_coords(r.view()),
+                    &b,
+                    &ttfit::optim::pcg::PcgParams {
+                        forcing: eta,
+                        max_iter,
+                    },
+                )?;
+                (c, rep, t_sys)
             }
-        }
-        let t_sys = t0.elapsed().as_secs_f64();
-        let (c, rep) = if ew {
-            sys.solve_target_eta(target.view(), &mut |g| forcing.next(g))?
-        } else {
-            sys.solve_target_report(target.view(), None)?
+            _ => {
+                let sys = sys.insert(match &source {
+                    Source::Streamed(s) => {
+                        GramSystem::from_model(s.linearization(&ts, par)?, None, solver, par)?
+                    }
+                    Source::Memory(f) => {
+                        let v: Vec<_> = f.iter().map(|a| a.view()).collect();
+                        si_mem = tensor_train::tangent::SampleInterfaces::new(&ts, &v, par)?;
+                        GramSystem::from_model(
+                            ttfit::optim::linearized::SampleLinearization::new(&ts, &si_mem, &v),
+                            None,
+                            solver,
+                            par,
+                        )?
+                    }
+                });
+                let t_sys = t0.elapsed().as_secs_f64();
+                let (c, rep) = if ew {
+                    sys.solve_target_eta(target.view(), &mut |g| forcing.next(g))?
+                } else {
+                    sys.solve_target_report(target.view(), None)?
+                };
+                (c, rep, t_sys)
+            }
         };
         let t_solve = t0.elapsed().as_secs_f64();
         let xi = ts.from_coords(c.view())?;
@@ -309,12 +364,15 @@ fn gauss_newton(
         // a sub-sampled Gram misjudges the curvature along c, and alpha* corrects for it at
         // the cost of one J c over the N rows. The line search starts at min(1, alpha*).
         let t_ls = Instant::now();
-        let (slope, curv) = if flag("--no-model-step") {
-            (f64::NAN, f64::NAN)
-        } else {
-            let jc = sys.model().jvp(c.view(), par)?;
-            let nn = y.len() as f64;
-            (jc.dot(&target) / nn, jc.dot(&jc) / nn)
+        // (with the operator from all rows and no shift, PCG's Galerkin property
+        // c^T G c = b^T c gives alpha* = 1: the pass is skipped)
+        let (slope, curv) = match &sys {
+            Some(sys) if !flag("--no-model-step") => {
+                let jc = sys.model().jvp(c.view(), par)?;
+                let nn = y.len() as f64;
+                (jc.dot(&target) / nn, jc.dot(&jc) / nn)
+            }
+            _ => (f64::NAN, f64::NAN),
         };
         let t_jc = t_ls.elapsed().as_secs_f64();
         let alpha_model = slope / curv;
@@ -422,12 +480,14 @@ fn main() -> ttfit::Result<()> {
                 .sum::<usize>()
         };
         for method in methods.split(',') {
-            if let Some((streamed, ew)) = match method {
-                "streamed-pcg" => Some((true, false)),
-                "streamed-ew" => Some((true, true)),
-                "gn-pcg" => Some((false, false)),
-                "gn-ew" => Some((false, true)),
-                "gn-dense" => Some((false, false)),
+            if let Some((streamed, full_op, ew)) = match method {
+                "streamed-pcg" => Some((true, false, false)),
+                "streamed-ew" => Some((true, false, true)),
+                "streamed-full" => Some((true, true, false)),
+                "streamed-full-ew" => Some((true, true, true)),
+                "gn-pcg" => Some((false, false, false)),
+                "gn-ew" => Some((false, false, true)),
+                "gn-dense" => Some((false, false, false)),
                 _ => None,
             } {
                 let solver = gn_solver(method)?;
@@ -441,7 +501,7 @@ fn main() -> ttfit::Result<()> {
                         &test,
                         &f.domain(),
                         (n, r, iters),
-                        streamed,
+                        (streamed, full_op),
                         solver,
                         ew,
                         Par::Rayon(0),
