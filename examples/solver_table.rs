@@ -6,10 +6,10 @@
 //! [--iters 3] [--threads 2] [--methods als,ngd-dense,ngd-pcg,nesterov-pcg,streamed-pcg]
 //! [--forcing 1e-4] [--pcg-iters 100] [--subsample m] [--time-limit s] [--trace]
 //! [--start greedy|additive|random] [--start-rows m] [--damping off|lm] [--shift s]
-//! [--ls-trials 8] [--no-model-step]`
+//! [--ls-trials 8] [--no-model-step] [--test-points 10000]`
 //!
 //! Seconds are optimizer seconds (the trainer excludes the evaluation of test errors); the
-//! test set has 10,000 points. Peak memory is the process's `VmHWM` at the end of each row
+//! test set has `--test-points` points (default 10,000; seed 2, the training set seed 1). Peak memory is the process's `VmHWM` at the end of each row
 //! (Linux), i.e. the maximum over this row and the rows before it. `--trace` prints every
 //! iteration (seconds so far, train and test error).
 //!
@@ -23,7 +23,11 @@
 //! `R_X(alpha xi)` with `alpha = alpha_0, alpha_0/2, ..` until the streamed training loss
 //! decreases (at most `--ls-trials`, default 8), where `alpha_0 = min(1, alpha*)` and `alpha*`
 //! minimizes the Gauss–Newton model of the loss on all `N` rows along the step (one `J c` over
-//! the `N` rows; `--no-model-step`: `alpha_0 = 1`). The `gn-*` methods use the same driver. Its start: `--start` (default `greedy`, as for the other methods) fitted on the
+//! the `N` rows; `--no-model-step`: `alpha_0 = 1`). The `gn-*` methods use the same driver. `streamed-full`
+//! (`streamed-full-ew`: Eisenstat–Walker forcing) takes the operator `G = J^T J / N` from all `N`
+//! streamed rows (one streamed `J v` and `J^T w` per PCG iteration, no shift) and only the
+//! block-Jacobi preconditioner from the `--subsample` rows; the Galerkin property of PCG
+//! (`c^T G c = b^T c` for every iterate) then gives `alpha* = 1`, so its line search starts at 1. Its start: `--start` (default `greedy`, as for the other methods) fitted on the
 //! first `--start-rows` rows (default 20,000), held in memory only for the start. Its seconds include everything
 //! but the test error.
 
@@ -247,8 +251,8 @@ fn gauss_newton(
             }
         }
     };
-    let test_feats = fmap.features(test.x.view(), policy)?;
-    let test_views: Vec<_> = test_feats.iter().map(|f| f.view()).collect();
+    // streamed, so that a large `--test-points` set stays at O(N d) memory
+    let test_set = StreamedSamples::new(&fmap, test.x.view(), policy)?;
     let y = train.y.view();
     let loss = |pred: &Array1<f64>| -> f64 {
         pred.iter()
@@ -264,7 +268,7 @@ fn gauss_newton(
     let mut pred = values(&x)?;
     secs += t0.elapsed().as_secs_f64();
     let mut k = 0;
-    let mut test_error = rel_error(&x.eval_features(&test_views, par)?, test.y.view());
+    let mut test_error = rel_error(&test_set.values(&x, par)?, test.y.view());
     let trace = flag("--trace");
     if trace {
         println!(
@@ -417,11 +421,12 @@ fn gauss_newton(
         };
         x = y_new;
         pred = p_new;
-        test_error = rel_error(&x.eval_features(&test_views, par)?, test.y.view());
+        let cpu_iter = cpu_seconds() - cpu0;
+        test_error = rel_error(&test_set.values(&x, par)?, test.y.view());
         if trace {
             println!(
                 "  iter {k}: {secs:.2} s, this iteration {:.1} CPU-s (system {t_sys:.2} s, solve {:.2} s, {} its, rel res {:.1e} at forcing {:.1e}; step {alpha}), train {:.3e}, test {test_error:.3e}, peak RSS {:.0} MB",
-                cpu_seconds() - cpu0,
+                cpu_iter,
                 t_solve - t_sys,
                 rep.iterations,
                 rep.rel_residual,
@@ -462,7 +467,10 @@ fn main() -> ttfit::Result<()> {
         let (d, n_train, r, n) = (v[0], v[1], v[2], v[3]);
         let f = TestFunction::parse(&format!("genz-oscillatory:{d}"))?;
         let train = f.sample(n_train, 1)?;
-        let test = f.sample(10_000, 2)?;
+        let test_points: usize = arg("--test-points")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(10_000);
+        let test = f.sample(test_points, 2)?;
         let dim = {
             // D = sum_k (r_{k-1} n - r_k) r_k + r_{d-1} n (tangent dimension)
             let ranks = tensor_train::clamp_ranks(&vec![n; d], &vec![r; d - 1]);
