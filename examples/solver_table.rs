@@ -5,10 +5,11 @@
 //! Run: `cargo run --release --example solver_table -- [--sizes 10,100000,8,8;20,20000,4,6]
 //! [--iters 3] [--threads 2] [--methods als,ngd-dense,ngd-pcg,nesterov-pcg,streamed-pcg]
 //! [--forcing 1e-4] [--pcg-iters 100] [--subsample m] [--time-limit s] [--trace]
-//! [--start greedy|additive|random] [--start-rows m] [--damping off|lm] [--shift s]`
+//! [--start greedy|additive|random] [--start-rows m] [--damping off|lm] [--shift s]
+//! [--ls-trials 8] [--no-model-step] [--test-points 10000]`
 //!
 //! Seconds are optimizer seconds (the trainer excludes the evaluation of test errors); the
-//! test set has 10,000 points. Peak memory is the process's `VmHWM` at the end of each row
+//! test set has `--test-points` points (default 10,000; seed 2, the training set seed 1). Peak memory is the process's `VmHWM` at the end of each row
 //! (Linux), i.e. the maximum over this row and the rows before it. `--trace` prints every
 //! iteration (seconds so far, train and test error).
 //!
@@ -19,8 +20,14 @@
 //! Gauss–Newton system through the streamed model with PCG, whose operator and block-Jacobi
 //! preconditioner come from `--subsample m` rows (default 50,000; materialized, `O(m d (n+2r))`)
 //! and whose right-hand side `J^T e / N` comes from all `N` rows; the retraction
-//! `R_X(alpha xi)` with `alpha = 1, 1/2, ..` until the streamed training loss decreases (at most
-//! 8 trials). Its start: `--start` (default `greedy`, as for the other methods) fitted on the
+//! `R_X(alpha xi)` with `alpha = alpha_0, alpha_0/2, ..` until the streamed training loss
+//! decreases (at most `--ls-trials`, default 8), where `alpha_0 = min(1, alpha*)` and `alpha*`
+//! minimizes the Gauss–Newton model of the loss on all `N` rows along the step (one `J c` over
+//! the `N` rows; `--no-model-step`: `alpha_0 = 1`). The `gn-*` methods use the same driver. `streamed-full`
+//! (`streamed-full-ew`: Eisenstat–Walker forcing) takes the operator `G = J^T J / N` from all `N`
+//! streamed rows (one streamed `J v` and `J^T w` per PCG iteration, no shift) and only the
+//! block-Jacobi preconditioner from the `--subsample` rows; the Galerkin property of PCG
+//! (`c^T G c = b^T c` for every iterate) then gives `alpha* = 1`, so its line search starts at 1. Its start: `--start` (default `greedy`, as for the other methods) fitted on the
 //! first `--start-rows` rows (default 20,000), held in memory only for the start. Its seconds include everything
 //! but the test error.
 
@@ -34,6 +41,7 @@ use ttfit::fit::{fit, FitConfig};
 use ttfit::functions::TestFunction;
 use ttfit::init::{initial_tt, Start};
 use ttfit::optim::gram::{GramSolver, GramSystem};
+use ttfit::optim::linearized::LinearizedModel;
 use ttfit::optim::pcg::EisenstatWalker;
 use ttfit::optim::streamed::StreamedSamples;
 use ttfit::optim::OptimizerConfig;
@@ -201,7 +209,7 @@ fn gauss_newton(
     test: &Dataset,
     domain: &[(f64, f64)],
     (n, r, iters): (usize, usize, usize),
-    streamed: bool,
+    (streamed, full_op): (bool, bool),
     solver: GramSolver,
     ew: bool,
     par: Par,
@@ -243,8 +251,8 @@ fn gauss_newton(
             }
         }
     };
-    let test_feats = fmap.features(test.x.view(), policy)?;
-    let test_views: Vec<_> = test_feats.iter().map(|f| f.view()).collect();
+    // streamed, so that a large `--test-points` set stays at O(N d) memory
+    let test_set = StreamedSamples::new(&fmap, test.x.view(), policy)?;
     let y = train.y.view();
     let loss = |pred: &Array1<f64>| -> f64 {
         pred.iter()
@@ -260,7 +268,7 @@ fn gauss_newton(
     let mut pred = values(&x)?;
     secs += t0.elapsed().as_secs_f64();
     let mut k = 0;
-    let mut test_error = rel_error(&x.eval_features(&test_views, par)?, test.y.view());
+    let mut test_error = rel_error(&test_set.values(&x, par)?, test.y.view());
     let trace = flag("--trace");
     if trace {
         println!(
@@ -275,34 +283,113 @@ fn gauss_newton(
         let target = &train.y - &pred;
         // the interfaces must outlive the system that borrows them
         let si_mem;
-        let sys;
-        match &source {
-            Source::Streamed(s) => {
-                sys = GramSystem::from_model(s.linearization(&ts, par)?, None, solver, par)?;
-            }
-            Source::Memory(f) => {
-                let v: Vec<_> = f.iter().map(|a| a.view()).collect();
-                si_mem = tensor_train::tangent::SampleInterfaces::new(&ts, &v, par)?;
-                sys = GramSystem::from_model(
-                    ttfit::optim::linearized::SampleLinearization::new(&ts, &si_mem, &v),
+        let lin;
+        let mut sys = None;
+        let (c, rep, t_sys) = match &source {
+            Source::Streamed(s) if full_op => {
+                // operator G = J^T J / N from all N rows (streamed, two passes per PCG
+                // iteration), block-Jacobi preconditioner from m evenly strided rows
+                lin = s.linearization(&ts, par)?;
+                let GramSolver::Pcg {
+                    rel_shift,
+                    max_iter,
+                    forcing: eta_fixed,
+                    subsample,
+                } = solver
+                else {
+                    unreachable!("streamed-full uses the PCG settings")
+                };
+                let n_rows = y.len();
+                let m = subsample.unwrap_or(50_000).min(n_rows);
+                let idx: Vec<usize> = (0..m).map(|j| j * n_rows / m).collect();
+                let sub = lin.select_rows(&idx).ok_or_else(|| {
+                    ttfit::Error::param("streamed-full", "could not materialize the sub-sample")
+                })?;
+                let prec = GramSystem::from_model(
+                    &*sub,
                     None,
-                    solver,
+                    GramSolver::BlockDiagonal { rel_shift },
                     par,
                 )?;
+                let t_sys = t0.elapsed().as_secs_f64();
+                let nn = n_rows as f64;
+                let b = lin.vjp((&target / nn).view(), par)?;
+                let eta = if ew {
+                    forcing.next(b.dot(&b).sqrt())
+                } else {
+                    eta_fixed
+                };
+                let op = |v: &Array1<f64>| -> ttfit::Result<Array1<f64>> {
+                    let jv = lin.jvp(v.view(), par)? / nn;
+                    lin.vjp(jv.view(), par)
+                };
+                let (c, rep) = ttfit::optim::pcg::pcg(
+                    op,
+                    |r: &Array1<f64>| prec.solve_coords(r.view()),
+                    &b,
+                    &ttfit::optim::pcg::PcgParams {
+                        forcing: eta,
+                        max_iter,
+                    },
+                )?;
+                (c, rep, t_sys)
             }
-        }
-        let t_sys = t0.elapsed().as_secs_f64();
-        let (c, rep) = if ew {
-            sys.solve_target_eta(target.view(), &mut |g| forcing.next(g))?
-        } else {
-            sys.solve_target_report(target.view(), None)?
+            _ => {
+                let sys = sys.insert(match &source {
+                    Source::Streamed(s) => {
+                        GramSystem::from_model(s.linearization(&ts, par)?, None, solver, par)?
+                    }
+                    Source::Memory(f) => {
+                        let v: Vec<_> = f.iter().map(|a| a.view()).collect();
+                        si_mem = tensor_train::tangent::SampleInterfaces::new(&ts, &v, par)?;
+                        GramSystem::from_model(
+                            ttfit::optim::linearized::SampleLinearization::new(&ts, &si_mem, &v),
+                            None,
+                            solver,
+                            par,
+                        )?
+                    }
+                });
+                let t_sys = t0.elapsed().as_secs_f64();
+                let (c, rep) = if ew {
+                    sys.solve_target_eta(target.view(), &mut |g| forcing.next(g))?
+                } else {
+                    sys.solve_target_report(target.view(), None)?
+                };
+                (c, rep, t_sys)
+            }
         };
         let t_solve = t0.elapsed().as_secs_f64();
         let xi = ts.from_coords(c.view())?;
         let f0 = loss(&pred);
-        let mut alpha = 1.0;
+        // The Gauss–Newton model of the loss along c on all N rows,
+        // f(X + alpha E_X c) ~ f0 - alpha (Jc)^T t / N + alpha^2 ||Jc||^2 / (2N), is minimized
+        // at alpha* = (Jc)^T t / ||Jc||^2. With the full Gram and an exact solve alpha* >= 1;
+        // a sub-sampled Gram misjudges the curvature along c, and alpha* corrects for it at
+        // the cost of one J c over the N rows. The line search starts at min(1, alpha*).
+        let t_ls = Instant::now();
+        // (with the operator from all rows and no shift, PCG's Galerkin property
+        // c^T G c = b^T c gives alpha* = 1: the pass is skipped)
+        let (slope, curv) = match &sys {
+            Some(sys) if !flag("--no-model-step") => {
+                let jc = sys.model().jvp(c.view(), par)?;
+                let nn = y.len() as f64;
+                (jc.dot(&target) / nn, jc.dot(&jc) / nn)
+            }
+            _ => (f64::NAN, f64::NAN),
+        };
+        let t_jc = t_ls.elapsed().as_secs_f64();
+        let alpha_model = slope / curv;
+        let mut alpha = if alpha_model.is_finite() && alpha_model > 0.0 {
+            alpha_model.min(1.0)
+        } else {
+            1.0
+        };
+        let trials_max: usize = arg("--ls-trials").and_then(|s| s.parse().ok()).unwrap_or(8);
+        let mut trials = 0;
         let mut accepted = None;
-        for _ in 0..8 {
+        for _ in 0..trials_max {
+            trials += 1;
             let y_new = ts.retract(alpha, &xi)?;
             let p_new = values(&y_new)?;
             if loss(&p_new) < f0 {
@@ -311,8 +398,17 @@ fn gauss_newton(
             }
             alpha *= 0.5;
         }
+        let t_eval = t_ls.elapsed().as_secs_f64() - t_jc;
         secs += t0.elapsed().as_secs_f64();
         k += 1;
+        if trace {
+            println!(
+                "  iter {k} step: model slope {slope:.3e}, curvature {curv:.3e}, alpha* {alpha_model:.3e} (J c {t_jc:.2} s); {trials} trials ({t_eval:.2} s), loss {f0:.4e} -> {}",
+                accepted
+                    .as_ref()
+                    .map_or("no decrease".to_string(), |(_, p)| format!("{:.4e}", loss(p)))
+            );
+        }
         let Some((y_new, p_new)) = accepted else {
             println!(
                 "  no decrease along the natural step at iteration {k}: {secs:.2} s, {:.1} CPU-s (system {t_sys:.2} s, solve {:.2} s, {} its, rel res {:.1e})",
@@ -325,11 +421,12 @@ fn gauss_newton(
         };
         x = y_new;
         pred = p_new;
-        test_error = rel_error(&x.eval_features(&test_views, par)?, test.y.view());
+        let cpu_iter = cpu_seconds() - cpu0;
+        test_error = rel_error(&test_set.values(&x, par)?, test.y.view());
         if trace {
             println!(
                 "  iter {k}: {secs:.2} s, this iteration {:.1} CPU-s (system {t_sys:.2} s, solve {:.2} s, {} its, rel res {:.1e} at forcing {:.1e}; step {alpha}), train {:.3e}, test {test_error:.3e}, peak RSS {:.0} MB",
-                cpu_seconds() - cpu0,
+                cpu_iter,
                 t_solve - t_sys,
                 rep.iterations,
                 rep.rel_residual,
@@ -370,7 +467,10 @@ fn main() -> ttfit::Result<()> {
         let (d, n_train, r, n) = (v[0], v[1], v[2], v[3]);
         let f = TestFunction::parse(&format!("genz-oscillatory:{d}"))?;
         let train = f.sample(n_train, 1)?;
-        let test = f.sample(10_000, 2)?;
+        let test_points: usize = arg("--test-points")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(10_000);
+        let test = f.sample(test_points, 2)?;
         let dim = {
             // D = sum_k (r_{k-1} n - r_k) r_k + r_{d-1} n (tangent dimension)
             let ranks = tensor_train::clamp_ranks(&vec![n; d], &vec![r; d - 1]);
@@ -388,12 +488,14 @@ fn main() -> ttfit::Result<()> {
                 .sum::<usize>()
         };
         for method in methods.split(',') {
-            if let Some((streamed, ew)) = match method {
-                "streamed-pcg" => Some((true, false)),
-                "streamed-ew" => Some((true, true)),
-                "gn-pcg" => Some((false, false)),
-                "gn-ew" => Some((false, true)),
-                "gn-dense" => Some((false, false)),
+            if let Some((streamed, full_op, ew)) = match method {
+                "streamed-pcg" => Some((true, false, false)),
+                "streamed-ew" => Some((true, false, true)),
+                "streamed-full" => Some((true, true, false)),
+                "streamed-full-ew" => Some((true, true, true)),
+                "gn-pcg" => Some((false, false, false)),
+                "gn-ew" => Some((false, false, true)),
+                "gn-dense" => Some((false, false, false)),
                 _ => None,
             } {
                 let solver = gn_solver(method)?;
@@ -407,7 +509,7 @@ fn main() -> ttfit::Result<()> {
                         &test,
                         &f.domain(),
                         (n, r, iters),
-                        streamed,
+                        (streamed, full_op),
                         solver,
                         ew,
                         Par::Rayon(0),

@@ -224,6 +224,26 @@ mod tests {
         assert!((rep.rhs_norm - b.dot(&b).sqrt()).abs() <= 1e-14 * rep.rhs_norm);
     }
 
+    /// Galerkin property of every (truncated) iterate started at 0: `b - A x_j` is orthogonal
+    /// to the Krylov space that holds `x_j`, so `b^T x_j = x_j^T A x_j`: along a PCG step the
+    /// quadratic model `q(alpha x_j)` is minimized at `alpha = 1` (the solver table's model step
+    /// relies on it). Checked after 1..5 iterations on a 60-dimensional SPD system; tolerance:
+    /// rounding of O(n) terms of size `||A|| ||x||^2`, 1e-10 relative.
+    #[test]
+    fn truncated_iterates_satisfy_the_galerkin_condition() {
+        let (g, b) = problem(60, 3);
+        let diag = g.diag().to_owned();
+        for max_iter in 1..=5 {
+            let p = PcgParams {
+                forcing: 1e-14,
+                max_iter,
+            };
+            let (x, _) = pcg(|v| Ok(g.dot(v)), |r| Ok(r / &diag), &b, &p).unwrap();
+            let (bx, xax) = (b.dot(&x), x.dot(&g.dot(&x)));
+            assert!((bx - xax).abs() <= 1e-10 * xax, "{max_iter}: {bx} vs {xax}");
+        }
+    }
+
     /// The Eisenstat–Walker sequence against values worked by hand: first term `eta_max`;
     /// gradient halved: `0.9 * 0.25 = 0.225`, above the safeguard `0.9 * 0.5^2 = 0.225`;
     /// then a gradient drop by 100: `0.9e-4`, but the safeguard `0.9 * 0.225^2 = 0.0456` is
