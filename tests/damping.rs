@@ -24,6 +24,17 @@ use ttfit::train::{IterationRecord, StoppingRules};
 
 fn noop(_: &IterationRecord) {}
 
+/// A seeded random TT of order 3, mode sizes `n`, ranks `r` (scaled normal cores).
+fn random_tt(n: usize, r: usize, rng: &mut StdRng) -> TensorTrain {
+    TensorTrain::random(
+        &[n; 3],
+        &[r; 2],
+        tensor_train::CoreDistribution::ScaledNormal,
+        rng,
+    )
+    .unwrap()
+}
+
 /// Rank 2, 5 Legendre functions per variable, borehole (d = 8): `D = 112` tangent dimensions.
 fn fixed(name: &str, damping: &str, iterations: usize) -> FitConfig {
     let mut oc = OptimizerConfig::from_name(name).expect("optimizer");
@@ -122,13 +133,7 @@ fn design(data: &SampleSet) -> Array2<f64> {
 fn damped_step_equals_the_dense_shifted_solve() {
     let mut rng = StdRng::seed_from_u64(5);
     let (d, n, r) = (3, 3, 2);
-    let x0 = TensorTrain::random(
-        &[n; 3],
-        &[r; 2],
-        tensor_train::CoreDistribution::ScaledNormal,
-        &mut rng,
-    )
-    .unwrap();
+    let x0 = random_tt(n, r, &mut rng);
     // D = 3*2 + 2*3*2 + 2*3 - 2*2^2 = 16 tangent dimensions, N = 18 samples
     let x = uniform_points(&mut rng, 18, d);
     let y = Array1::from_shape_fn(18, |_| rng.random_range(-1.0..1.0));
@@ -214,26 +219,14 @@ fn rejected_damped_momentum_restarts_with_the_plain_damped_step() {
     use ttfit::optim::{evaluate, Optimizer, StepContext};
     let mut rng = StdRng::seed_from_u64(8);
     let (d, n, r) = (3, 3, 2);
-    let truth = TensorTrain::random(
-        &[n; 3],
-        &[r; 2],
-        tensor_train::CoreDistribution::ScaledNormal,
-        &mut rng,
-    )
-    .unwrap();
+    let truth = random_tt(n, r, &mut rng);
     let x = uniform_points(&mut rng, 200, d);
     let feats = features(&x, n);
     let views: Vec<_> = feats.iter().map(|f| f.view()).collect();
     let y = truth.eval_features(&views, Par::Seq).unwrap()
         + Array1::from_shape_fn(200, |_| 0.3 * rng.random_range(-1.0..1.0));
     let data = SampleSet::new(feats, y, None).unwrap();
-    let xk = TensorTrain::random(
-        &[n; 3],
-        &[r; 2],
-        tensor_train::CoreDistribution::ScaledNormal,
-        &mut rng,
-    )
-    .unwrap();
+    let xk = random_tt(n, r, &mut rng);
     let p = prepare(&xk, &data, &LeastSquares, Par::Seq).unwrap();
     let fv = data.feature_views();
     let g =
@@ -314,25 +307,13 @@ fn rejected_matrix_free_trial_is_halved_before_a_new_solve() {
     use ttfit::optim::objective::SampleObjective;
     let mut rng = StdRng::seed_from_u64(21);
     let (d, n, r) = (3, 3, 2);
-    let truth = TensorTrain::random(
-        &[n; 3],
-        &[r; 2],
-        tensor_train::CoreDistribution::ScaledNormal,
-        &mut rng,
-    )
-    .unwrap();
+    let truth = random_tt(n, r, &mut rng);
     let x = uniform_points(&mut rng, 18, d);
     let feats = features(&x, n);
     let views: Vec<_> = feats.iter().map(|f| f.view()).collect();
     let y = truth.eval_features(&views, Par::Seq).unwrap();
     let data = SampleSet::new(feats.clone(), y.clone(), None).unwrap();
-    let xk = TensorTrain::random(
-        &[n; 3],
-        &[r; 2],
-        tensor_train::CoreDistribution::ScaledNormal,
-        &mut rng,
-    )
-    .unwrap();
+    let xk = random_tt(n, r, &mut rng);
     let p = prepare(&xk, &data, &LeastSquares, Par::Seq).unwrap();
     let j = design(&data).dot(&p.ts.basis_dense().unwrap());
     let nn = data.len() as f64;
