@@ -6,7 +6,12 @@
 //! [--iters 3] [--threads 2] [--methods als,ngd-dense,ngd-pcg,nesterov-pcg,streamed-pcg]
 //! [--forcing 1e-4] [--pcg-iters 100] [--subsample m] [--time-limit s] [--trace]
 //! [--start greedy|additive|random] [--start-rows m] [--damping off|lm] [--shift s]
-//! [--ls-trials 8] [--no-model-step] [--test-points 10000]`
+//! [--ls-trials 8] [--no-model-step] [--test-points 10000] [--rank-continuation TOL]`
+//!
+//! `--rank-continuation TOL` runs the `FitConfig` methods (`als`, `ngd-*`, `nesterov-*`) under
+//! rank continuation ([`ttfit::learn::continuation`]): the start is built at ranks `min(r, 2)`
+//! and the ranks grow by one greedy rank move after each step that gains less than `TOL` of
+//! the training loss, up to `r`; the rank moves are part of the seconds.
 //!
 //! Seconds are optimizer seconds (the trainer excludes the evaluation of test errors); the
 //! test set has `--test-points` points (default 10,000; seed 2, the training set seed 1). Peak memory is the process's `VmHWM` at the end of each row
@@ -40,6 +45,7 @@ use ttfit::data::Dataset;
 use ttfit::fit::{fit, FitConfig};
 use ttfit::functions::TestFunction;
 use ttfit::init::{initial_tt, Start};
+use ttfit::learn::continuation::RankContinuation;
 use ttfit::optim::gram::{GramSolver, GramSystem};
 use ttfit::optim::linearized::LinearizedModel;
 use ttfit::optim::pcg::EisenstatWalker;
@@ -543,6 +549,17 @@ fn main() -> ttfit::Result<()> {
                 threads,
                 seed: 1,
                 start: start_kind(),
+                rank_continuation: arg("--rank-continuation")
+                    .map(|t| {
+                        t.parse().map_err(|_| {
+                            ttfit::Error::param(
+                                "--rank-continuation",
+                                "give the stall tolerance, e.g. 0.1",
+                            )
+                        })
+                    })
+                    .transpose()?
+                    .map(|stall_tol| RankContinuation { stall_tol }),
                 ..FitConfig::default()
             };
             let mut last: Option<IterationRecord> = None;

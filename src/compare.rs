@@ -37,7 +37,7 @@ pub fn compare(
     let problem = cfg.prepare(data, test)?;
     let mut runs = Vec::with_capacity(optimizers.len());
     for oc in optimizers {
-        let mut opt = oc.build()?;
+        let mut opt = problem.optimizer(cfg, oc)?;
         let name = opt.name();
         let result = Trainer::new(cfg.stopping.clone())
             .par(cfg.par())

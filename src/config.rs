@@ -353,6 +353,26 @@ mod tests {
         );
     }
 
+    /// Rank continuation from a `[rank_continuation]` table; an empty table is the default
+    /// tolerance.
+    #[test]
+    fn rank_continuation_in_a_file() {
+        for (text, tol) in [
+            ("[rank_continuation]\nstall_tol = 0.25\n", 0.25),
+            (
+                "[rank_continuation]\n",
+                crate::learn::continuation::DEFAULT_STALL_TOL,
+            ),
+        ] {
+            let f = ConfigFile::parse(text).unwrap();
+            let (cfg, _) = f.apply(&FitConfig::default(), None).unwrap();
+            assert_eq!(
+                cfg.rank_continuation,
+                Some(crate::learn::continuation::RankContinuation { stall_tol: tol })
+            );
+        }
+    }
+
     #[test]
     fn unknown_key_is_an_error_with_a_suggestion() {
         let e = ConfigFile::parse("[stopping]\nmax_itre = 7\n")

@@ -59,6 +59,10 @@ pub struct FitConfig {
     pub learn: Option<crate::learn::LearnConfig>,
     /// The training loss (default least squares).
     pub loss: LossKind,
+    /// Rank continuation ([`crate::learn::continuation`]): start at ranks `min(r_k, 2)` and
+    /// grow them by greedy rank moves whenever the optimizer stalls, up to `rank`; `None`
+    /// (default) optimizes at `rank` from the start.
+    pub rank_continuation: Option<crate::learn::continuation::RankContinuation>,
 }
 
 /// The training loss of a fit (MATH.md §8).
@@ -120,6 +124,7 @@ impl Default for FitConfig {
             threads: None,
             learn: None,
             loss: LossKind::LeastSquares,
+            rank_continuation: None,
         }
     }
 }
@@ -213,6 +218,21 @@ impl FitConfig {
         }
         self.stopping.validate()?;
         self.optimizer.build()?;
+        if let Some(rc) = &self.rank_continuation {
+            rc.validate()?;
+            if self.learn.is_some() {
+                return Err(Error::param(
+                    "--rank-continuation",
+                    "the adaptive learner grows the ranks itself; use one of --learn and --rank-continuation",
+                ));
+            }
+            if self.loss != LossKind::LeastSquares {
+                return Err(Error::param(
+                    "--rank-continuation",
+                    "rank moves fit the least-squares residual; use it with --loss least-squares",
+                ));
+            }
+        }
         Ok(bases)
     }
 
@@ -282,6 +302,30 @@ pub struct FitProblem {
     pub test: Option<SampleSet>,
     /// The start point (same for every optimizer of a comparison).
     pub start: TensorTrain,
+    /// The requested internal ranks (the start's under a fixed rank; the ranks to grow to
+    /// under rank continuation).
+    pub ranks: Vec<usize>,
+}
+
+impl FitProblem {
+    /// The optimizer of `oc` as this fit runs it: wrapped in
+    /// [`crate::learn::continuation::Continuation`] under rank continuation.
+    pub fn optimizer(
+        &self,
+        cfg: &FitConfig,
+        oc: &OptimizerConfig,
+    ) -> Result<Box<dyn crate::optim::Optimizer>> {
+        let opt = oc.build()?;
+        Ok(match &cfg.rank_continuation {
+            Some(rc) => Box::new(crate::learn::continuation::Continuation::new(
+                opt,
+                oc.clone(),
+                self.ranks.clone(),
+                rc,
+            )?),
+            None => opt,
+        })
+    }
 }
 
 impl FitConfig {
@@ -317,13 +361,18 @@ impl FitConfig {
             .map(|v| sample_set(&features, v, policy))
             .transpose()?;
         let test = test.map(|t| sample_set(&features, t, policy)).transpose()?;
-        let start = initial_tt(&train, &ranks, &self.start, self.seed)?;
+        let start_ranks = match &self.rank_continuation {
+            Some(_) => crate::learn::continuation::RankContinuation::start_ranks(&ranks),
+            None => ranks.clone(),
+        };
+        let start = initial_tt(&train, &start_ranks, &self.start, self.seed)?;
         Ok(FitProblem {
             features,
             train,
             valid,
             test,
             start,
+            ranks,
         })
     }
 }
@@ -526,10 +575,21 @@ fn fit_prepared(
     // the time limit is wall-clock time for the whole fit, preparation included
     let started = std::time::Instant::now();
     let mut problem = cfg.prepare(data, test)?;
+    let target = problem.ranks.clone();
     if let Some(init) = control.init {
-        if init.mode_sizes() != problem.start.mode_sizes()
-            || init.internal_ranks() != problem.start.internal_ranks()
-        {
+        // under rank continuation any ranks up to the target can be grown from
+        let ranks_fit = match cfg.rank_continuation {
+            Some(_) => {
+                init.internal_ranks().len() == target.len()
+                    && init
+                        .internal_ranks()
+                        .iter()
+                        .zip(&target)
+                        .all(|(a, b)| a <= b)
+            }
+            None => init.internal_ranks() == problem.start.internal_ranks(),
+        };
+        if init.mode_sizes() != problem.start.mode_sizes() || !ranks_fit {
             return Err(Error::param(
                 "--init",
                 format!(
@@ -544,7 +604,7 @@ fn fit_prepared(
         problem.start = init;
     }
     let policy = OutsidePolicy::Extrapolate;
-    let mut opt = cfg.optimizer.build()?;
+    let mut opt = problem.optimizer(cfg, &cfg.optimizer)?;
     let mut trainer = Trainer::new(cfg.stopping.clone())
         .started_at(started)
         .par(cfg.par())

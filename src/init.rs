@@ -161,8 +161,8 @@ pub fn initial_tt(
                     .zip(ranks)
                     .map(|(&r, &t)| (r + 1).min(t))
                     .collect();
-                let z = crate::learn::enrich::rank_one_correction(&x, data, seed, par)?;
-                let mut grown = x.add(&z)?.round(&Truncation::ranks(&next))?.tt;
+                let mut grown =
+                    crate::learn::enrich::grow_ranks(&x, data, ranks, usize::MAX, seed, par)?;
                 if grown.internal_ranks() != next {
                     grown = pad(grown, &next)?;
                 }

@@ -401,6 +401,7 @@ impl<'o> Trainer<'o> {
                 rng: &mut rng,
                 iteration: it - 1,
             };
+            opt.loss_at_start(state.prev_loss);
             let (next, report) = opt.step(&x, train, &mut ctx).map_err(|e| match e {
                 Error::Diverged { message, .. } => Error::Diverged {
                     iteration: it,

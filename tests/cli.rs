@@ -518,3 +518,49 @@ fn cv_conflicts_and_bad_k_are_refused() {
     assert!(stderr(&o).contains("number of rows (60)"), "{}", stderr(&o));
     assert!(!model.exists(), "no model file on a refused fit");
 }
+
+#[test]
+fn rank_continuation_grows_to_the_rank_and_refuses_what_it_cannot_do() {
+    let dir = scratch("continuation");
+    let train = sample(&dir, "train.csv", "borehole", 800, 1);
+    let model = dir.join("model.json");
+    let fit = |extra: &[&str]| {
+        let mut args = vec!["fit", "--data", p(&train), "--out", p(&model), "--quiet"];
+        args.extend_from_slice(extra);
+        ttfit(&args)
+    };
+    // a fixed rank 3: the fit starts at rank 2 and must end at rank 3 on every bond
+    let o = fit(&[
+        "--rank",
+        "3",
+        "--basis",
+        "legendre:4",
+        "--optimizer",
+        "ngd",
+        "--max-iter",
+        "25",
+        "--validation",
+        "0",
+        "--rank-continuation",
+    ]);
+    let summary = ok(&o);
+    assert!(summary.contains("ngd+rc"), "{summary}");
+    let (m, _) = ttfit::model_file::load(&model).unwrap();
+    assert_eq!(m.tt().internal_ranks(), vec![3; 7]);
+    std::fs::remove_file(&model).unwrap();
+    // the adaptive learner grows ranks itself
+    assert_fails(&fit(&["--rank-continuation"]), "--rank-continuation");
+    // the tolerance is a relative loss decrease in (0, 1)
+    assert_fails(
+        &fit(&[
+            "--rank",
+            "3",
+            "--basis",
+            "legendre:4",
+            "--rank-continuation",
+            "1.5",
+        ]),
+        "stall tolerance",
+    );
+    assert!(!model.exists(), "no model file on a refused fit");
+}

@@ -159,6 +159,13 @@ pub struct ModelArgs {
     /// additive (an additive fit padded to the rank) or random [default: greedy].
     #[arg(long)]
     pub start: Option<String>,
+    /// Rank continuation (with a fixed --rank): start at ranks min(r, 2), where the additive
+    /// fit is a regular point of the manifold, and grow every bond below --rank by one greedy
+    /// rank move (a rank-one least-squares correction of the residual) after each step that
+    /// gains less than TOL of the training loss [TOL: 0.1 when the flag is given without it;
+    /// default: off].
+    #[arg(long, value_name = "TOL", num_args = 0..=1, default_missing_value = "0.1")]
+    pub rank_continuation: Option<f64>,
     /// Mini-batch size for the natural-gradient optimizers (default: full batch).
     #[arg(long)]
     pub batch: Option<usize>,

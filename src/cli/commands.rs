@@ -281,6 +281,10 @@ fn config(m: &ModelArgs, optimizer: Option<&str>, train: &Dataset) -> Result<Fit
             }
         };
     }
+    if let Some(tol) = m.rank_continuation {
+        cfg.rank_continuation =
+            Some(ttfit::learn::continuation::RankContinuation { stall_tol: tol });
+    }
     if let Some(d) = &m.domain {
         cfg.domain = Some(parse_domain(d, train.n_inputs())?);
     }

@@ -25,6 +25,7 @@ use crate::init::{initial_tt, Start};
 use crate::optim::{predict, OptimizerConfig};
 use crate::samples::SampleSet;
 use crate::train::{StoppingRules, Trainer};
+use rand::SeedableRng;
 use tensor_train::gauge::left_unfolding;
 use tensor_train::linalg::{self, Par};
 use tensor_train::{clamp_ranks, TensorTrain, Truncation};
@@ -59,6 +60,64 @@ pub fn rank_one_correction(
         .seed(seed)
         .run(als.as_mut(), z0, &rs, None, None)?
         .tt)
+}
+
+/// One rank move of the greedy kind: `x + z` with `z` the [`rank_one_correction`] of the
+/// residual, rounded to the ranks `min(r_k + 1, target_k)`.
+///
+/// `rows`: fit `z` on at most this many rows, drawn without replacement with `seed` (all rows
+/// when `rows >= N`, the greedy start's choice), then scale it by its exact minimizing length
+/// `t* = <e, z> / <z, z>` on all rows (`e = y - x`), so that the move does not raise the loss
+/// where the rounding is exact. The correction only steers the direction of growth, the
+/// optimizer refines it; on `N = 2e5` rows at `d = 50` its
+/// [`CORRECTION_SWEEPS`] rank-1 sweeps on all rows cost about 5 rank-2 ALS sweeps.
+///
+/// `x + z` has ranks `<= r_k + 1`, so the rounding only cuts where a bond is already at its
+/// target. Where `x + z` has a lower rank than asked (the correction lies in the span of `x`
+/// at that bond), the returned ranks are lower too: nothing is padded with zeros, so the result
+/// is a regular point of its fixed-rank manifold. The loss does not increase where the
+/// rounding is exact (every bond below its target): `z` is a least-squares fit of the residual
+/// started from the additive fit of it.
+pub fn grow_ranks(
+    x: &TensorTrain,
+    train: &SampleSet,
+    target: &[usize],
+    rows: usize,
+    seed: u64,
+    par: Par,
+) -> Result<TensorTrain> {
+    let sub;
+    let fit_on = if rows < train.len() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let mut idx = rand::seq::index::sample(&mut rng, train.len(), rows).into_vec();
+        idx.sort_unstable();
+        sub = train.subset(&idx);
+        &sub
+    } else {
+        train
+    };
+    let next: Vec<usize> = x
+        .internal_ranks()
+        .iter()
+        .zip(target)
+        .map(|(&r, &t)| (r + 1).min(t.max(r)))
+        .collect();
+    let mut z = rank_one_correction(x, fit_on, seed, par)?;
+    if rows < train.len() {
+        // a correction fitted on a subset can overshoot on the rest (near the optimum the
+        // residual is mostly noise): take its exact minimizing length on all rows,
+        // t* = <e, z>_w / <z, z>_w with e = y - x, so that the move never raises the loss
+        let e = &train.targets() - &predict(x, train, par)?;
+        let zv = predict(&z, train, par)?;
+        let (ez, zz) = match train.weights() {
+            Some(w) => ((&e * &zv * w).sum(), (&zv * &zv * w).sum()),
+            None => (e.dot(&zv), zv.dot(&zv)),
+        };
+        if zz > 0.0 && zz.is_finite() {
+            z = z.scaled(ez / zz);
+        }
+    }
+    Ok(x.add(&z)?.round(&Truncation::ranks(&next))?.tt)
 }
 
 /// The singular values of every unfolding `X^{<k>}` (bonds `1..d-1`), each computed with the

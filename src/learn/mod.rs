@@ -45,6 +45,7 @@
 //! replaces the selection if its validation error stays within 1 % ([`Rounding`]).
 
 pub mod carry;
+pub mod continuation;
 pub mod degree;
 pub mod enrich;
 pub mod work;

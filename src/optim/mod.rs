@@ -16,6 +16,9 @@
 //! | [`damping`] | Levenberg–Marquardt damping of the natural step, gain-ratio acceptance |
 //! | [`momentum`] | natural gradient with momentum: Heavy-Ball and Nesterov presets, adaptive `beta` |
 //!
+//! Any of them can run under rank continuation (start at rank 2, grow the ranks when the
+//! optimizer stalls): [`crate::learn::continuation`].
+//!
 //! Shared machinery: [`objective`] (what an iteration reads of the problem: rows, loss
 //! derivatives, the linearized model; samples and PDE residuals), [`prepare`] (tangent space,
 //! interfaces, residuals at an iterate),
@@ -92,6 +95,11 @@ pub trait Optimizer: Send {
     fn take_train_predictions(&mut self) -> Option<Array1<f64>> {
         None
     }
+    /// The driver's training loss at the iterate the next [`Optimizer::step`] starts from
+    /// (called before every step, also after a resume); ignored by default. Wrappers that
+    /// decide on the loss decrease of a step ([`crate::learn::continuation`]) read it here
+    /// instead of evaluating the model again.
+    fn loss_at_start(&mut self, _loss: f64) {}
     /// Everything the optimizer keeps between iterations, as data (checkpoints).
     fn state(&self) -> state::OptimizerState {
         state::OptimizerState::Stateless
