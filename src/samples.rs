@@ -3,15 +3,19 @@
 
 use crate::error::{Error, Result};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
+use std::sync::Arc;
 
 /// `N` samples in feature space: `features[k]` is the `N x n_k` matrix of `phi_k(x_k^i)`,
 /// `y` the targets and `weights` optional non-negative sample weights (default 1).
 ///
 /// Invariants (checked by [`SampleSet::new`]): at least one sample and one variable, every
 /// feature matrix has `N` rows, all values finite, weights non-negative.
+///
+/// The feature matrices are shared (reference counted): a clone, or the same inputs with other
+/// targets ([`SampleSet::with_targets`]), does not copy them.
 #[derive(Debug, Clone)]
 pub struct SampleSet {
-    features: Vec<Array2<f64>>,
+    features: Arc<[Array2<f64>]>,
     y: Array1<f64>,
     weights: Option<Array1<f64>>,
 }
@@ -68,9 +72,32 @@ impl SampleSet {
             }
         }
         Ok(SampleSet {
-            features,
+            features: features.into(),
             y,
             weights,
+        })
+    }
+
+    /// The same inputs and weights with the targets `y` (e.g. the residual a rank move fits),
+    /// sharing the feature matrices instead of copying them. Errors when `y` has the wrong length
+    /// or a non-finite value.
+    pub fn with_targets(&self, y: Array1<f64>) -> Result<SampleSet> {
+        if y.len() != self.len() {
+            return Err(Error::data(
+                "targets",
+                format!("{} targets for {} samples", y.len(), self.len()),
+            ));
+        }
+        if let Some(i) = y.iter().position(|v| !v.is_finite()) {
+            return Err(Error::data(
+                format!("sample {i}"),
+                "non-finite target value",
+            ));
+        }
+        Ok(SampleSet {
+            features: Arc::clone(&self.features),
+            y,
+            weights: self.weights.clone(),
         })
     }
 
@@ -120,5 +147,32 @@ impl SampleSet {
             y: self.y.select(Axis(0), indices),
             weights: self.weights.as_ref().map(|w| w.select(Axis(0), indices)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn with_targets_shares_the_inputs_and_checks_the_targets() {
+        let f = vec![array![[1.0, 0.5], [1.0, -0.5], [1.0, 0.0]]];
+        let s = SampleSet::new(f, array![1.0, 2.0, 3.0], Some(array![1.0, 0.0, 2.0])).unwrap();
+        let r = s.with_targets(array![0.1, -0.2, 0.3]).unwrap();
+        assert_eq!(r.targets(), array![0.1, -0.2, 0.3]);
+        assert_eq!(r.weights(), s.weights());
+        // the same buffer, not a copy
+        assert_eq!(r.feature_views()[0].as_ptr(), s.feature_views()[0].as_ptr());
+        let short = s.with_targets(array![1.0]).unwrap_err().to_string();
+        assert!(short.contains("1 targets for 3 samples"), "{short}");
+        let nan = s
+            .with_targets(array![0.0, f64::NAN, 0.0])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            nan.contains("sample 1") && nan.contains("non-finite"),
+            "{nan}"
+        );
     }
 }

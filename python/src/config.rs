@@ -34,6 +34,7 @@ pub const PARAMS: &[(&str, &str)] = &[
     ("beta", "--beta"),
     ("damping", "--damping"),
     ("start", "--start"),
+    ("rank_continuation", "--rank-continuation"),
     ("domain", "--domain"),
     ("domain_margin", "relative widening of inferred domains"),
     ("random_state", "--seed"),
@@ -111,6 +112,28 @@ fn rank_of(r: &Bound<'_, PyAny>) -> PyResult<Vec<usize>> {
     }
 }
 
+/// The `rank_continuation` hyperparameter: `None` or `False` (fixed ranks from the start),
+/// `True` (the default stall tolerance, as a bare `--rank-continuation`), or the stall
+/// tolerance in `(0, 1)` (checked with the rest of the configuration by `FitConfig::check`).
+fn rank_continuation_of(
+    p: &Bound<'_, PyDict>,
+) -> PyResult<Option<ttfit::learn::continuation::RankContinuation>> {
+    use ttfit::learn::continuation::RankContinuation;
+    let Some(v) = p.get_item("rank_continuation")? else {
+        return Ok(None);
+    };
+    if v.is_none() {
+        return Ok(None);
+    }
+    if let Ok(b) = v.cast::<pyo3::types::PyBool>() {
+        return Ok(b.is_true().then(RankContinuation::default));
+    }
+    match get::<f64>(p, "rank_continuation")? {
+        Some(tol) => Ok(Some(RankContinuation { stall_tol: tol })),
+        None => Ok(None),
+    }
+}
+
 /// A validated-later [`FitConfig`] and the optimizer options from a dict of hyperparameters.
 /// Unknown keys are a `ValueError`.
 pub fn fit_config(params: Option<&Bound<'_, PyDict>>) -> PyResult<(FitConfig, OptimizerOptions)> {
@@ -172,6 +195,7 @@ pub fn fit_config(params: Option<&Bound<'_, PyDict>>) -> PyResult<(FitConfig, Op
             }
         };
     }
+    cfg.rank_continuation = rank_continuation_of(p)?;
     if let Some(d) = get::<Vec<(f64, f64)>>(p, "domain")? {
         cfg.domain = Some(d);
     }

@@ -29,6 +29,8 @@ def data():
         (dict(n_iter_no_change=5), "early stopping needs a validation split"),
         (dict(time_limit=-1.0), "time_limit"),
         (dict(start="zeros"), "not a start"),
+        (dict(rank_continuation=1.5), "stall tolerance must lie in"),
+        (dict(rank_continuation="yes"), "rank_continuation"),
         (dict(solver="magic"), "solver"),
         (dict(optimizer="als", beta=0.5), "beta"),
         (dict(optimizer="rgd", batch_size=10), "natural-gradient"),

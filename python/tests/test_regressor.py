@@ -29,6 +29,23 @@ def test_learns_borehole(borehole):
     assert est.training_info_["iterations"] == est.n_iter_
 
 
+def test_rank_continuation_grows_to_the_rank(borehole):
+    X, y, Xt, yt = borehole
+    kw = dict(rank=3, basis="legendre:4", max_iter=30, start="additive")
+    fixed = ttfit.TTRegressor(**kw).fit(X, y)
+    grown = ttfit.TTRegressor(rank_continuation=True, **kw).fit(X, y)
+    # the fit starts at rank 2 and ends at the requested rank 3 on every bond, as accurate as
+    # the fixed-rank fit of test_learns_borehole (a continuation that lost the fit is far below)
+    assert grown.ranks_ == [1] + [3] * 7 + [1]
+    assert grown.training_info_["optimizer"].endswith("+rc")
+    assert grown.score(Xt, yt) > 0.9999
+    # the same computation as `ttfit fit --rank-continuation 0.1`
+    explicit = ttfit.TTRegressor(rank_continuation=0.1, **kw).fit(X, y)
+    np.testing.assert_array_equal(explicit.predict(Xt), grown.predict(Xt))
+    off = ttfit.TTRegressor(rank_continuation=False, **kw).fit(X, y)
+    np.testing.assert_array_equal(off.predict(Xt), fixed.predict(Xt))
+
+
 def test_callback_sees_every_record(borehole):
     X, y, _, _ = borehole
     seen = []

@@ -92,6 +92,12 @@ class TTRegressor(RegressorMixin, BaseEstimator):
         ``"lm:TAU"`` or ``"off"`` (library default ``"lm"``).
     start : {"additive", "random"}, default=None
         Start point (library default: the additive/ANOVA start).
+    rank_continuation : bool or float, default=None
+        Rank continuation (``--rank-continuation``): start at ranks ``min(r, 2)`` and add one
+        to every bond below ``rank`` (a greedy rank-one correction of the residual) whenever a
+        step gains less than this fraction of the training loss. ``True`` uses the library
+        default 0.1; ``None`` or ``False`` fits at the given ranks from the start. Least
+        squares only; not with the adaptive learner.
     domain : list of (lo, hi), default=None
         Input domain per variable for the uniform-measure bases (default: inferred).
     domain_margin : float, default=None
@@ -146,6 +152,7 @@ class TTRegressor(RegressorMixin, BaseEstimator):
         beta=None,
         damping=None,
         start=None,
+        rank_continuation=None,
         domain=None,
         domain_margin=None,
         random_state=0,
@@ -166,6 +173,7 @@ class TTRegressor(RegressorMixin, BaseEstimator):
         self.beta = beta
         self.damping = damping
         self.start = start
+        self.rank_continuation = rank_continuation
         self.domain = domain
         self.domain_margin = domain_margin
         self.random_state = random_state

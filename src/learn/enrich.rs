@@ -43,9 +43,8 @@ pub fn rank_one_correction(
 ) -> Result<TensorTrain> {
     let pred = predict(x, train, par)?;
     let residual = &train.targets() - &pred;
-    let feats = train.feature_views().iter().map(|f| f.to_owned()).collect();
-    let weights = train.weights().map(|w| w.to_owned());
-    let rs = SampleSet::new(feats, residual, weights)?;
+    // the residual problem shares the inputs: no copy of the N x n_k feature matrices
+    let rs = train.with_targets(residual)?;
     let d = x.order();
     let z0 = initial_tt(&rs, &vec![1; d.saturating_sub(1)], &Start::Additive, seed)?;
     let mut als = OptimizerConfig::from_name("als")?.build()?;

@@ -477,16 +477,27 @@ pub fn truncate_by_gram(
     let Some(l) = small_cholesky(&wtw) else {
         return Ok(None);
     };
-    for mut row in u.rows_mut() {
-        // row <- row L^{-T}: solve L x = row^T by forward substitution
-        for i in 0..r {
-            let mut v = row[i];
-            for k in 0..i {
-                v -= l[[i, k]] * row[k];
+    // U <- W L^{-T}, i.e. U^T = L^{-1} W^T by forward substitution on the rows of W^T:
+    // row i of U^T is (w_i - sum_{k < i} l_ik u_k) / l_ii, whole rows at a time (contiguous,
+    // so the m-long updates vectorize; no bounds checks in the inner loop)
+    let mut ut = u.t().as_standard_layout().into_owned();
+    let m_len = ut.ncols();
+    let uts = ut.as_slice_mut().expect("C-order");
+    for i in 0..r {
+        let (done, rest) = uts.split_at_mut(i * m_len);
+        let row = &mut rest[..m_len];
+        for k in 0..i {
+            let lik = l[[i, k]];
+            for (x, &y) in row.iter_mut().zip(&done[k * m_len..(k + 1) * m_len]) {
+                *x -= lik * y;
             }
-            row[i] = v / l[[i, i]];
+        }
+        let lii = l[[i, i]];
+        for x in row.iter_mut() {
+            *x /= lii;
         }
     }
+    u.assign(&ut.t());
     // C = L^T S_r V_r^T
     let mut c = Array2::zeros((r, n));
     for i in 0..r {
