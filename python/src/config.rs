@@ -125,8 +125,9 @@ fn rank_continuation_of(
     if v.is_none() {
         return Ok(None);
     }
-    if let Ok(b) = v.cast::<pyo3::types::PyBool>() {
-        return Ok(b.is_true().then(RankContinuation::default));
+    if v.is_instance_of::<pyo3::types::PyBool>() {
+        let on: bool = v.extract()?;
+        return Ok(on.then(RankContinuation::default));
     }
     match get::<f64>(p, "rank_continuation")? {
         Some(tol) => Ok(Some(RankContinuation { stall_tol: tol })),
