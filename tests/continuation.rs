@@ -98,6 +98,22 @@ fn continuation_reaches_the_dense_least_squares_fit() {
     // the move (here after the first step, which gains 8.8 % < 10 %) did not raise the loss
     let k = moves[0];
     assert!(run.history[k].train_loss <= run.history[k - 1].train_loss);
+    // the note's two gains are the recorded losses: L_k = L_{k-1} (1 - step gain)(1 - move
+    // gain); both are printed with two significant digits, hence the 2 % tolerance
+    let note = run.history[k].step.note.clone().unwrap();
+    let num_after = |key: &str| -> f64 {
+        let rest = &note[note.find(key).unwrap() + key.len()..];
+        let end = rest.find([' ', ')', ';']).unwrap_or(rest.len());
+        rest[..end].parse().unwrap()
+    };
+    let (step_gain, move_gain) = (num_after("the step gained "), num_after("the move gained "));
+    assert!(move_gain > 0.0, "{note}");
+    let predicted = run.history[k - 1].train_loss * (1.0 - step_gain) * (1.0 - move_gain);
+    assert!(
+        (predicted - run.history[k].train_loss).abs() <= 0.02 * run.history[k].train_loss,
+        "{note}: {predicted:e} against the recorded {:e}",
+        run.history[k].train_loss
+    );
 
     let last = run.history.last().unwrap().train_loss;
     assert!(

@@ -100,6 +100,9 @@ pub struct Continuation {
     loss_before: Option<f64>,
     /// The last step ended with a rank move: the inner optimizer's predictions are stale.
     moved_rank: bool,
+    /// Training predictions at the grown point (computed for the move's gain in the step's
+    /// note, handed to the trainer instead of the inner optimizer's stale ones).
+    moved_pred: Option<Array1<f64>>,
 }
 
 impl Continuation {
@@ -118,6 +121,7 @@ impl Continuation {
             stall_tol: settings.stall_tol,
             loss_before: None,
             moved_rank: false,
+            moved_pred: None,
         })
     }
 
@@ -139,11 +143,12 @@ impl Optimizer for Continuation {
         self.inner.reset();
         self.loss_before = None;
         self.moved_rank = false;
+        self.moved_pred = None;
     }
     fn take_train_predictions(&mut self) -> Option<Array1<f64>> {
         let p = self.inner.take_train_predictions();
         if self.moved_rank {
-            None
+            self.moved_pred.take()
         } else {
             p
         }
@@ -165,6 +170,7 @@ impl Optimizer for Continuation {
         ctx: &mut StepContext<'_>,
     ) -> Result<(TensorTrain, StepReport)> {
         self.moved_rank = false;
+        self.moved_pred = None;
         let (y, mut report) = self.inner.step(x, data, ctx)?;
         if !self.below_target(&y) {
             return Ok((y, report));
@@ -202,18 +208,24 @@ impl Optimizer for Continuation {
             self.inner.set_state(&c)?;
         }
         self.moved_rank = true;
+        // the loss at the grown point: the move's own gain, for the note (a gain far below the
+        // stalled step's tells that the residual has no rank-one structure left)
+        let pred = predict(&grown, data, ctx.par)?;
+        let moved_loss = ctx.loss.value(pred.view(), data.targets(), data.weights());
+        self.moved_pred = Some(pred);
         let note = format!(
-            "rank move {} -> {} (the step gained {:.1e} < {:.1e})",
+            "rank move {} -> {} (the step gained {:.1e} < {:.1e}; the move gained {:.1e})",
             ranks_label(&y.internal_ranks()),
             ranks_label(&grown.internal_ranks()),
             decrease,
-            self.stall_tol
+            self.stall_tol,
+            (after - moved_loss) / after.max(f64::MIN_POSITIVE)
         );
         report.note = Some(match report.note.take() {
             Some(n) => format!("{n}; {note}"),
             None => note,
         });
-        report.loss = None;
+        report.loss = Some(moved_loss);
         if report.step_size == 0.0 {
             // the rank move is progress even when the inner step was rejected
             report.step_size = 1.0;

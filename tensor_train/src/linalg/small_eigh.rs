@@ -25,8 +25,8 @@ const MAX_QL_ITERATIONS: usize = 30;
 /// Compiled for AVX-512F or AVX2 when the CPU has them (the crate is built for baseline x86-64,
 /// whose 2-wide SSE2 code made the QL rotations a quarter of a retraction's time). No fused
 /// multiply-add is enabled and no sum is reassociated, so every variant performs the same
-/// IEEE operations in the same order: the result is bitwise the same on every x86-64 CPU
-/// (test `dispatch_is_bitwise_the_baseline`).
+/// IEEE operations in the same order as the baseline build (test
+/// `dispatch_is_bitwise_the_baseline` compares the variant the CPU picks with it bit for bit).
 pub(crate) fn eigh_descending(a: &[f64], n: usize) -> Result<(Vec<f64>, Vec<f64>), LinalgError> {
     #[cfg(target_arch = "x86_64")]
     {
