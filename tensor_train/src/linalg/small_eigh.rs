@@ -275,18 +275,22 @@ fn ql_implicit(d: &mut [f64], e: &mut [f64], wt: &mut [f64], n: usize) -> Result
 mod tests {
     use super::*;
 
+    /// Uniform draws in `[-0.5, 0.5)` from a 64-bit LCG (the tests need no `rand`).
+    fn uniform(mut seed: u64) -> impl FnMut() -> f64 {
+        move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((seed >> 11) as f64) / (1u64 << 53) as f64 - 0.5
+        }
+    }
+
     /// The instruction-set variants of [`eigh_descending`] give bitwise the results of the
     /// baseline build of the same code (no FMA, no reassociation): compared on random Gram
     /// matrices of the truncation sizes.
     #[test]
     fn dispatch_is_bitwise_the_baseline() {
-        let mut seed = 3u64;
-        let mut rnd = || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((seed >> 11) as f64) / (1u64 << 53) as f64 - 0.5
-        };
+        let mut rnd = uniform(3);
         for &n in &[3usize, 8, 17, 32, 64] {
             let b: Vec<f64> = (0..2 * n * n).map(|_| rnd()).collect();
             let a: Vec<f64> = (0..n * n)
@@ -311,13 +315,7 @@ mod tests {
     /// (with clustered and repeated eigenvalues too), eigenvalues descending and equal to faer's.
     #[test]
     fn eigh_descending_diagonalizes() {
-        let mut seed = 7u64;
-        let mut rnd = || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((seed >> 11) as f64) / (1u64 << 53) as f64 - 0.5
-        };
+        let mut rnd = uniform(7);
         for &n in &[1usize, 2, 3, 5, 16, 32, 40] {
             for kind in 0..3 {
                 let b: Vec<f64> = (0..n * n).map(|_| rnd()).collect();
