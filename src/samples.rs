@@ -51,12 +51,7 @@ impl SampleSet {
                 ));
             }
         }
-        if let Some(i) = y.iter().position(|v| !v.is_finite()) {
-            return Err(Error::data(
-                format!("sample {i}"),
-                "non-finite target value",
-            ));
-        }
+        finite_targets(&y)?;
         if let Some(w) = &weights {
             if w.len() != n {
                 return Err(Error::data(
@@ -88,12 +83,7 @@ impl SampleSet {
                 format!("{} targets for {} samples", y.len(), self.len()),
             ));
         }
-        if let Some(i) = y.iter().position(|v| !v.is_finite()) {
-            return Err(Error::data(
-                format!("sample {i}"),
-                "non-finite target value",
-            ));
-        }
+        finite_targets(&y)?;
         Ok(SampleSet {
             features: Arc::clone(&self.features),
             y,
@@ -147,6 +137,17 @@ impl SampleSet {
             y: self.y.select(Axis(0), indices),
             weights: self.weights.as_ref().map(|w| w.select(Axis(0), indices)),
         }
+    }
+}
+
+/// The targets are finite; else an error naming the first sample that is not.
+fn finite_targets(y: &Array1<f64>) -> Result<()> {
+    match y.iter().position(|v| !v.is_finite()) {
+        Some(i) => Err(Error::data(
+            format!("sample {i}"),
+            "non-finite target value",
+        )),
+        None => Ok(()),
     }
 }
 
